@@ -1,0 +1,11 @@
+//! `backfill converge`: runs the converge loop.
+
+use crate::cli::{Context, NotBuiltYet};
+use crate::exit::Outcome;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub async fn run(_args: Args, _ctx: &Context) -> anyhow::Result<Outcome> {
+    Err(NotBuiltYet { command: "converge", issue: 5 }.into())
+}

@@ -1,0 +1,21 @@
+//! `backfill`: declarative document backfill for Elasticsearch/OpenSearch migrations.
+//!
+//! Two flows share this crate (see `ARCHITECTURE.md`):
+//! - control plane: `config` → `render` → `plan` → `platform` (apply) → `converge`, reporting through `output`;
+//! - data plane: `snapshot` → `lucene` → `worker` → `cluster`, coordinated through `coordination`.
+//!
+//! Domain modules return values or emit events; only `output` writes to the terminal.
+
+pub mod cli;
+pub mod cluster;
+pub mod config;
+pub mod converge;
+pub mod coordination;
+pub mod exit;
+pub mod lucene;
+pub mod output;
+pub mod plan;
+pub mod platform;
+pub mod render;
+pub mod snapshot;
+pub mod worker;

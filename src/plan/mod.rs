@@ -1,0 +1,1 @@
+//! The plan model (stack changes, fleet/lifecycle changes), pure diffing, saved-plan format and staleness check. Lands with issue #4.
