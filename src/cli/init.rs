@@ -7,5 +7,9 @@ use crate::exit::Outcome;
 pub struct Args {}
 
 pub async fn run(_args: Args, _ctx: &Context) -> anyhow::Result<Outcome> {
-    Err(NotBuiltYet { command: "init", issue: 3 }.into())
+    Err(NotBuiltYet {
+        command: "init",
+        issue: 3,
+    }
+    .into())
 }

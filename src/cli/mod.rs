@@ -38,7 +38,13 @@ pub struct Cli {
 #[derive(Debug, Clone, clap::Args)]
 pub struct GlobalArgs {
     /// The migration file.
-    #[arg(short = 'c', long = "config", global = true, default_value = "migration.yaml", env = "BACKFILL_CONFIG")]
+    #[arg(
+        short = 'c',
+        long = "config",
+        global = true,
+        default_value = "migration.yaml",
+        env = "BACKFILL_CONFIG"
+    )]
     pub config: PathBuf,
     /// Machine-readable output: JSON documents on stdout (human text stays on stderr).
     #[arg(long, global = true)]
@@ -88,15 +94,29 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
-            return if err.use_stderr() { ExitCode::from(exit::USAGE) } else { ExitCode::SUCCESS };
+            return if err.use_stderr() {
+                ExitCode::from(exit::USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
-    let format = if cli.global.json { Format::Json } else { Format::Human };
+    let format = if cli.global.json {
+        Format::Json
+    } else {
+        Format::Human
+    };
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let printer = Printer::detect(format, no_color);
-    let ctx = Context { global: cli.global.clone(), printer: printer.clone() };
+    let ctx = Context {
+        global: cli.global.clone(),
+        printer: printer.clone(),
+    };
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(err) => {
             printer.error(&anyhow::Error::new(err).context("could not start the async runtime"));

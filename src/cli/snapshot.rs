@@ -10,5 +10,9 @@ pub enum Command {
 }
 
 pub async fn run(_command: Command, _ctx: &Context) -> anyhow::Result<Outcome> {
-    Err(NotBuiltYet { command: "snapshot", issue: 6 }.into())
+    Err(NotBuiltYet {
+        command: "snapshot",
+        issue: 6,
+    }
+    .into())
 }

@@ -27,12 +27,20 @@ impl Printer {
     /// Detects the terminal. `no_color` is the value of `NO_COLOR` as read by the caller.
     pub fn detect(format: Format, no_color: bool) -> Self {
         let interactive = std::io::stderr().is_terminal();
-        Printer { format, interactive, color: interactive && !no_color }
+        Printer {
+            format,
+            interactive,
+            color: interactive && !no_color,
+        }
     }
 
     /// A printer for tests and pipes: not interactive, no colour.
     pub fn plain(format: Format) -> Self {
-        Printer { format, interactive: false, color: false }
+        Printer {
+            format,
+            interactive: false,
+            color: false,
+        }
     }
 
     /// One line of human text on stderr.

@@ -1,0 +1,179 @@
+//! Shared test helper: starts the real servers the integration tests talk to — `osmem-server` (an in-memory
+//! OpenSearch-compatible target) and `moto_server` (AWS APIs) — on free loopback ports, and stops them when
+//! dropped. The servers come from the Python venv that `scripts/test` installs (`BACKFILL_TEST_VENV`, default
+//! `.venv` at the repository root). A missing venv is a loud failure, never a silent skip.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The venv that holds the test servers.
+pub fn venv() -> PathBuf {
+    let dir = std::env::var_os("BACKFILL_TEST_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv"));
+    assert!(
+        dir.join("bin/python").exists(),
+        "test servers not installed: {} has no bin/python; run scripts/test once (it creates the venv)",
+        dir.display()
+    );
+    dir
+}
+
+/// Path of a program installed in the venv (`moto_server`, `cfn-lint`).
+pub fn venv_bin(name: &str) -> PathBuf {
+    let path = venv().join("bin").join(name);
+    assert!(
+        path.exists(),
+        "{} missing; run scripts/test to install the test servers",
+        path.display()
+    );
+    path
+}
+
+/// A free TCP port on 127.0.0.1 (bound then released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free loopback port")
+}
+
+fn wait_for_port(port: u16, what: &str, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited during startup: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{what} did not listen on 127.0.0.1:{port} within 30 s");
+}
+
+/// A running `osmem-server`. Stops when dropped (and by itself if the test process dies: it watches stdin).
+pub struct Osmem {
+    child: Child,
+    _stdin: ChildStdin,
+    /// Base URL, e.g. `http://127.0.0.1:40123`.
+    pub url: String,
+}
+
+impl Osmem {
+    pub fn start() -> Self {
+        let python = venv().join("bin/python");
+        let out = Command::new(&python)
+            .args([
+                "-c",
+                "import osmem_server; print(osmem_server.resolve_binary())",
+            ])
+            .output()
+            .expect("run the venv's python");
+        assert!(
+            out.status.success(),
+            "osmem_server not importable: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let binary = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let mut child = Command::new(&binary)
+            .args(["--addr", "127.0.0.1:0", "--no-ja"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {binary}: {e}"));
+        let stdin = child.stdin.take().expect("osmem stdin");
+        let stdout = child.stdout.take().expect("osmem stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let url = loop {
+            let line = lines
+                .next()
+                .unwrap_or_else(|| panic!("osmem-server exited during startup"))
+                .expect("read osmem");
+            if let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line)
+                && let Some(url) = msg.get("url").and_then(|u| u.as_str())
+            {
+                break url.trim_end_matches('/').to_string();
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Osmem {
+            child,
+            _stdin: stdin,
+            url,
+        }
+    }
+}
+
+impl Drop for Osmem {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A running `moto_server` (all AWS services on one port). Stops when dropped.
+pub struct Moto {
+    child: Child,
+    /// Endpoint URL for the SDK's endpoint override, e.g. `http://127.0.0.1:40124`.
+    pub url: String,
+}
+
+impl Moto {
+    pub fn start() -> Self {
+        let port = free_port();
+        let mut child = Command::new(venv_bin("moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto_server");
+        wait_for_port(port, "moto_server", &mut child);
+        Moto {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// Environment for a `backfill` process that should talk to this moto: endpoint override and fake
+    /// static credentials.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.url.clone()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ]
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `../shared` beside the repository: fixtures and tools.
+pub fn shared_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    assert!(
+        dir.join("fixtures").exists(),
+        "{} not found: the shared fixtures must sit beside the repo",
+        dir.display()
+    );
+    dir
+}
+
+/// The `backfill` binary built for this test run.
+pub fn backfill_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_backfill"))
+}
