@@ -85,17 +85,43 @@ pub fn parse(
         Some(mut m) if walk.errors.is_empty() => {
             let dir = path.parent().unwrap_or(Path::new("."));
             rules::check(&mut walk, &root, &mut m, options, dir);
-            if walk.errors.is_empty() {
-                Ok(m)
-            } else {
-                Err(ConfigErrors {
+            if !walk.errors.is_empty() {
+                return Err(ConfigErrors {
                     errors: sorted(walk.errors),
-                })
+                });
             }
+            resolve_relative_paths(&mut m, dir);
+            Ok(m)
         }
         _ => Err(ConfigErrors {
             errors: sorted(walk.errors),
         }),
+    }
+}
+
+/// Local paths in the file are relative to the file's directory, whatever the working directory.
+fn resolve_relative_paths(m: &mut Migration, dir: &Path) {
+    let resolve = |p: &Path| {
+        if p.is_absolute() || dir.as_os_str().is_empty() {
+            p.to_path_buf()
+        } else {
+            dir.join(p)
+        }
+    };
+    if let Repository::Filesystem { path } = &mut m.source.repository {
+        *path = resolve(path);
+    }
+    if let Some(ca) = &mut m.target.tls.ca_file {
+        *ca = resolve(ca);
+    }
+    m.local.state_dir = resolve(&m.local.state_dir);
+    for dest in [&mut m.backfill.archive, &mut m.worker.failed_documents]
+        .into_iter()
+        .flatten()
+    {
+        if !dest.starts_with("s3://") {
+            *dest = resolve(Path::new(dest.as_str())).display().to_string();
+        }
     }
 }
 
@@ -120,5 +146,28 @@ impl Migration {
             format!("{}-workers", self.name),
             format!("{}-dashboard", self.name),
         ]
+    }
+}
+
+/// The commented starter file `backfill init` writes.
+pub const STARTER: &str = include_str!("starter.yaml");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn starter_file_is_valid() {
+        let env = MapEnv::default();
+        let m = parse(
+            STARTER,
+            Path::new("migration.yaml"),
+            &env,
+            LoadOptions::default(),
+        )
+        .expect("starter parses");
+        assert_eq!(m.name, "my-migration");
+        assert_eq!(m.platform, PlatformKind::Local);
+        assert_eq!(m.backfill.workers, 2);
     }
 }

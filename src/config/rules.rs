@@ -40,22 +40,6 @@ pub fn check(
 ) {
     let at = |path: &[&str]| pos_at(root, path);
 
-    let slug_ok = (2..=32).contains(&m.name.len())
-        && m.name.starts_with(|c: char| c.is_ascii_lowercase())
-        && m.name
-            .ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && m.name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if !slug_ok {
-        walk.error_hint(
-            at(&["name"]),
-            "name",
-            format!("`{}` is not a valid name", m.name),
-            "use 2-32 lowercase letters, digits and hyphens, starting with a letter (it names stacks and the log group)",
-        );
-    }
-
     if let TargetAuth::Sigv4 { region, .. } = &mut m.target.auth {
         if region.is_empty() {
             match &m.aws.region {

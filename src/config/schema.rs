@@ -101,7 +101,20 @@ pub fn read_migration(walk: &mut Walk, root: &Node) -> Option<Migration> {
         }
         None => None,
     };
-    let name = top.required_string(walk, "name", "a DNS-like name, e.g. `orders-2024`");
+    let name = top
+        .required_string(walk, "name", "a DNS-like name, e.g. `orders-2024`")
+        .and_then(|name| {
+            if is_slug(&name) {
+                return Some(name);
+            }
+            walk.error_hint(
+                top.pos_of("name"),
+                "name",
+                format!("`{name}` is not a valid name"),
+                "use 2-32 lowercase letters, digits and hyphens, starting with a letter and ending with a letter or digit (it names stacks and the log group)",
+            );
+            None
+        });
     let platform = match top.choice(walk, "platform", &["local", "aws"]) {
         Some("aws") => PlatformKind::Aws,
         _ => PlatformKind::Local,
@@ -128,6 +141,16 @@ pub fn read_migration(walk: &mut Walk, root: &Node) -> Option<Migration> {
         aws: aws?,
         local: local?,
     })
+}
+
+/// A DNS-like slug that is also a valid stack, service and log-group name part.
+pub fn is_slug(name: &str) -> bool {
+    (2..=32).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 fn section<'n>(

@@ -80,8 +80,17 @@ pub fn parse(text: &str) -> Result<Node, (Pos, String)> {
     }
 }
 
+/// The parser's first line without its own `error: line L column C:` prefix (we print the position ourselves).
 fn first_line(text: &str) -> String {
-    text.lines().next().unwrap_or(text).trim().to_string()
+    let line = text.lines().next().unwrap_or(text).trim();
+    let line = line.strip_prefix("error:").map(str::trim).unwrap_or(line);
+    match line
+        .strip_prefix("line ")
+        .and_then(|rest| rest.split_once(": "))
+    {
+        Some((position, message)) if position.contains("column") => message.to_string(),
+        _ => line.to_string(),
+    }
 }
 
 fn pos_of<T>(s: &Spanned<T>) -> Pos {
