@@ -189,6 +189,14 @@ fn check_aws(walk: &mut Walk, root: &Node, m: &Migration) {
             "use an `s3://bucket/prefix` destination for failed documents",
         );
     }
+    if m.worker.engine == Engine::Rfs && m.source.version.is_none() {
+        walk.error_hint(
+            at(&["source"]),
+            "source.version",
+            "`engine: rfs` needs the source cluster's version",
+            "add `version: ES_7.10` (or `ES_6.8`, `OS_2.11`, ...) under source",
+        );
+    }
     if !fargate_size_ok(m.worker.cpu, m.worker.memory_mib) {
         walk.error_hint(
             at(&["worker", "memory"]),

@@ -21,7 +21,7 @@ pub const TOP_KEYS: &[&str] = &[
     "aws",
     "local",
 ];
-const SOURCE_KEYS: &[&str] = &["repository", "snapshot", "region", "indices"];
+const SOURCE_KEYS: &[&str] = &["repository", "snapshot", "region", "version", "indices"];
 const INDICES_KEYS: &[&str] = &["include", "exclude"];
 const TARGET_KEYS: &[&str] = &["endpoint", "auth", "tls"];
 const AUTH_KEYS: &[&str] = &[
@@ -181,6 +181,7 @@ fn read_source(walk: &mut Walk, top: &MapReader) -> Option<Source> {
         .and_then(|uri| parse_repository(walk, &map, &uri));
     let snapshot = map.required_string(walk, "snapshot", "the snapshot's name");
     let region = map.string(walk, "region");
+    let version = map.string(walk, "version");
     let indices = match section(walk, &map, "indices", INDICES_KEYS) {
         Some(sel) => {
             let defaults = IndexSelection::default();
@@ -195,6 +196,7 @@ fn read_source(walk: &mut Walk, top: &MapReader) -> Option<Source> {
         repository: repository?,
         snapshot: snapshot?,
         region,
+        version,
         indices,
     })
 }

@@ -36,6 +36,8 @@ pub struct Source {
     pub snapshot: String,
     /// Region of the S3 bucket (defaults to `aws.region`).
     pub region: Option<String>,
+    /// The source cluster's version (`ES_7.10`, `OS_2.11`); the `rfs` engine requires it.
+    pub version: Option<String>,
     pub indices: IndexSelection,
 }
 
