@@ -134,9 +134,9 @@ fn cases() -> Vec<Case> {
         // 45. aws cannot use password_env
         (AWS_BASE.replace("https://search.example.com\n", "https://search.example.com\n  auth:\n    type: basic\n    username: u\n    password_env: PW\n"), 12, 19, "target.auth.password_env", "ECS workers cannot see your `PW` environment variable", "password_secret_arn"),
         // 46. aws stopped needs an S3 archive
-        (with(&AWS_BASE, "backfill:\n  state: stopped\n"), 13, 3, "backfill.archive", "needs an S3 destination", "archive: s3://"),
+        (with(AWS_BASE, "backfill:\n  state: stopped\n"), 13, 3, "backfill.archive", "needs an S3 destination", "archive: s3://"),
         // 47. invalid Fargate size
-        (with(&AWS_BASE, "  cpu: 2048\n  memory: 1GiB\n"), 13, 11, "worker.memory", "Fargate has no task size with cpu 2048 and memory 1024 MiB", ""),
+        (with(AWS_BASE, "  cpu: 2048\n  memory: 1GiB\n"), 13, 11, "worker.memory", "Fargate has no task size with cpu 2048 and memory 1024 MiB", ""),
         // 48. section of the wrong type
         (with(BASE, "backfill: running\n"), 8, 11, "backfill", "expected a mapping of keys, found text", ""),
         // 49. unset environment variable without default

@@ -141,7 +141,7 @@ pub fn render(m: &Migration, templates: &Templates) -> Result<Rendered, RenderEr
 
     let tags = stack_tags(m);
     let stack_names = m.stack_names();
-    let specs: [(&str, Vec<(String, String)>, Vec<String>); 3] = [
+    let specs: [StackSpec; 3] = [
         (
             "logs.json.hbs",
             vec![("RetentionInDays".into(), m.logs.retention_days.to_string())],
@@ -192,6 +192,9 @@ pub fn render(m: &Migration, templates: &Templates) -> Result<Rendered, RenderEr
         files,
     })
 }
+
+/// (template file, parameters, capabilities) of one stack.
+type StackSpec = (&'static str, Vec<(String, String)>, Vec<String>);
 
 fn render_json(
     hb: &handlebars::Handlebars,
