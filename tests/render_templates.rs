@@ -365,3 +365,24 @@ proptest! {
         prop_assert!(all.iter().any(|leaf| leaf.contains(&value)), "value not found inside a property");
     }
 }
+
+#[test]
+fn the_codepipeline_example_passes_cfn_lint() {
+    let pipeline =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/codepipeline/pipeline.yaml");
+    let result = std::process::Command::new(support::venv_bin("cfn-lint"))
+        .arg(&pipeline)
+        .output()
+        .expect("cfn-lint");
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stdout)
+    );
+    let buildspec =
+        std::fs::read_to_string(pipeline.with_file_name("buildspec.yml")).expect("buildspec");
+    assert!(
+        buildspec.contains("render --out rendered"),
+        "the buildspec renders what the pipeline deploys"
+    );
+}

@@ -241,17 +241,57 @@ fn stack_tags(m: &Migration) -> Vec<(String, String)> {
 }
 
 fn manifest(m: &Migration, stacks: &[RenderedStack]) -> Value {
+    use sha2::Digest;
     json!({
         "version": 1,
         "migration": m.name,
+        "generator": format!("backfill {}", env!("CARGO_PKG_VERSION")),
         "note": "Deploy the stacks in this order; each has a template and a CodePipeline template configuration file.",
         "stacks": stacks.iter().map(|s| json!({
             "stack_name": s.stack_name,
             "template": format!("{}.template.json", s.stack_name),
             "template_configuration": format!("{}.config.json", s.stack_name),
+            "template_sha256": hex::encode(sha2::Sha256::digest(s.template_body.as_bytes())),
             "capabilities": s.capabilities,
         })).collect::<Vec<_>>(),
     })
+}
+
+/// Ready-to-paste CodePipeline action declarations: a change set per stack, then its execution, in order.
+fn pipeline_actions(stacks: &[RenderedStack]) -> Value {
+    let mut actions = Vec::new();
+    for (i, s) in stacks.iter().enumerate() {
+        let run_order = 2 * i + 1;
+        let mut configuration = json!({
+            "ActionMode": "CHANGE_SET_REPLACE",
+            "StackName": s.stack_name,
+            "ChangeSetName": format!("{}-pipeline", s.stack_name),
+            "TemplatePath": format!("RenderedArtifact::rendered/{}.template.json", s.stack_name),
+            "TemplateConfiguration": format!("RenderedArtifact::rendered/{}.config.json", s.stack_name),
+            "RoleArn": "<CloudFormation service role ARN>",
+        });
+        if !s.capabilities.is_empty() {
+            configuration["Capabilities"] = Value::String(s.capabilities.join(","));
+        }
+        actions.push(json!({
+            "Name": format!("plan-{}", s.stack_name),
+            "ActionTypeId": { "Category": "Deploy", "Owner": "AWS", "Provider": "CloudFormation", "Version": "1" },
+            "RunOrder": run_order,
+            "InputArtifacts": [{ "Name": "RenderedArtifact" }],
+            "Configuration": configuration,
+        }));
+        actions.push(json!({
+            "Name": format!("apply-{}", s.stack_name),
+            "ActionTypeId": { "Category": "Deploy", "Owner": "AWS", "Provider": "CloudFormation", "Version": "1" },
+            "RunOrder": run_order + 1,
+            "Configuration": {
+                "ActionMode": "CHANGE_SET_EXECUTE",
+                "StackName": s.stack_name,
+                "ChangeSetName": format!("{}-pipeline", s.stack_name),
+            },
+        }));
+    }
+    json!({ "Actions": actions })
 }
 
 fn pretty(value: &Value) -> String {
