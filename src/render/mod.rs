@@ -187,6 +187,10 @@ pub fn render(m: &Migration, templates: &Templates) -> Result<Rendered, RenderEr
         PathBuf::from("manifest.json"),
         pretty(&manifest(m, &stacks)),
     ));
+    files.push((
+        PathBuf::from("pipeline-actions.json"),
+        pretty(&pipeline_actions(&stacks)),
+    ));
     Ok(Rendered {
         stacks: RenderedStacks { stacks },
         files,
