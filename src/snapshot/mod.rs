@@ -1,1 +1,4 @@
-//! Snapshot repository reading: repository data, .dat blobs, shard file lists, BlobSource (filesystem, S3). Lands with issue #6.
+//! Snapshot repository reading: repository data, `.dat` blobs, shard file lists, and documents with their
+//! Elasticsearch meaning (`_id`, `_type`, `_routing`, `_source`). Lands fully with issue #6.
+
+pub mod uid;
