@@ -33,6 +33,7 @@ pub use stored_fields::{StoredField, StoredValue};
 
 /// One Lucene commit (a shard), open for reading.
 pub struct ShardIndex {
+    dir: Arc<dyn Directory>,
     segments: Arc<Vec<shard::Segment>>,
 }
 
@@ -42,9 +43,8 @@ impl ShardIndex {
         dir: Arc<dyn Directory>,
         segments_file: Option<&str>,
     ) -> Result<ShardIndex, LuceneError> {
-        Ok(ShardIndex {
-            segments: Arc::new(shard::open_segments(&dir, segments_file)?),
-        })
+        let segments = Arc::new(shard::open_segments(&dir, segments_file)?);
+        Ok(ShardIndex { dir, segments })
     }
 
     /// Segments with at least one live document, sorted by name (the checkpoint order).
@@ -63,6 +63,22 @@ impl ShardIndex {
     /// Live documents, from metadata and deletion bitsets only (no stored-field reads).
     pub fn live_doc_count(&self) -> u64 {
         self.segments.iter().map(|s| s.summary.live_docs()).sum()
+    }
+
+    /// Reads every file of the directory in full and checks its checksum (streamed: memory stays bounded).
+    /// Returns the number of files and bytes verified.
+    pub fn verify_files(&self) -> Result<(usize, u64), LuceneError> {
+        let mut bytes = 0;
+        let names = self.dir.file_names();
+        for name in &names {
+            let len = self
+                .dir
+                .file_len(name)
+                .map_err(|e| LuceneError::io(name, e))?;
+            stream::FileStream::open(self.dir.clone(), name, name, 0, len).verify_to_end()?;
+            bytes += len;
+        }
+        Ok((names.len(), bytes))
     }
 
     /// Live documents in global order, starting at global doc number `from`.

@@ -9,6 +9,7 @@ mod blob;
 mod dat;
 mod document;
 mod repository;
+mod s3;
 mod shard_dir;
 pub mod smile;
 pub mod uid;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 pub use blob::{BlobSource, FsBlobSource};
 pub use document::{SnapshotDocument, source_to_json};
 pub use repository::{FileInfo, IndexInfo, Repository, SnapshotInfo};
+pub use s3::S3BlobSource;
 pub use shard_dir::ShardDirectory;
 
 use crate::lucene::{LuceneError, ShardIndex};
@@ -53,6 +55,28 @@ pub enum SnapshotError {
         #[source]
         source: LuceneError,
     },
+}
+
+/// Opens the blob source a repository URI names: `s3://bucket/prefix`, `file:///path` or a path.
+pub fn blob_source(uri: &str, region: Option<&str>) -> Result<Arc<dyn BlobSource>, SnapshotError> {
+    if let Some(rest) = uri.strip_prefix("s3://") {
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let source = S3BlobSource::connect(bucket, prefix, region).map_err(|e| {
+            SnapshotError::Repository {
+                location: uri.to_string(),
+                message: e.to_string(),
+            }
+        })?;
+        return Ok(Arc::new(source));
+    }
+    let path = uri.strip_prefix("file://").unwrap_or(uri);
+    if !std::path::Path::new(path).is_dir() {
+        return Err(SnapshotError::Repository {
+            location: uri.to_string(),
+            message: "not a directory".into(),
+        });
+    }
+    Ok(Arc::new(FsBlobSource::new(path)))
 }
 
 /// One shard of one snapshot, open for reading.
