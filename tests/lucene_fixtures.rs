@@ -119,3 +119,31 @@ fn reading_can_start_at_any_global_document() {
         assert_eq!(got, want, "from {from}");
     }
 }
+
+/// Regression: a compressed chunk larger than the read window was reported as corrupt instead of being
+/// fetched whole (found by the 200k-document benchmark). Tiny read blocks force every chunk to span windows.
+#[test]
+fn chunks_spanning_the_read_window_are_fetched_whole() {
+    for name in INDICES {
+        let root = support::shared_dir()
+            .join("fixtures/lucene")
+            .join(name)
+            .join("index");
+        let index = ShardIndex::open(Arc::new(FsDirectory::new(&root)), None).expect("open");
+        let whole: Vec<u64> = index
+            .documents(0)
+            .map(|d| d.expect("doc").global_doc)
+            .collect();
+        for block in [1usize, 7, 4096] {
+            let small: Vec<u64> = index
+                .documents(0)
+                .with_read_block(block)
+                .map(|d| {
+                    d.unwrap_or_else(|e| panic!("{name}, block {block}: {e}"))
+                        .global_doc
+                })
+                .collect();
+            assert_eq!(small, whole, "{name}, block {block}");
+        }
+    }
+}

@@ -12,7 +12,7 @@
 
 use flate2::{Decompress, FlushDecompress, Status};
 
-use super::error::Result;
+use super::error::{LuceneError, Result};
 use super::input::Input;
 use super::lz4;
 
@@ -37,7 +37,17 @@ pub fn decompress(
         Mode::Lz4Raw => {
             let start = input.pos();
             let rest = input.bytes(input.remaining())?;
-            let used = lz4::decompress(rest, out, total, 0).map_err(|m| input.corrupt(m))?;
+            let used = lz4::decompress(rest, out, total, 0).map_err(|m| {
+                if m == lz4::ENDS_EARLY {
+                    LuceneError::Truncated {
+                        file: input.file.to_string(),
+                        offset: input.offset() + rest.len() as u64,
+                        needed: 1,
+                    }
+                } else {
+                    input.corrupt(m)
+                }
+            })?;
             input.seek(start + used)?;
         }
         Mode::DeflateRaw => {

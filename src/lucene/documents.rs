@@ -23,6 +23,7 @@ pub struct Documents {
     segment: usize,
     open: Option<OpenSegment>,
     failed: bool,
+    block: usize,
 }
 
 struct OpenSegment {
@@ -48,7 +49,14 @@ impl Documents {
             segment,
             open: None,
             failed: false,
+            block: super::stream::DEFAULT_BLOCK,
         }
+    }
+
+    /// Sets the read size for stored fields (default 1 MiB; larger suits high-latency stores like S3).
+    pub fn with_read_block(mut self, bytes: usize) -> Self {
+        self.block = bytes.max(1);
+        self
     }
 
     fn open_segment(&self, seg: &Segment) -> Result<OpenSegment> {
@@ -58,7 +66,8 @@ impl Documents {
             .files
             .file_len(&fdt)
             .map_err(|e| LuceneError::io(&fdt, e))?;
-        let mut stream = FileStream::open(seg.files.clone(), &fdt, &fdt, 0, len);
+        let mut stream =
+            FileStream::open(seg.files.clone(), &fdt, &fdt, 0, len).with_block(self.block);
         let fdm_data = match seg.files.file_len(&fdm) {
             Ok(_) => Some(
                 seg.files

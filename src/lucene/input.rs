@@ -181,17 +181,12 @@ impl<'a> Input<'a> {
         Ok(((v >> 1) as i32) ^ -((v & 1) as i32))
     }
 
-    /// A VInt used as a length or count, bounded by what the file could still hold.
-    pub fn len(&mut self, what: &str) -> Result<usize> {
-        let start = self.offset();
+    /// A VInt used as a length or count of bytes that must follow: when they are not all here the input is
+    /// truncated (a streaming caller fetches more and retries; a whole file is then reported as truncated).
+    pub fn len(&mut self, _what: &str) -> Result<usize> {
         let n = self.vint()? as usize;
-        if n > self.remaining() && n > 0 {
-            // Counts of items of at least one byte each can never exceed the bytes left.
-            return Err(LuceneError::corrupt(
-                self.file,
-                start,
-                format!("{what} {n} exceeds the {} bytes left", self.remaining()),
-            ));
+        if n > self.remaining() {
+            return Err(self.truncated((n - self.remaining()) as u64));
         }
         Ok(n)
     }

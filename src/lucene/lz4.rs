@@ -4,6 +4,9 @@
 //! mode stores no compressed length). Matches may reach back into bytes already in `out` (a preset dictionary
 //! placed there by the caller).
 
+/// The error for input that stops before the output is complete (a streaming caller may fetch more).
+pub const ENDS_EARLY: &str = "compressed data ends early";
+
 /// Appends exactly `produce` bytes to `out`, decoding from `input`; returns the input bytes consumed.
 /// `window_start` is the first byte of `out` a match may reference.
 pub fn decompress(
@@ -16,7 +19,7 @@ pub fn decompress(
     out.reserve(produce);
     let mut pos = 0usize;
     let byte = |pos: &mut usize| -> Result<u8, &'static str> {
-        let b = *input.get(*pos).ok_or("compressed data ends early")?;
+        let b = *input.get(*pos).ok_or(ENDS_EARLY)?;
         *pos += 1;
         Ok(b)
     };

@@ -8,7 +8,8 @@ use super::codec::{FOOTER_LEN, check_footer_fields};
 use super::directory::Directory;
 use super::error::{LuceneError, Result};
 
-const BLOCK: usize = 1 << 20;
+/// Default read size: large sequential reads suit both disks and object stores.
+pub const DEFAULT_BLOCK: usize = 1 << 20;
 
 /// A file read front to back through a window.
 pub struct FileStream {
@@ -26,6 +27,8 @@ pub struct FileStream {
     /// Read position inside `buf`.
     pos: usize,
     crc: crc32fast::Hasher,
+    /// Bytes fetched per read.
+    block: usize,
     /// Bytes `[0, hashed)` of the file are in `crc`.
     hashed: u64,
 }
@@ -42,8 +45,15 @@ impl FileStream {
             buf_start: 0,
             pos: 0,
             crc: crc32fast::Hasher::new(),
+            block: DEFAULT_BLOCK,
             hashed: 0,
         }
+    }
+
+    /// Sets how many bytes each read fetches (at least 1).
+    pub fn with_block(mut self, block: usize) -> Self {
+        self.block = block.max(1);
+        self
     }
 
     /// File offset of the read position.
@@ -77,7 +87,7 @@ impl FileStream {
         self.buf_start = consumed_end;
         self.pos = 0;
         let read_to =
-            (self.buf_start + self.buf.len() as u64 + want.max(BLOCK) as u64).min(self.len);
+            (self.buf_start + self.buf.len() as u64 + want.max(self.block) as u64).min(self.len);
         let have_end = self.buf_start + self.buf.len() as u64;
         let n = (read_to - have_end) as usize;
         let old = self.buf.len();
@@ -105,7 +115,7 @@ impl FileStream {
         while !self.at_eof_window() {
             let all = self.window().len();
             self.consume(all);
-            self.fill(BLOCK)?;
+            self.fill(self.block)?;
         }
         self.hash_until(self.len);
         if self.len < FOOTER_LEN as u64 || self.hashed != self.len - 8 {
