@@ -68,18 +68,18 @@ pub fn decompress(
             for _ in 0..=blocks {
                 lengths.push(input.len("compressed block length")?);
             }
+            // Every block's compressed length is known, so the standard LZ4 block decoder applies; each block
+            // is decoded in place after the dictionary, which it may reference as an external dictionary.
+            out.resize(total, 0);
             let dict_data = input.bytes(lengths[0])?;
-            lz4::decompress(dict_data, out, dict_len, 0).map_err(|m| input.corrupt(m))?;
-            scratch.clear();
-            scratch.extend_from_slice(out);
-            let mut remaining = total - dict_len;
+            lz4_block(input, dict_data, &mut out[..dict_len], &[])?;
+            let mut at = dict_len;
             for &len in &lengths[1..] {
                 let data = input.bytes(len)?;
-                let n = remaining.min(block_len);
-                scratch.truncate(dict_len);
-                lz4::decompress(data, scratch, n, 0).map_err(|m| input.corrupt(m))?;
-                out.extend_from_slice(&scratch[dict_len..]);
-                remaining -= n;
+                let n = (total - at).min(block_len);
+                let (head, tail) = out.split_at_mut(at);
+                lz4_block(input, data, &mut tail[..n], &head[..dict_len])?;
+                at += n;
             }
         }
         Mode::DeflatePresetDict => {
@@ -113,6 +113,19 @@ pub fn decompress(
     if out.len() != total {
         return Err(input.corrupt(format!(
             "decompressed {} bytes, expected {total}",
+            out.len()
+        )));
+    }
+    Ok(())
+}
+
+/// One standard LZ4 block that must fill `out` exactly.
+fn lz4_block(input: &Input, data: &[u8], out: &mut [u8], dict: &[u8]) -> Result<()> {
+    let produced = lz4_flex::block::decompress_into_with_dict(data, out, dict)
+        .map_err(|e| input.corrupt(format!("LZ4 block: {e}")))?;
+    if produced != out.len() {
+        return Err(input.corrupt(format!(
+            "LZ4 block produced {produced} bytes, expected {}",
             out.len()
         )));
     }
