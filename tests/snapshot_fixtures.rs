@@ -191,3 +191,34 @@ fn an_unknown_snapshot_lists_the_ones_that_exist() {
         "{err}"
     );
 }
+
+#[test]
+fn swapped_blobs_are_detected_not_misread() {
+    let src = support::shared_dir().join("fixtures/snapshots/ES_6_8_Updates_Deletes_Native");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    copy_dir(&src, tmp.path());
+    let shard_dir = std::fs::read_dir(tmp.path().join("indices"))
+        .expect("indices")
+        .flatten()
+        .next()
+        .expect("index dir")
+        .path()
+        .join("0");
+    let mut blobs: Vec<_> = std::fs::read_dir(&shard_dir)
+        .expect("shard")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("__"))
+        .map(|e| e.path())
+        .collect();
+    blobs.sort_by_key(|p| {
+        std::fs::metadata(p)
+            .map(|m| std::cmp::Reverse(m.len()))
+            .unwrap_or(std::cmp::Reverse(0))
+    });
+    let (a, b) = (blobs[0].clone(), blobs[1].clone());
+    let (da, db) = (std::fs::read(&a).expect("a"), std::fs::read(&b).expect("b"));
+    std::fs::write(&a, &db).expect("swap a");
+    std::fs::write(&b, &da).expect("swap b");
+    let err = read_repository(tmp.path()).expect_err("swapped blobs detected");
+    assert!(err.contains("shard 0"), "{err}");
+}
