@@ -137,3 +137,26 @@ fn mutated_lucene_files_never_panic() {
         "most mutations must be detected: {outcomes:?}"
     );
 }
+
+#[test]
+fn random_bytes_into_every_parser_entry_point_never_panic() {
+    use backfill::lucene::fuzzing;
+    let mut rng = Rng(0xdead_beef_0bad_f00d);
+    let entries: [fn(&[u8]); 7] = [
+        fuzzing::segments_n,
+        fuzzing::segment_info,
+        fuzzing::compound_entries,
+        fuzzing::field_infos,
+        fuzzing::live_docs,
+        fuzzing::doc_values_and_disi,
+        fuzzing::stored_fields_chunk,
+    ];
+    for _ in 0..2000 {
+        let len = rng.below(600);
+        let data: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+        for entry in entries {
+            entry(&data);
+        }
+        let _ = backfill::snapshot::smile::decode(&data);
+    }
+}

@@ -14,6 +14,7 @@ pub mod directory;
 mod documents;
 mod error;
 mod field_infos;
+pub mod fuzzing;
 mod input;
 mod live_docs;
 mod lz4;
