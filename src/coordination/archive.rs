@@ -62,8 +62,15 @@ impl std::fmt::Display for ArchiveLocation {
 
 /// Reads and writes archive bytes (local files, S3).
 pub trait ArchiveStore: Send + Sync {
-    fn write(&self, location: &ArchiveLocation, bytes: Vec<u8>) -> impl Future<Output = Result<(), ArchiveError>> + Send;
-    fn read(&self, location: &ArchiveLocation) -> impl Future<Output = Result<Vec<u8>, ArchiveError>> + Send;
+    fn write(
+        &self,
+        location: &ArchiveLocation,
+        bytes: Vec<u8>,
+    ) -> impl Future<Output = Result<(), ArchiveError>> + Send;
+    fn read(
+        &self,
+        location: &ArchiveLocation,
+    ) -> impl Future<Output = Result<Vec<u8>, ArchiveError>> + Send;
 }
 
 /// Local files, plus S3 when a client is given.
@@ -77,9 +84,13 @@ impl ArchiveStore for FileOrS3Store {
         match location {
             ArchiveLocation::Local(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    tokio::fs::create_dir_all(dir).await.map_err(|e| io(location, e))?;
+                    tokio::fs::create_dir_all(dir)
+                        .await
+                        .map_err(|e| io(location, e))?;
                 }
-                tokio::fs::write(path, bytes).await.map_err(|e| io(location, e))
+                tokio::fs::write(path, bytes)
+                    .await
+                    .map_err(|e| io(location, e))
             }
             ArchiveLocation::S3 { bucket, key } => {
                 let client = self.s3.as_ref().ok_or_else(|| no_s3(location))?;
@@ -99,7 +110,9 @@ impl ArchiveStore for FileOrS3Store {
 
     async fn read(&self, location: &ArchiveLocation) -> Result<Vec<u8>, ArchiveError> {
         match location {
-            ArchiveLocation::Local(path) => tokio::fs::read(path).await.map_err(|e| io(location, e)),
+            ArchiveLocation::Local(path) => {
+                tokio::fs::read(path).await.map_err(|e| io(location, e))
+            }
             ArchiveLocation::S3 { bucket, key } => {
                 let client = self.s3.as_ref().ok_or_else(|| no_s3(location))?;
                 let out = client
@@ -154,7 +167,9 @@ pub enum ArchiveError {
     Store { location: String, message: String },
     #[error("the working-state index {index} does not exist; nothing to archive")]
     MissingIndex { index: String },
-    #[error("the working-state index {index} already exists with {documents} documents; delete it first")]
+    #[error(
+        "the working-state index {index} already exists with {documents} documents; delete it first"
+    )]
     IndexExists { index: String, documents: u64 },
     #[error("archive {location} failed verification: {message}; the index was NOT deleted")]
     Verification { location: String, message: String },
@@ -181,16 +196,23 @@ pub struct ArchiveReport {
 }
 
 /// Every `(_id, _source)` of the index, read with a scroll that is always cleared.
-pub async fn read_all<T: JsonTransport>(transport: &T, index: &str) -> Result<Vec<Map<String, Value>>, ArchiveError> {
+pub async fn read_all<T: JsonTransport>(
+    transport: &T,
+    index: &str,
+) -> Result<Vec<Map<String, Value>>, ArchiveError> {
     let first = transport
         .send(
             Method::Post,
             &format!("/{index}/_search?scroll={SCROLL_KEEP_ALIVE}"),
-            Some(Body::Json(json!({"size": PAGE_SIZE, "sort": ["_doc"], "query": {"match_all": {}}}))),
+            Some(Body::Json(
+                json!({"size": PAGE_SIZE, "sort": ["_doc"], "query": {"match_all": {}}}),
+            )),
         )
         .await?;
     if first.status == 404 {
-        return Err(ArchiveError::MissingIndex { index: index.to_string() });
+        return Err(ArchiveError::MissingIndex {
+            index: index.to_string(),
+        });
     }
     let mut batches = Vec::new();
     let mut page = first.body;
@@ -202,27 +224,40 @@ pub async fn read_all<T: JsonTransport>(transport: &T, index: &str) -> Result<Ve
             scroll_ids.push(id.to_string());
         }
         let Some(hits) = page.pointer("/hits/hits").and_then(Value::as_array) else {
-            break Err(ArchiveError::Response { index: index.to_string(), step: "scroll" });
+            break Err(ArchiveError::Response {
+                index: index.to_string(),
+                step: "scroll",
+            });
         };
         if hits.is_empty() {
             break Ok(());
         }
         let mut batch = Map::new();
         for hit in hits {
-            let (Some(id), Some(source)) = (hit.get("_id").and_then(Value::as_str), hit.get("_source")) else {
-                return Err(ArchiveError::Response { index: index.to_string(), step: "scroll hit" });
+            let (Some(id), Some(source)) =
+                (hit.get("_id").and_then(Value::as_str), hit.get("_source"))
+            else {
+                return Err(ArchiveError::Response {
+                    index: index.to_string(),
+                    step: "scroll hit",
+                });
             };
             batch.insert(id.to_string(), source.clone());
         }
         batches.push(batch);
         let Some(id) = scroll_ids.last().cloned() else {
-            break Err(ArchiveError::Response { index: index.to_string(), step: "scroll id" });
+            break Err(ArchiveError::Response {
+                index: index.to_string(),
+                step: "scroll id",
+            });
         };
         match transport
             .send(
                 Method::Post,
                 "/_search/scroll",
-                Some(Body::Json(json!({"scroll": SCROLL_KEEP_ALIVE, "scroll_id": id}))),
+                Some(Body::Json(
+                    json!({"scroll": SCROLL_KEEP_ALIVE, "scroll_id": id}),
+                )),
             )
             .await
         {
@@ -233,7 +268,11 @@ pub async fn read_all<T: JsonTransport>(transport: &T, index: &str) -> Result<Ve
     if !scroll_ids.is_empty() {
         // Best effort: an expired scroll is already gone.
         let _ = transport
-            .send(Method::Delete, "/_search/scroll", Some(Body::Json(json!({"scroll_id": scroll_ids}))))
+            .send(
+                Method::Delete,
+                "/_search/scroll",
+                Some(Body::Json(json!({"scroll_id": scroll_ids}))),
+            )
             .await;
     }
     result.map(|()| batches)
@@ -251,12 +290,18 @@ pub fn encode(batches: &[Map<String, Value>]) -> Vec<u8> {
 
 /// Parses an archive into `(id, source)` pairs; accepts the console's layout and a flat object.
 pub fn decode(location: &str, bytes: &[u8]) -> Result<Vec<(String, Value)>, ArchiveError> {
-    let bad = |message: String| ArchiveError::Format { location: location.to_string(), message };
+    let bad = |message: String| ArchiveError::Format {
+        location: location.to_string(),
+        message,
+    };
     let value: Value = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
     let batches: Vec<&Map<String, Value>> = match &value {
         Value::Array(items) => items
             .iter()
-            .map(|b| b.as_object().ok_or_else(|| bad("a batch is not an object".into())))
+            .map(|b| {
+                b.as_object()
+                    .ok_or_else(|| bad("a batch is not an object".into()))
+            })
             .collect::<Result<_, _>>()?,
         Value::Object(map) => vec![map],
         _ => return Err(bad("expected an array of batches".into())),
@@ -277,14 +322,19 @@ fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-async fn exact_count<T: JsonTransport>(transport: &T, index: &str) -> Result<Option<u64>, ArchiveError> {
+async fn exact_count<T: JsonTransport>(
+    transport: &T,
+    index: &str,
+) -> Result<Option<u64>, ArchiveError> {
     let resp = transport
         .send(Method::Post, &format!("/{index}/_refresh"), None)
         .await?;
     if resp.status == 404 {
         return Ok(None);
     }
-    let resp = transport.send(Method::Get, &format!("/{index}/_count"), None).await?;
+    let resp = transport
+        .send(Method::Get, &format!("/{index}/_count"), None)
+        .await?;
     if resp.status == 404 {
         return Ok(None);
     }
@@ -292,7 +342,10 @@ async fn exact_count<T: JsonTransport>(transport: &T, index: &str) -> Result<Opt
         .get("count")
         .and_then(Value::as_u64)
         .map(Some)
-        .ok_or(ArchiveError::Response { index: index.to_string(), step: "_count" })
+        .ok_or(ArchiveError::Response {
+            index: index.to_string(),
+            step: "_count",
+        })
 }
 
 /// Archives every document of `session`'s working state to `location`, verifies it, then deletes the index.
@@ -305,9 +358,12 @@ pub async fn archive_and_delete<T: JsonTransport, S: ArchiveStore>(
     delete_after: bool,
 ) -> Result<ArchiveReport, ArchiveError> {
     let index = working_state_index(session);
-    let expected = exact_count(transport, &index)
-        .await?
-        .ok_or_else(|| ArchiveError::MissingIndex { index: index.clone() })?;
+    let expected =
+        exact_count(transport, &index)
+            .await?
+            .ok_or_else(|| ArchiveError::MissingIndex {
+                index: index.clone(),
+            })?;
     let batches = read_all(transport, &index).await?;
     let bytes = encode(&batches);
     let sha256 = sha256_hex(&bytes);
@@ -315,21 +371,32 @@ pub async fn archive_and_delete<T: JsonTransport, S: ArchiveStore>(
     store.write(location, bytes).await?;
 
     let back = store.read(location).await?;
-    let verify = |message: String| ArchiveError::Verification { location: location.to_string(), message };
+    let verify = |message: String| ArchiveError::Verification {
+        location: location.to_string(),
+        message,
+    };
     let back_sha = sha256_hex(&back);
     if back_sha != sha256 {
-        return Err(verify(format!("checksum {back_sha} differs from the written {sha256}")));
+        return Err(verify(format!(
+            "checksum {back_sha} differs from the written {sha256}"
+        )));
     }
     let docs = decode(&location.to_string(), &back)?.len() as u64;
     if docs != expected {
-        return Err(verify(format!("{docs} documents in the archive, {expected} in the index")));
+        return Err(verify(format!(
+            "{docs} documents in the archive, {expected} in the index"
+        )));
     }
     let now_count = exact_count(transport, &index).await?.unwrap_or(0);
     if now_count != expected {
-        return Err(verify(format!("the index changed while archiving ({expected} → {now_count} documents)")));
+        return Err(verify(format!(
+            "the index changed while archiving ({expected} → {now_count} documents)"
+        )));
     }
     if delete_after {
-        transport.send(Method::Delete, &format!("/{index}"), None).await?;
+        transport
+            .send(Method::Delete, &format!("/{index}"), None)
+            .await?;
     }
     Ok(ArchiveReport {
         location: location.to_string(),
@@ -377,7 +444,11 @@ pub async fn restore<T: JsonTransport, S: ArchiveStore>(
         Some(documents) => return Err(ArchiveError::IndexExists { index, documents }),
         None => {
             transport
-                .send(Method::Put, &format!("/{index}"), Some(Body::Json(index_definition())))
+                .send(
+                    Method::Put,
+                    &format!("/{index}"),
+                    Some(Body::Json(index_definition())),
+                )
                 .await?;
         }
     }
@@ -390,7 +461,11 @@ pub async fn restore<T: JsonTransport, S: ArchiveStore>(
             body.push('\n');
         }
         let resp = transport
-            .send(Method::Post, &format!("/{index}/_bulk?refresh=true"), Some(Body::Ndjson(body)))
+            .send(
+                Method::Post,
+                &format!("/{index}/_bulk?refresh=true"),
+                Some(Body::Ndjson(body)),
+            )
             .await?;
         if resp.body.get("errors").and_then(Value::as_bool) != Some(false) {
             let first = resp
@@ -400,17 +475,27 @@ pub async fn restore<T: JsonTransport, S: ArchiveStore>(
                 .and_then(|items| items.iter().find(|i| i.pointer("/create/error").is_some()))
                 .map(|i| i.to_string())
                 .unwrap_or_else(|| "bulk response without an `errors: false`".into());
-            return Err(ArchiveError::Restore { index, message: first });
+            return Err(ArchiveError::Restore {
+                index,
+                message: first,
+            });
         }
     }
     let count = exact_count(transport, &index).await?.unwrap_or(0);
     if count != docs.len() as u64 {
         return Err(ArchiveError::Restore {
             index,
-            message: format!("{count} documents after restore, {} in the archive", docs.len()),
+            message: format!(
+                "{count} documents after restore, {} in the archive",
+                docs.len()
+            ),
         });
     }
-    Ok(RestoreReport { location: location.to_string(), index, documents: count })
+    Ok(RestoreReport {
+        location: location.to_string(),
+        index,
+        documents: count,
+    })
 }
 
 #[cfg(test)]
@@ -421,12 +506,18 @@ mod tests {
     fn locations_parse() {
         assert_eq!(
             ArchiveLocation::parse("s3://b/k/x.json").unwrap(),
-            ArchiveLocation::S3 { bucket: "b".into(), key: "k/x.json".into() }
+            ArchiveLocation::S3 {
+                bucket: "b".into(),
+                key: "k/x.json".into()
+            }
         );
         assert!(ArchiveLocation::parse("s3://b").is_err());
         assert!(ArchiveLocation::parse("s3:///k").is_err());
         assert!(ArchiveLocation::parse("").is_err());
-        assert_eq!(ArchiveLocation::parse("a/b.json").unwrap().to_string(), "a/b.json");
+        assert_eq!(
+            ArchiveLocation::parse("a/b.json").unwrap().to_string(),
+            "a/b.json"
+        );
     }
 
     #[test]
@@ -437,7 +528,10 @@ mod tests {
         b2.insert("aWR4__0__0".into(), json!({"expiration": 0}));
         let bytes = encode(&[b1, b2]);
         let text = String::from_utf8(bytes.clone()).unwrap();
-        assert!(text.starts_with("[\n    {\n        \"shard_setup\""), "{text}");
+        assert!(
+            text.starts_with("[\n    {\n        \"shard_setup\""),
+            "{text}"
+        );
         let docs = decode("x", &bytes).unwrap();
         assert_eq!(docs.len(), 2);
         assert_eq!(docs[1].0, "aWR4__0__0");

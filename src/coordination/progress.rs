@@ -164,7 +164,9 @@ fn metric(v: &Value, pointer: &str) -> Option<u64> {
 
 /// Parses the response to [`progress_query`].
 pub fn parse_progress(index: &str, response: &Value) -> Result<WorkProgress, MalformedProgress> {
-    let relation = response.pointer("/hits/total/relation").and_then(Value::as_str);
+    let relation = response
+        .pointer("/hits/total/relation")
+        .and_then(Value::as_str);
     if relation.is_some_and(|r| r != "eq") {
         return Err(MalformedProgress {
             index: index.to_string(),
@@ -174,11 +176,31 @@ pub fn parse_progress(index: &str, response: &Value) -> Result<WorkProgress, Mal
     let present = |p: &str| metric(response, p).is_some_and(|n| n > 0);
     Ok(WorkProgress {
         setup_completed_at: metric(response, "/aggregations/setup/completed_at/value"),
-        total: count(response, "/aggregations/items/counts/buckets/total/doc_count", index)?,
-        completed: count(response, "/aggregations/items/counts/buckets/completed/doc_count", index)?,
-        incomplete: count(response, "/aggregations/items/counts/buckets/incomplete/doc_count", index)?,
-        in_progress: count(response, "/aggregations/items/counts/buckets/in_progress/doc_count", index)?,
-        unclaimed: count(response, "/aggregations/items/counts/buckets/unclaimed/doc_count", index)?,
+        total: count(
+            response,
+            "/aggregations/items/counts/buckets/total/doc_count",
+            index,
+        )?,
+        completed: count(
+            response,
+            "/aggregations/items/counts/buckets/completed/doc_count",
+            index,
+        )?,
+        incomplete: count(
+            response,
+            "/aggregations/items/counts/buckets/incomplete/doc_count",
+            index,
+        )?,
+        in_progress: count(
+            response,
+            "/aggregations/items/counts/buckets/in_progress/doc_count",
+            index,
+        )?,
+        unclaimed: count(
+            response,
+            "/aggregations/items/counts/buckets/unclaimed/doc_count",
+            index,
+        )?,
         last_completed_at: metric(response, "/aggregations/items/last_completed_at/value"),
         documents_migrated: present("/aggregations/items/docs_present/value")
             .then(|| metric(response, "/aggregations/items/docs/value").unwrap_or(0)),
@@ -297,9 +319,18 @@ mod tests {
         assert_eq!(q["track_total_hits"], json!(true));
         assert_eq!(q["size"], json!(0));
         let f = &q["aggs"]["items"]["aggs"]["counts"]["filters"]["filters"];
-        assert_eq!(f["in_progress"]["bool"]["must"][0]["range"]["expiration"]["gte"], json!(42));
-        assert_eq!(f["unclaimed"]["bool"]["must"][0]["range"]["expiration"]["lt"], json!(42));
-        assert_eq!(working_state_index(Some("s1")), ".migrations_working_state_s1");
+        assert_eq!(
+            f["in_progress"]["bool"]["must"][0]["range"]["expiration"]["gte"],
+            json!(42)
+        );
+        assert_eq!(
+            f["unclaimed"]["bool"]["must"][0]["range"]["expiration"]["lt"],
+            json!(42)
+        );
+        assert_eq!(
+            working_state_index(Some("s1")),
+            ".migrations_working_state_s1"
+        );
         assert_eq!(working_state_index(None), WORKING_STATE_INDEX);
     }
 }

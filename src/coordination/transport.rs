@@ -41,7 +41,11 @@ pub enum TransportError {
     #[error("target {url} is unreachable: {message}")]
     Unreachable { url: String, message: String },
     #[error("target {url} refused the credentials (HTTP {status}) for {path}")]
-    Unauthorized { url: String, path: String, status: u16 },
+    Unauthorized {
+        url: String,
+        path: String,
+        status: u16,
+    },
     #[error("target {url} answered HTTP {status} to {path}: {body}")]
     Http {
         url: String,
