@@ -15,3 +15,8 @@ pub mod reconcile;
 
 pub use lifecycle::{Declared, DeclaredState, DerivedStatus, Observed, RampPolicy, Status};
 pub use reconcile::{Action, Decision, reconcile};
+pub mod runner;
+
+pub use runner::{
+    Clock, ConvergeError, ConvergeEvent, Runner, SettleOptions, SystemClock, WorkingState,
+};
