@@ -8,6 +8,7 @@
 //! - errors back off exponentially (1 s doubling, capped at 60 s), reset on the next good pass;
 //!   [`Runner::run_until_settled`] gives up after a bounded number of consecutive errors, immediately on
 //!   credentials refused, and at its deadline; [`Runner::watch`] never gives up.
+//!
 //! Time and sleeping come from an injected [`Clock`], so the loop is tested with a fake clock.
 
 use std::future::Future;
