@@ -16,6 +16,7 @@ pub mod reconcile;
 pub use lifecycle::{Declared, DeclaredState, DerivedStatus, Observed, RampPolicy, Status};
 pub use reconcile::{Action, Decision, reconcile};
 pub mod runner;
+pub mod status;
 
 pub use runner::{
     Clock, ConvergeError, ConvergeEvent, Runner, SettleOptions, SystemClock, WorkingState,
