@@ -4,8 +4,6 @@
 //! The derived status is the one [`reconcile`] would report, so `status`, `converge` and `apply --wait`
 //! always agree. Without a declared lifecycle it is inferred from the fleet (desired > 0 means running).
 
-use std::future::Future;
-
 use serde::Serialize;
 
 use super::lifecycle::{
@@ -15,7 +13,7 @@ use super::lifecycle::{
 use super::reconcile::reconcile;
 use crate::coordination::progress::{ProgressError, WorkProgress, fetch_progress};
 use crate::coordination::transport::{JsonTransport, TransportError};
-use crate::platform::{Fleet, FleetObservation};
+use crate::platform::{Fleet, FleetObservation, PlatformError};
 
 /// What happened when reading the working state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -165,24 +163,15 @@ pub async fn collect<F: Fleet, T: JsonTransport>(
 pub struct NoFleet;
 
 impl Fleet for NoFleet {
-    fn observe(
-        &self,
-    ) -> impl Future<Output = Result<FleetObservation, crate::platform::PlatformError>> + Send {
-        async {
-            Err(crate::platform::PlatformError::Missing {
-                resource: "worker fleet".into(),
-            })
-        }
+    async fn observe(&self) -> Result<FleetObservation, PlatformError> {
+        Err(PlatformError::Missing {
+            resource: "worker fleet".into(),
+        })
     }
-    fn scale(
-        &self,
-        _desired: u32,
-    ) -> impl Future<Output = Result<(), crate::platform::PlatformError>> + Send {
-        async {
-            Err(crate::platform::PlatformError::Missing {
-                resource: "worker fleet".into(),
-            })
-        }
+    async fn scale(&self, _desired: u32) -> Result<(), PlatformError> {
+        Err(PlatformError::Missing {
+            resource: "worker fleet".into(),
+        })
     }
 }
 
