@@ -17,7 +17,27 @@ pub use lifecycle::{Declared, DeclaredState, DerivedStatus, Observed, RampPolicy
 pub use reconcile::{Action, Decision, reconcile};
 pub mod runner;
 pub mod status;
+pub mod working_state;
 
 pub use runner::{
     Clock, ConvergeError, ConvergeEvent, Runner, SettleOptions, SystemClock, WorkingState,
 };
+
+/// Converges once to the declared state (or completion) with the system clock: what `apply --wait` calls.
+/// `sink` receives every [`ConvergeEvent`] (render it with `output::converge_view::ConvergeView`).
+pub async fn run_until_settled<F, W, H>(
+    declared: Declared,
+    fleet: F,
+    working_state: W,
+    health: H,
+    options: &SettleOptions,
+    sink: &mut impl FnMut(ConvergeEvent),
+) -> Result<Decision, ConvergeError>
+where
+    F: crate::platform::Fleet,
+    W: WorkingState,
+    H: ramp::HealthSource,
+{
+    let mut runner = Runner::new(declared, fleet, working_state, health, SystemClock);
+    runner.run_until_settled(options, sink).await
+}

@@ -10,39 +10,18 @@
 use serde_json::{Value, json};
 
 use crate::converge::status::{StatusReport, WorkingStateAccess};
+use crate::coordination::archive::utc_parts;
 
 /// `2026-07-21 14:02:11+00:00` (the console's start-time format) from epoch seconds.
 pub fn format_epoch(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}+00:00",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    let (y, m, d, h, mi, s) = utc_parts(secs);
+    format!("{y:04}-{m:02}-{d:02} {h:02}:{mi:02}:{s:02}+00:00")
 }
 
 /// RFC 3339 UTC from epoch seconds.
 pub fn rfc3339(secs: u64) -> String {
-    format_epoch(secs)
-        .replacen(' ', "T", 1)
-        .replace("+00:00", "Z")
-}
-
-// Howard Hinnant's days-to-civil algorithm.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+    let (y, m, d, h, mi, s) = utc_parts(secs);
+    format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
 }
 
 /// `1h 2m 3s`, as the console prints durations.
