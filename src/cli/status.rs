@@ -22,8 +22,8 @@ pub struct Args {
     /// Re-print the status every --interval until interrupted.
     #[arg(long)]
     pub watch: bool,
-    /// Seconds between reports with --watch.
-    #[arg(long, default_value = "10", value_parser = humantime::parse_duration)]
+    /// Time between reports with --watch (e.g. 10s, 1m).
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     pub interval: Duration,
     /// Target cluster URL holding the working state (until migration.yaml supplies it).
     #[arg(long, env = "BACKFILL_TARGET_URL")]
