@@ -1,1 +1,173 @@
-//! migration.yaml: types, strict loading with line/column errors, defaults, validation; the only reader of env vars. Lands with issue #3.
+//! `migration.yaml`: the declared migration. Strict loading (unknown keys are errors with a suggestion),
+//! every error with file, line, column and key path, defaults, and cross-field rules. This module is the only
+//! reader of environment variables (through [`Env`]).
+//!
+//! Flow: text → [`tree::parse`] (positions) → `schema` (types, ranges, defaults) → `rules` (cross-field).
+//! Nothing is returned unless the whole file is valid, so no command acts on half a configuration.
+
+mod env;
+mod error;
+mod reader;
+mod rules;
+mod schema;
+mod tree;
+mod types;
+
+use std::path::Path;
+
+pub use env::{Env, MapEnv, ProcessEnv, interpolate};
+pub use error::{ConfigError, ConfigErrors};
+pub use rules::{LoadOptions, fargate_size_ok};
+pub use schema::{DEFAULT_DASHBOARD_NAME, MAX_WORKERS, RETENTION_DAYS};
+pub use types::*;
+
+use reader::Walk;
+use tree::Pos;
+
+/// Reads and validates a migration file.
+pub fn load(path: &Path, env: &dyn Env, options: LoadOptions) -> Result<Migration, ConfigErrors> {
+    let text = std::fs::read_to_string(path).map_err(|err| {
+        let hint = if err.kind() == std::io::ErrorKind::NotFound {
+            "create one with `backfill init`, or pass `--config PATH`"
+        } else {
+            "check the file's permissions and that it is UTF-8 text"
+        };
+        ConfigErrors {
+            errors: vec![
+                ConfigError::new(
+                    path.to_path_buf(),
+                    Pos::default(),
+                    "",
+                    format!("cannot read the file: {err}"),
+                )
+                .with_hint(hint),
+            ],
+        }
+    })?;
+    parse(&text, path, env, options)
+}
+
+/// Validates migration text; `path` is used in messages and to resolve relative paths.
+pub fn parse(
+    text: &str,
+    path: &Path,
+    env: &dyn Env,
+    options: LoadOptions,
+) -> Result<Migration, ConfigErrors> {
+    let mut walk = Walk::new(path, env);
+    let root = match tree::parse(text) {
+        Ok(root) => root,
+        Err((pos, message)) => {
+            walk.error_hint(
+                pos,
+                "",
+                format!("invalid YAML: {message}"),
+                "fix the syntax at this position",
+            );
+            return Err(ConfigErrors {
+                errors: walk.errors,
+            });
+        }
+    };
+    if root.value == tree::Value::Null {
+        walk.error_hint(
+            root.pos,
+            "",
+            "the file is empty",
+            "start from `backfill init`",
+        );
+        return Err(ConfigErrors {
+            errors: walk.errors,
+        });
+    }
+    let migration = schema::read_migration(&mut walk, &root);
+    match migration {
+        Some(mut m) if walk.errors.is_empty() => {
+            let dir = path.parent().unwrap_or(Path::new("."));
+            rules::check(&mut walk, &root, &mut m, options, dir);
+            if !walk.errors.is_empty() {
+                return Err(ConfigErrors {
+                    errors: sorted(walk.errors),
+                });
+            }
+            resolve_relative_paths(&mut m, dir);
+            Ok(m)
+        }
+        _ => Err(ConfigErrors {
+            errors: sorted(walk.errors),
+        }),
+    }
+}
+
+/// Local paths in the file are relative to the file's directory, whatever the working directory.
+fn resolve_relative_paths(m: &mut Migration, dir: &Path) {
+    let resolve = |p: &Path| {
+        if p.is_absolute() || dir.as_os_str().is_empty() {
+            p.to_path_buf()
+        } else {
+            dir.join(p)
+        }
+    };
+    if let Repository::Filesystem { path } = &mut m.source.repository {
+        *path = resolve(path);
+    }
+    if let Some(ca) = &mut m.target.tls.ca_file {
+        *ca = resolve(ca);
+    }
+    m.local.state_dir = resolve(&m.local.state_dir);
+    for dest in [&mut m.backfill.archive, &mut m.worker.failed_documents]
+        .into_iter()
+        .flatten()
+    {
+        if !dest.starts_with("s3://") {
+            *dest = resolve(Path::new(dest.as_str())).display().to_string();
+        }
+    }
+}
+
+fn sorted(mut errors: Vec<ConfigError>) -> Vec<ConfigError> {
+    errors.sort_by_key(|e| (e.line, e.column));
+    errors
+}
+
+impl Migration {
+    /// A stable hash of the resolved configuration (for saved plans). Contains no secret: passwords are never
+    /// part of the configuration, only the names of their sources.
+    pub fn content_hash(&self) -> String {
+        use sha2::Digest;
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        hex::encode(sha2::Sha256::digest(json))
+    }
+
+    /// Stack names in deployment order.
+    pub fn stack_names(&self) -> [String; 3] {
+        [
+            format!("{}-logs", self.name),
+            format!("{}-workers", self.name),
+            format!("{}-dashboard", self.name),
+        ]
+    }
+}
+
+/// The commented starter file `backfill init` writes.
+pub const STARTER: &str = include_str!("starter.yaml");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn starter_file_is_valid() {
+        let env = MapEnv::default();
+        let m = parse(
+            STARTER,
+            Path::new("migration.yaml"),
+            &env,
+            LoadOptions::default(),
+        )
+        .expect("starter parses");
+        assert_eq!(m.name, "my-migration");
+        assert_eq!(m.platform, PlatformKind::Local);
+        assert_eq!(m.backfill.workers, 2);
+    }
+}

@@ -1,0 +1,118 @@
+//! Snapshot reader throughput: reads every live `_source` of every shard of one index straight from a
+//! snapshot repository, like `lucene-gen read --access merge` does on the Lucene directories, and prints one
+//! JSON line: documents, source bytes, best-of-N seconds, MB/s (10^6 bytes), docs/s, CRC-32 of all source
+//! bytes (compare with `lucene-gen read --checksum`), and peak RSS.
+//!
+//! `cargo bench --bench reader -- REPO SNAPSHOT INDEX [--threads N] [--iters N]`; with `--threads 2` the
+//! shards are read in parallel, one thread per shard (scaling). `scripts/bench-reader` drives it.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use backfill::lucene::StoredValue;
+use backfill::snapshot::{FsBlobSource, Repository};
+
+fn read_shard(repo: &Repository, snapshot: &str, index: &str, shard: u32) -> (u64, u64, u32) {
+    let info = repo.snapshot(snapshot).expect("snapshot");
+    let index = repo.index(&info, index).expect("index");
+    let open = repo.open_shard(&info, &index, shard).expect("shard");
+    let (mut docs, mut bytes) = (0u64, 0u64);
+    let mut crc = crc32fast::Hasher::new();
+    for doc in open.lucene.documents(0) {
+        let doc = doc.expect("document");
+        for field in &doc.fields {
+            if &*field.name == "_source"
+                && let StoredValue::Binary(b) = &field.value
+            {
+                bytes += b.len() as u64;
+                crc.update(b);
+            }
+        }
+        docs += 1;
+    }
+    (docs, bytes, crc.finalize())
+}
+
+/// Peak resident set of this process image (`VmHWM`; unlike `getrusage`, not inherited across `exec` from a
+/// parent such as cargo).
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let positional: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse::<usize>().ok())
+    };
+    if positional.len() < 3 {
+        eprintln!(
+            "usage: cargo bench --bench reader -- REPO SNAPSHOT INDEX [--threads N] [--iters N]"
+        );
+        return;
+    }
+    let (root, snapshot, index) = (
+        positional[0].clone(),
+        positional[1].clone(),
+        positional[2].clone(),
+    );
+    let threads = flag("--threads").unwrap_or(1);
+    let iters = flag("--iters").unwrap_or(3);
+    let repo = Arc::new(Repository::open(Arc::new(FsBlobSource::new(&root))).expect("repository"));
+    let info = repo.snapshot(&snapshot).expect("snapshot");
+    let shards = repo.index(&info, &index).expect("index").shards;
+    let shards: Vec<u32> = if threads == 1 {
+        vec![0]
+    } else {
+        (0..shards.min(threads as u32)).collect()
+    };
+    let mut best = f64::MAX;
+    let mut result = (0, 0, 0);
+    for i in 0..=iters {
+        let start = Instant::now();
+        let handles: Vec<_> = shards
+            .iter()
+            .map(|&s| {
+                let (repo, snapshot, index) = (repo.clone(), snapshot.clone(), index.clone());
+                std::thread::spawn(move || read_shard(&repo, &snapshot, &index, s))
+            })
+            .collect();
+        let parts: Vec<(u64, u64, u32)> = handles
+            .into_iter()
+            .map(|h| h.join().expect("reader thread"))
+            .collect();
+        let seconds = start.elapsed().as_secs_f64();
+        result = (
+            parts.iter().map(|p| p.0).sum(),
+            parts.iter().map(|p| p.1).sum(),
+            parts[0].2,
+        );
+        if i > 0 {
+            best = best.min(seconds);
+        }
+    }
+    let (docs, bytes, crc) = result;
+    println!(
+        "{{\"reader\":\"backfill\",\"threads\":{},\"docs\":{docs},\"source_bytes\":{bytes},\"seconds\":{best:.3},\"mb_per_s\":{:.1},\"docs_per_s\":{:.0},\"crc32\":\"{crc:08x}\",\"peak_rss_mb\":{:.1}}}",
+        shards.len(),
+        bytes as f64 / 1e6 / best,
+        docs as f64 / best,
+        peak_rss_mb()
+    );
+}

@@ -1,0 +1,282 @@
+//! The resolved configuration: every default applied, every value checked. Other modules take these types,
+//! never the YAML.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// A whole `migration.yaml` (schema version 1).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Migration {
+    pub version: u32,
+    /// DNS-like slug; names the stacks, the service and the log group.
+    pub name: String,
+    pub platform: PlatformKind,
+    pub source: Source,
+    pub target: Target,
+    pub backfill: Lifecycle,
+    pub worker: WorkerSettings,
+    pub logs: Logs,
+    pub dashboard: Dashboard,
+    pub aws: AwsSettings,
+    pub local: LocalSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PlatformKind {
+    Local,
+    Aws,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Source {
+    pub repository: Repository,
+    pub snapshot: String,
+    /// Region of the S3 bucket (defaults to `aws.region`).
+    pub region: Option<String>,
+    /// The source cluster's version (`ES_7.10`, `OS_2.11`); the `rfs` engine requires it.
+    pub version: Option<String>,
+    pub indices: IndexSelection,
+}
+
+/// Where the snapshot repository lives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Repository {
+    S3 { bucket: String, prefix: String },
+    Filesystem { path: PathBuf },
+}
+
+impl Repository {
+    /// The URI form users write (`s3://bucket/prefix` or a path).
+    pub fn uri(&self) -> String {
+        match self {
+            Repository::S3 { bucket, prefix } if prefix.is_empty() => format!("s3://{bucket}"),
+            Repository::S3 { bucket, prefix } => format!("s3://{bucket}/{prefix}"),
+            Repository::Filesystem { path } => path.display().to_string(),
+        }
+    }
+}
+
+/// Which indices of the snapshot to migrate: glob patterns (`*`, `?`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IndexSelection {
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+}
+
+impl Default for IndexSelection {
+    fn default() -> Self {
+        IndexSelection {
+            include: vec!["*".into()],
+            exclude: vec![".*".into()],
+        }
+    }
+}
+
+impl IndexSelection {
+    /// True when `index` matches an include pattern and no exclude pattern.
+    pub fn matches(&self, index: &str) -> bool {
+        self.include.iter().any(|p| glob_match(p, index))
+            && !self.exclude.iter().any(|p| glob_match(p, index))
+    }
+}
+
+/// `*` matches any run of characters, `?` exactly one; everything else literally.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti) = (0usize, 0usize);
+    let (mut star, mut mark) = (None::<usize>, 0usize);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == '*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Target {
+    /// `http(s)://host[:port]`, no trailing slash.
+    pub endpoint: String,
+    pub auth: TargetAuth,
+    pub tls: Tls,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum TargetAuth {
+    None,
+    Basic {
+        username: String,
+        password: PasswordSource,
+    },
+    Sigv4 {
+        service: Sigv4Service,
+        region: String,
+    },
+}
+
+/// Where a basic-auth password comes from. The password itself is never part of the configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PasswordSource {
+    /// Name of an environment variable holding it.
+    Env(String),
+    /// ARN of a Secrets Manager secret holding it.
+    SecretArn(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sigv4Service {
+    Es,
+    Aoss,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Tls {
+    pub ca_file: Option<PathBuf>,
+    pub insecure_skip_verify: bool,
+}
+
+/// The declared lifecycle the converge loop drives to.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Lifecycle {
+    pub state: DesiredState,
+    pub workers: u32,
+    pub stop_when_complete: bool,
+    pub ramp: Option<Ramp>,
+    /// Where `stopped` archives the working state: a local path or `s3://bucket/key`. Required on AWS
+    /// before `state: stopped`; defaults to the state directory locally.
+    pub archive: Option<String>,
+    /// How long `stopped` waits for running workers before giving up.
+    #[serde(with = "humantime_serde_like")]
+    pub stop_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DesiredState {
+    Running,
+    Paused,
+    Stopped,
+}
+
+/// Gradual scale-up while the target stays healthy.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ramp {
+    pub step: u32,
+    #[serde(with = "humantime_serde_like")]
+    pub every: Duration,
+    pub max_cpu_percent: u32,
+    pub max_jvm_memory_pressure_percent: u32,
+}
+
+/// How one worker runs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WorkerSettings {
+    pub batch_max_docs: u32,
+    pub batch_max_bytes: u64,
+    pub max_connections: u32,
+    #[serde(with = "humantime_serde_like")]
+    pub lease: Duration,
+    /// Where documents the target rejects are written (NDJSON): a local directory or `s3://bucket/prefix`.
+    pub failed_documents: Option<String>,
+    pub engine: Engine,
+    /// Container image (AWS).
+    pub image: String,
+    /// ECS task CPU units (1024 = 1 vCPU).
+    pub cpu: u32,
+    /// ECS task memory in MiB.
+    pub memory_mib: u32,
+    pub ephemeral_storage_gib: u32,
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
+    pub assign_public_ip: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// This project's worker image (`backfill worker`).
+    Backfill,
+    /// Migration Assistant's reindex-from-snapshot image (Java), arguments rendered from this file.
+    Rfs,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Logs {
+    pub group: String,
+    pub retention_days: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Dashboard {
+    pub name: String,
+    /// Amazon OpenSearch Service domain name of the target, for the target charts.
+    pub target_domain: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct AwsSettings {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    /// Stack tags, sorted by key.
+    pub tags: Vec<(String, String)>,
+    /// An existing ECS cluster to run in; `None` creates one.
+    pub cluster: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LocalSettings {
+    pub state_dir: PathBuf,
+}
+
+/// Serializes durations as humantime text (`1h 30m`) in JSON views of the config.
+mod humantime_serde_like {
+    use std::time::Duration;
+
+    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(*d).to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_selection_skips_dot_indices() {
+        let sel = IndexSelection::default();
+        assert!(sel.matches("logs-2024"));
+        assert!(!sel.matches(".kibana_1"));
+    }
+
+    #[test]
+    fn globs_match_like_shell_patterns() {
+        assert!(glob_match("logs-*", "logs-2024.01"));
+        assert!(glob_match("a?c", "abc"));
+        assert!(!glob_match("a?c", "abbc"));
+        assert!(glob_match("*", ""));
+        assert!(glob_match("*-*-x", "a-b-c-x"));
+        assert!(!glob_match("logs-*", "metrics"));
+    }
+}

@@ -1,0 +1,344 @@
+//! Stored fields (`.fdt`), read chunk by chunk front to back (`Lucene50CompressingStoredFieldsReader`,
+//! `Lucene90CompressingStoredFieldsReader`); `.fdx` is only for random access and is not needed.
+//!
+//! ```text
+//! .fdt: IndexHeader | [v < 3] vint chunkSize, vint packedIntsVersion | chunk* | [v1/v2] vlong×2 | footer
+//! chunk: vint docBase | vint token (docs = token >> 1, or >> 2 from v4/Lucene90; sliced = token & 1)
+//!   | docs == 1: vint numStoredFields, vint length
+//!   | else numStoredFields[], lengths[] (Lucene50/87: packed ints; Lucene90: StoredFieldsInts)
+//!   | compressed bytes of sum(lengths) (in chunkSize slices when sliced)
+//! field: vlong (number << 3 | type) then the value (string, bytes, int, float, long, double)
+//! ```
+//! The chunk size for v ≥ 3 and Lucene90 is the first vint of `.fdm`.
+
+use std::sync::Arc;
+
+use super::codec::read_index_header;
+use super::decompress::{self, Mode};
+use super::error::{LuceneError, Result};
+use super::input::{Endian, Input};
+use super::stream::FileStream;
+
+/// A stored field value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoredValue {
+    String(String),
+    Binary(Vec<u8>),
+    Int(i32),
+    Long(i64),
+    Float(f32),
+    Double(f64),
+}
+
+/// One stored field of a document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredField {
+    pub name: Arc<str>,
+    pub value: StoredValue,
+}
+
+/// The format facts the chunk walk needs.
+#[derive(Debug, Clone, Copy)]
+pub struct Format {
+    pub mode: Mode,
+    /// Lucene90 layout (StoredFieldsInts, token >> 2).
+    pub lucene90: bool,
+    /// Token carries a dirty bit (v ≥ 4 and Lucene90).
+    pub token_shift: u32,
+    pub chunk_size: usize,
+    pub endian: Endian,
+}
+
+/// Reads the `.fdt` header and works out the format; `fdm` is the `.fdm` content when it exists.
+pub fn open(stream: &mut FileStream, fdm: Option<(&str, &[u8])>) -> Result<Format> {
+    stream.fill(4096)?;
+    let label = stream.label.clone();
+    let window = stream.window().to_vec();
+    let mut input = Input::new(&label, &window, Endian::Big);
+    let header = read_index_header(&mut input)?;
+    let (mode, lucene90, endian) = match header.codec.as_str() {
+        "Lucene50StoredFieldsFastData" => (Mode::Lz4Raw, false, Endian::Big),
+        "Lucene50StoredFieldsHighData" => (Mode::DeflateRaw, false, Endian::Big),
+        "Lucene87StoredFieldsFastData" => (Mode::Lz4PresetDict, false, Endian::Big),
+        "Lucene87StoredFieldsHighData" => (Mode::DeflatePresetDict, false, Endian::Big),
+        "Lucene90StoredFieldsFastData" => (Mode::Lz4PresetDict, true, Endian::Little),
+        "Lucene90StoredFieldsHighData" => (Mode::DeflatePresetDict, true, Endian::Little),
+        other => {
+            return Err(LuceneError::unsupported(
+                &label,
+                "stored fields format",
+                other,
+            ));
+        }
+    };
+    let version = header.version;
+    let max_version = if lucene90 {
+        1
+    } else if header.codec.starts_with("Lucene87") {
+        4
+    } else {
+        3
+    };
+    if version > max_version {
+        return Err(LuceneError::unsupported(
+            &label,
+            "stored fields version",
+            format!("{} {version}", header.codec),
+        ));
+    }
+    let token_shift = if lucene90 || version >= 4 { 2 } else { 1 };
+    let chunk_size = if !lucene90 && version < 3 {
+        let size = input.vint()? as usize;
+        input.vint()?;
+        size
+    } else {
+        let (fdm_name, fdm) = fdm.ok_or_else(|| {
+            LuceneError::corrupt(&label, 0, "this stored-fields version needs its .fdm file")
+        })?;
+        super::codec::verify_footer(fdm_name, fdm)?;
+        let mut meta = Input::new(fdm_name, fdm, Endian::Big);
+        read_index_header(&mut meta)?;
+        meta.vint()? as usize
+    };
+    if chunk_size == 0 {
+        return Err(LuceneError::corrupt(&label, 0, "chunk size 0"));
+    }
+    stream.consume(input.pos());
+    Ok(Format {
+        mode,
+        lucene90,
+        token_shift,
+        chunk_size,
+        endian,
+    })
+}
+
+/// A decoded chunk: its first doc and the documents' stored bytes.
+#[derive(Debug, Default)]
+pub struct Chunk {
+    pub doc_base: u32,
+    pub docs: u32,
+    pub num_fields: Vec<u32>,
+    /// Offsets of each doc in `data` (docs + 1 entries).
+    pub offsets: Vec<usize>,
+    pub data: Vec<u8>,
+}
+
+/// Reusable buffers for chunk decoding.
+#[derive(Default)]
+pub struct Buffers {
+    piece: Vec<u8>,
+    scratch: Vec<u8>,
+}
+
+/// Decodes the chunk at the start of `input`; returns how many bytes it took.
+pub fn read_chunk(
+    input: &mut Input,
+    format: &Format,
+    chunk: &mut Chunk,
+    bufs: &mut Buffers,
+) -> Result<usize> {
+    let start = input.pos();
+    chunk.doc_base = input.vint()?;
+    let token = input.vint()?;
+    let docs = token >> format.token_shift;
+    let sliced = token & 1 == 1;
+    if docs == 0 {
+        return Err(input.corrupt("chunk with no documents"));
+    }
+    chunk.docs = docs;
+    chunk.num_fields.clear();
+    let mut lengths = Vec::with_capacity(docs as usize);
+    if docs == 1 {
+        chunk.num_fields.push(input.vint()?);
+        lengths.push(input.vint()?);
+    } else if format.lucene90 {
+        read_stored_ints(input, docs as usize, &mut chunk.num_fields)?;
+        read_stored_ints(input, docs as usize, &mut lengths)?;
+    } else {
+        read_packed_ints(input, docs as usize, &mut chunk.num_fields)?;
+        read_packed_ints(input, docs as usize, &mut lengths)?;
+    }
+    chunk.offsets.clear();
+    chunk.offsets.push(0);
+    let mut total = 0usize;
+    for &len in &lengths {
+        total = total
+            .checked_add(len as usize)
+            .ok_or_else(|| input.corrupt("chunk length overflow"))?;
+        chunk.offsets.push(total);
+    }
+    chunk.data.clear();
+    if sliced {
+        let mut done = 0;
+        while done < total {
+            let n = format.chunk_size.min(total - done);
+            decompress::decompress(format.mode, input, n, &mut bufs.piece, &mut bufs.scratch)?;
+            chunk.data.extend_from_slice(&bufs.piece);
+            done += n;
+        }
+    } else if total > 0 {
+        decompress::decompress(
+            format.mode,
+            input,
+            total,
+            &mut chunk.data,
+            &mut bufs.scratch,
+        )?;
+    }
+    Ok(input.pos() - start)
+}
+
+/// Lucene50/87 `saveInts`: vint bitsPerValue; 0 → one vint for all, else big-endian packed values.
+fn read_packed_ints(input: &mut Input, count: usize, out: &mut Vec<u32>) -> Result<()> {
+    out.clear();
+    let bits = input.vint()?;
+    if bits == 0 {
+        let v = input.vint()?;
+        out.resize(count, v);
+        return Ok(());
+    }
+    if bits > 32 {
+        return Err(input.corrupt(format!("{bits} bits per value")));
+    }
+    let bytes = input.bytes((count * bits as usize).div_ceil(8))?;
+    let mut bit = 0usize;
+    for _ in 0..count {
+        let mut v: u64 = 0;
+        for _ in 0..bits {
+            let b = (bytes[bit / 8] >> (7 - (bit % 8))) & 1;
+            v = (v << 1) | u64::from(b);
+            bit += 1;
+        }
+        out.push(v as u32);
+    }
+    Ok(())
+}
+
+/// Lucene90 `StoredFieldsInts`: u8 bpv ∈ {0, 8, 16, 32}; blocks of 128 packed in little-endian longs, then
+/// the remainder one by one.
+fn read_stored_ints(input: &mut Input, count: usize, out: &mut Vec<u32>) -> Result<()> {
+    out.clear();
+    let bpv = input.u8()?;
+    if bpv == 0 {
+        let v = input.vint()?;
+        out.resize(count, v);
+        return Ok(());
+    }
+    let per_word = match bpv {
+        8 => 8,
+        16 => 4,
+        32 => 2,
+        other => return Err(input.corrupt(format!("StoredFieldsInts width {other}"))),
+    };
+    let words_per_block = 128 / per_word;
+    let full = count / 128 * 128;
+    let saved = input.endian;
+    input.endian = Endian::Little;
+    for _ in 0..full / 128 {
+        let mut words = [0u64; 64];
+        for w in words.iter_mut().take(words_per_block) {
+            *w = input.u64()?;
+        }
+        for k in 0..128usize {
+            let v = match bpv {
+                8 => (words[k % 16] >> (56 - 8 * (k / 16))) & 0xFF,
+                16 => (words[k % 32] >> (48 - 16 * (k / 32))) & 0xFFFF,
+                _ => (words[k % 64] >> (32 * (1 - k / 64))) & 0xFFFF_FFFF,
+            };
+            out.push(v as u32);
+        }
+    }
+    for _ in full..count {
+        let v = match bpv {
+            8 => u32::from(input.u8()?),
+            16 => u32::from(input.u16()?),
+            _ => input.u32()?,
+        };
+        out.push(v);
+    }
+    input.endian = saved;
+    Ok(())
+}
+
+/// Decodes one document's stored fields; `names` maps field numbers to names.
+pub fn decode_document(
+    file: &str,
+    data: &[u8],
+    num_fields: u32,
+    endian: Endian,
+    names: &dyn Fn(u32) -> Option<Arc<str>>,
+    out: &mut Vec<StoredField>,
+) -> Result<()> {
+    out.clear();
+    let mut input = Input::new(file, data, endian);
+    for _ in 0..num_fields {
+        let info = input.vlong()?;
+        let number = (info >> 3) as u32;
+        let value = match info & 7 {
+            0 => StoredValue::String(input.string()?),
+            1 => {
+                let n = input.len("bytes length")?;
+                StoredValue::Binary(input.bytes(n)?.to_vec())
+            }
+            2 => StoredValue::Int(input.zint()?),
+            3 => StoredValue::Float(read_float(&mut input)?),
+            4 => StoredValue::Long(read_long(&mut input)?),
+            5 => StoredValue::Double(read_double(&mut input)?),
+            t => return Err(input.corrupt(format!("stored field type {t}"))),
+        };
+        let name = names(number).ok_or_else(|| {
+            input.corrupt(format!(
+                "stored field number {number} is not in the field infos"
+            ))
+        })?;
+        out.push(StoredField { name, value });
+    }
+    Ok(())
+}
+
+fn read_float(input: &mut Input) -> Result<f32> {
+    let b = input.u8()?;
+    Ok(if b == 0xFF {
+        f32::from_bits(input.u32()?)
+    } else if b & 0x80 != 0 {
+        (i32::from(b & 0x7F) - 1) as f32
+    } else {
+        let hi = u32::from(b) << 24;
+        let mid = u32::from(input.u16()?) << 8;
+        let lo = u32::from(input.u8()?);
+        f32::from_bits(hi | mid | lo)
+    })
+}
+
+fn read_double(input: &mut Input) -> Result<f64> {
+    let b = input.u8()?;
+    Ok(if b == 0xFF {
+        f64::from_bits(input.u64()?)
+    } else if b == 0xFE {
+        f64::from(f32::from_bits(input.u32()?))
+    } else if b & 0x80 != 0 {
+        f64::from(i32::from(b & 0x7F) - 1)
+    } else {
+        let bits = (u64::from(b) << 56)
+            | (u64::from(input.u32()?) << 24)
+            | (u64::from(input.u16()?) << 8)
+            | u64::from(input.u8()?);
+        f64::from_bits(bits)
+    })
+}
+
+fn read_long(input: &mut Input) -> Result<i64> {
+    let header = input.u8()?;
+    let mut bits = u64::from(header & 0x1F);
+    if header & 0x20 != 0 {
+        bits |= input.vlong()? << 5;
+    }
+    let v = ((bits >> 1) as i64) ^ -((bits & 1) as i64);
+    Ok(match header & 0xC0 {
+        0x40 => v.wrapping_mul(1000),
+        0x80 => v.wrapping_mul(3_600_000),
+        0xC0 => v.wrapping_mul(86_400_000),
+        _ => v,
+    })
+}

@@ -1,0 +1,349 @@
+//! The view model: everything a template needs, computed from the [`Migration`] in plain Rust (names, ARNs,
+//! the worker's command and environment, IAM statements), so templates only lay out and never decide.
+//! Secrets never enter it: a basic-auth password is only ever referenced by its Secrets Manager ARN.
+
+use serde_json::{Value, json};
+
+use crate::config::*;
+
+use super::metrics;
+
+/// Path inside the worker container where the `rfs` engine unpacks shards.
+const RFS_STORAGE: &str = "/storage";
+
+pub fn view(m: &Migration) -> Value {
+    let stacks = m.stack_names();
+    json!({
+        "name": m.name,
+        "stacks": { "logs": stacks[0], "workers": stacks[1], "dashboard": stacks[2] },
+        "logs": { "group": m.logs.group, "retention_days": m.logs.retention_days },
+        "cluster": cluster_view(m),
+        "service_name": format!("{}-workers", m.name),
+        "task_family": format!("{}-worker", m.name),
+        "worker": worker_view(m),
+        "task_policy": task_policy(m),
+        "execution_secrets": secrets_view(m),
+        "dashboard": {
+            "name": m.dashboard.name,
+            "target_domain": m.dashboard.target_domain.clone().unwrap_or_default(),
+            "has_target_domain": m.dashboard.target_domain.is_some(),
+        },
+        "metrics": {
+            "namespace": metrics::NAMESPACE,
+            "dimension": metrics::DIMENSION,
+            "documents": metrics::DOCUMENTS_MIGRATED,
+            "bytes": metrics::BYTES_MIGRATED,
+            "bulk_requests": metrics::BULK_REQUESTS,
+            "retries": metrics::BULK_RETRIES,
+            "failed": metrics::FAILED_DOCUMENTS,
+            "items_completed": metrics::WORK_ITEMS_COMPLETED,
+            "shards_total": metrics::SHARDS_TOTAL,
+            "shards_completed": metrics::SHARDS_COMPLETED,
+            "handoffs": metrics::LEASE_HANDOFFS,
+        },
+    })
+}
+
+fn cluster_view(m: &Migration) -> Value {
+    match &m.aws.cluster {
+        Some(existing) => json!({ "create": false, "name": existing }),
+        None => json!({ "create": true, "name": format!("{}-backfill", m.name) }),
+    }
+}
+
+fn worker_view(m: &Migration) -> Value {
+    let w = &m.worker;
+    let (command, environment) = match w.engine {
+        Engine::Backfill => (
+            json!(["worker", "--log-format", "json"]),
+            backfill_environment(m),
+        ),
+        Engine::Rfs => (
+            json!(["/bin/sh", "-c", "/rfs-app/entrypoint.sh"]),
+            json!([{ "Name": "RFS_COMMAND", "Value": rfs_command(m) }]),
+        ),
+    };
+    json!({
+        "image": w.image,
+        "cpu": w.cpu.to_string(),
+        "memory": w.memory_mib.to_string(),
+        "ephemeral_storage_gib": w.ephemeral_storage_gib,
+        "has_extra_storage": w.ephemeral_storage_gib > 21,
+        "command": command,
+        "environment": environment,
+        "subnets": w.subnets,
+        "security_groups": w.security_groups,
+        "assign_public_ip": if w.assign_public_ip { "ENABLED" } else { "DISABLED" },
+        // The worker checkpoints within this bound on SIGTERM (ECS waits StopTimeout before SIGKILL).
+        "stop_timeout_seconds": 120,
+    })
+}
+
+fn env_pair(name: &str, value: impl Into<String>) -> Value {
+    json!({ "Name": name, "Value": value.into() })
+}
+
+/// The `backfill worker` container reads its settings from `BACKFILL_*` variables (README, "Worker").
+fn backfill_environment(m: &Migration) -> Value {
+    let mut env = vec![
+        env_pair("BACKFILL_NAME", &m.name),
+        env_pair("BACKFILL_SOURCE_REPOSITORY", m.source.repository.uri()),
+        env_pair("BACKFILL_SOURCE_SNAPSHOT", &m.source.snapshot),
+        env_pair(
+            "BACKFILL_INDICES_INCLUDE",
+            m.source.indices.include.join(","),
+        ),
+        env_pair(
+            "BACKFILL_INDICES_EXCLUDE",
+            m.source.indices.exclude.join(","),
+        ),
+        env_pair("BACKFILL_TARGET_ENDPOINT", &m.target.endpoint),
+        env_pair(
+            "BACKFILL_BATCH_MAX_DOCS",
+            m.worker.batch_max_docs.to_string(),
+        ),
+        env_pair(
+            "BACKFILL_BATCH_MAX_BYTES",
+            m.worker.batch_max_bytes.to_string(),
+        ),
+        env_pair(
+            "BACKFILL_MAX_CONNECTIONS",
+            m.worker.max_connections.to_string(),
+        ),
+        env_pair(
+            "BACKFILL_LEASE_SECONDS",
+            m.worker.lease.as_secs().to_string(),
+        ),
+    ];
+    if let Some(region) = m.source.region.as_ref().or(m.aws.region.as_ref()) {
+        env.push(env_pair("BACKFILL_SOURCE_REGION", region));
+    }
+    match &m.target.auth {
+        TargetAuth::None => env.push(env_pair("BACKFILL_TARGET_AUTH", "none")),
+        TargetAuth::Basic { username, .. } => {
+            env.push(env_pair("BACKFILL_TARGET_AUTH", "basic"));
+            env.push(env_pair("BACKFILL_TARGET_USERNAME", username));
+        }
+        TargetAuth::Sigv4 { service, region } => {
+            env.push(env_pair("BACKFILL_TARGET_AUTH", "sigv4"));
+            env.push(env_pair(
+                "BACKFILL_TARGET_SIGV4_SERVICE",
+                if *service == Sigv4Service::Aoss {
+                    "aoss"
+                } else {
+                    "es"
+                },
+            ));
+            env.push(env_pair("BACKFILL_TARGET_SIGV4_REGION", region));
+        }
+    }
+    if m.target.tls.insecure_skip_verify {
+        env.push(env_pair("BACKFILL_TARGET_INSECURE_SKIP_VERIFY", "true"));
+    }
+    if let Some(dest) = &m.worker.failed_documents {
+        env.push(env_pair("BACKFILL_FAILED_DOCUMENTS", dest));
+    }
+    Value::Array(env)
+}
+
+/// Migration Assistant's `RfsMigrateDocuments` command line (worker.md section 2), every value shell-quoted.
+pub fn rfs_command(m: &Migration) -> String {
+    let q = shell_quote;
+    let mut args = vec![
+        "/rfs-app/runJavaWithClasspath.sh org.opensearch.migrations.RfsMigrateDocuments"
+            .to_string(),
+        format!("--snapshot-name {}", q(&m.source.snapshot)),
+        format!("--s3-repo-uri {}", q(&m.source.repository.uri())),
+        format!("--s3-local-dir {}", q(&format!("{RFS_STORAGE}/s3_files"))),
+        format!("--lucene-dir {}", q(&format!("{RFS_STORAGE}/lucene"))),
+        format!("--target-host {}", q(&m.target.endpoint)),
+        format!("--max-connections {}", m.worker.max_connections),
+        format!("--initial-lease-duration PT{}S", m.worker.lease.as_secs()),
+        format!("--documents-per-bulk-request {}", m.worker.batch_max_docs),
+        format!(
+            "--documents-size-per-bulk-request {}",
+            m.worker.batch_max_bytes
+        ),
+        format!("--index-allowlist {}", q(&rfs_allowlist(&m.source.indices))),
+    ];
+    if let Some(region) = m.source.region.as_ref().or(m.aws.region.as_ref()) {
+        args.push(format!("--s3-region {}", q(region)));
+    }
+    if let Some(version) = &m.source.version {
+        args.push(format!("--source-version {}", q(version)));
+    }
+    match &m.target.auth {
+        TargetAuth::None => {}
+        // The password arrives as RFS_TARGET_PASSWORD from the task's secrets, never on the command line.
+        TargetAuth::Basic { username, .. } => {
+            args.push(format!("--target-username {}", q(username)))
+        }
+        TargetAuth::Sigv4 { service, region } => {
+            let service = if *service == Sigv4Service::Aoss {
+                "aoss"
+            } else {
+                "es"
+            };
+            args.push(format!(
+                "--target-aws-service-signing-name {service} --target-aws-region {}",
+                q(region)
+            ));
+        }
+    }
+    if m.target.tls.insecure_skip_verify {
+        args.push("--target-insecure".to_string());
+    }
+    if let Some(dest) = m
+        .worker
+        .failed_documents
+        .as_deref()
+        .and_then(|d| d.strip_prefix("s3://"))
+    {
+        let (bucket, prefix) = dest.split_once('/').unwrap_or((dest, ""));
+        args.push(format!("--failed-document-stream-s3-bucket {}", q(bucket)));
+        if !prefix.is_empty() {
+            args.push(format!("--failed-document-stream-s3-prefix {}", q(prefix)));
+        }
+    }
+    args.join(" ")
+}
+
+/// One `regex:` allowlist entry equivalent to include/exclude globs.
+fn rfs_allowlist(sel: &IndexSelection) -> String {
+    let to_regex = |glob: &str| {
+        let mut out = String::new();
+        for c in glob.chars() {
+            match c {
+                '*' => out.push_str(".*"),
+                '?' => out.push('.'),
+                c if c.is_ascii_alphanumeric() || c == '_' || c == '-' => out.push(c),
+                c => {
+                    out.push('\\');
+                    out.push(c);
+                }
+            }
+        }
+        out
+    };
+    let include: Vec<String> = sel.include.iter().map(|g| to_regex(g)).collect();
+    let exclude: Vec<String> = sel.exclude.iter().map(|g| to_regex(g)).collect();
+    let mut regex = String::from("regex:");
+    if !exclude.is_empty() {
+        regex.push_str(&format!("(?!(?:{})$)", exclude.join("|")));
+    }
+    regex.push_str(&format!("(?:{})", include.join("|")));
+    regex
+}
+
+/// Single-quotes a value for `sh -c`.
+fn shell_quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', r"'\''"))
+}
+
+fn secrets_view(m: &Migration) -> Value {
+    match (&m.target.auth, m.worker.engine) {
+        (
+            TargetAuth::Basic {
+                password: PasswordSource::SecretArn(arn),
+                ..
+            },
+            engine,
+        ) => {
+            let name = if engine == Engine::Rfs {
+                "RFS_TARGET_PASSWORD"
+            } else {
+                "BACKFILL_TARGET_PASSWORD"
+            };
+            json!({ "any": true, "arn": arn, "list": [{ "Name": name, "ValueFrom": arn }] })
+        }
+        _ => json!({ "any": false, "arn": "", "list": [] }),
+    }
+}
+
+/// The task role's statements: least privilege for what this worker touches.
+fn task_policy(m: &Migration) -> Value {
+    let mut statements = Vec::new();
+    if let Repository::S3 { bucket, prefix } = &m.source.repository {
+        let objects = if prefix.is_empty() {
+            format!("{bucket}/*")
+        } else {
+            format!("{bucket}/{prefix}/*")
+        };
+        statements.push(json!({
+            "Sid": "ReadSnapshotObjects",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": [{ "Fn::Sub": format!("arn:${{AWS::Partition}}:s3:::{}", sub_escape(&objects)) }],
+        }));
+        let mut list = json!({
+            "Sid": "ListSnapshotRepository",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": [{ "Fn::Sub": format!("arn:${{AWS::Partition}}:s3:::{}", sub_escape(bucket)) }],
+        });
+        if !prefix.is_empty() {
+            list["Condition"] =
+                json!({ "StringLike": { "s3:prefix": [format!("{prefix}/*"), prefix.clone()] } });
+        }
+        statements.push(list);
+    }
+    if let Some(dest) = m
+        .worker
+        .failed_documents
+        .as_deref()
+        .and_then(|d| d.strip_prefix("s3://"))
+    {
+        let objects = if dest.ends_with('/') {
+            format!("{dest}*")
+        } else {
+            format!("{dest}/*")
+        };
+        statements.push(json!({
+            "Sid": "WriteFailedDocuments",
+            "Effect": "Allow",
+            "Action": ["s3:PutObject"],
+            "Resource": [{ "Fn::Sub": format!("arn:${{AWS::Partition}}:s3:::{}", sub_escape(&objects)) }],
+        }));
+    }
+    if let TargetAuth::Sigv4 { service, .. } = &m.target.auth {
+        let statement = match (service, &m.dashboard.target_domain) {
+            (Sigv4Service::Es, Some(domain)) => json!({
+                "Sid": "WriteTargetDomain",
+                "Effect": "Allow",
+                "Action": ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut", "es:ESHttpDelete"],
+                "Resource": [
+                    { "Fn::Sub": format!("arn:${{AWS::Partition}}:es:${{AWS::Region}}:${{AWS::AccountId}}:domain/{}", sub_escape(domain)) },
+                    { "Fn::Sub": format!("arn:${{AWS::Partition}}:es:${{AWS::Region}}:${{AWS::AccountId}}:domain/{}/*", sub_escape(domain)) },
+                ],
+            }),
+            (Sigv4Service::Es, None) => json!({
+                "Sid": "WriteTargetDomains",
+                "Effect": "Allow",
+                "Action": ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut", "es:ESHttpDelete"],
+                "Resource": [{ "Fn::Sub": "arn:${AWS::Partition}:es:${AWS::Region}:${AWS::AccountId}:domain/*" }],
+            }),
+            (Sigv4Service::Aoss, _) => json!({
+                "Sid": "WriteTargetCollection",
+                "Effect": "Allow",
+                "Action": ["aoss:APIAccessAll"],
+                "Resource": [{ "Fn::Sub": "arn:${AWS::Partition}:aoss:${AWS::Region}:${AWS::AccountId}:collection/*" }],
+            }),
+        };
+        statements.push(statement);
+    }
+    // Every task needs at least one statement to attach a policy; reading its own cluster's identity is harmless.
+    if statements.is_empty() {
+        statements.push(json!({
+            "Sid": "NoDataAccess",
+            "Effect": "Allow",
+            "Action": ["sts:GetCallerIdentity"],
+            "Resource": "*",
+        }));
+    }
+    json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
+/// Escapes `${` in a value placed inside `Fn::Sub` so a user string cannot inject a substitution.
+fn sub_escape(value: &str) -> String {
+    value.replace("${", "${!")
+}

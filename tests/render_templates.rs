@@ -1,0 +1,388 @@
+//! Rendering: every example renders deterministically, passes cfn-lint, keeps the fleet size out of the
+//! stack, never leaks a secret, charts only metrics the worker emits, and is injection-safe for any string.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use backfill::config::{
+    self, LoadOptions, MapEnv, Migration, PasswordSource, Repository, TargetAuth,
+};
+use backfill::render::{self, Templates, metrics};
+use proptest::prelude::*;
+use serde_json::Value;
+
+fn examples() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut found = Vec::new();
+    let mut dirs = vec![root];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read examples").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("migration"))
+            {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    assert!(found.len() >= 3, "examples missing: {found:?}");
+    found
+}
+
+fn load(path: &Path) -> Migration {
+    config::load(path, &MapEnv::default(), LoadOptions::default()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn every_example_is_valid_and_renders_deterministically() {
+    for path in examples() {
+        let m = load(&path);
+        let a = render::render(&m, &Templates::embedded()).expect("render");
+        let b = render::render(&load(&path), &Templates::embedded()).expect("render again");
+        assert_eq!(a, b, "{}: rendering must be byte-identical", path.display());
+        assert_eq!(a.stacks.stacks.len(), 3);
+        let names: Vec<&str> = a
+            .stacks
+            .stacks
+            .iter()
+            .map(|s| s.stack_name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                format!("{}-logs", m.name),
+                format!("{}-workers", m.name),
+                format!("{}-dashboard", m.name)
+            ]
+        );
+    }
+}
+
+#[test]
+fn every_rendered_template_passes_cfn_lint() {
+    let lint = support::venv_bin("cfn-lint");
+    for path in examples() {
+        let out = tempfile::tempdir().expect("tempdir");
+        let rendered = render::render(&load(&path), &Templates::embedded()).expect("render");
+        let mut templates = Vec::new();
+        for (name, content) in &rendered.files {
+            std::fs::write(out.path().join(name), content).expect("write");
+            if name.to_string_lossy().ends_with(".template.json") {
+                templates.push(out.path().join(name));
+            }
+        }
+        let result = std::process::Command::new(&lint)
+            .args(&templates)
+            .output()
+            .expect("run cfn-lint");
+        assert!(
+            result.status.success(),
+            "cfn-lint failed for {}:\n{}{}",
+            path.display(),
+            String::from_utf8_lossy(&result.stdout),
+            String::from_utf8_lossy(&result.stderr)
+        );
+    }
+}
+
+fn workers_template(m: &Migration) -> Value {
+    let rendered = render::render(m, &Templates::embedded()).expect("render");
+    serde_json::from_str(&rendered.stacks.stacks[1].template_body).expect("json")
+}
+
+#[test]
+fn the_service_never_declares_a_desired_count() {
+    for path in examples() {
+        let t = workers_template(&load(&path));
+        let service = &t["Resources"]["WorkerService"]["Properties"];
+        assert!(service.is_object());
+        assert!(
+            service.get("DesiredCount").is_none(),
+            "the converge loop alone owns the count"
+        );
+    }
+}
+
+#[test]
+fn secrets_never_appear_in_rendered_output() {
+    let yaml = "version: 1\nname: demo\nsource: {repository: /s, snapshot: x}\ntarget:\n  endpoint: http://t:9200\n  auth: {type: basic, username: u, password_env: TARGET_PW}\n";
+    let env = MapEnv::default().with("TARGET_PW", "hunter2-SECRET");
+    let m = config::parse(
+        yaml,
+        Path::new("m.yaml"),
+        &env,
+        LoadOptions {
+            needs_credentials: true,
+        },
+    )
+    .expect("valid");
+    let rendered = render::render(&m, &Templates::embedded()).expect("render");
+    for (name, content) in &rendered.files {
+        assert!(
+            !content.contains("hunter2-SECRET"),
+            "{} leaks the password",
+            name.display()
+        );
+    }
+    // With a secret ARN, only the ARN is referenced (through ECS secrets), never a value.
+    let m =
+        load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/aws/migration-rfs-basic.yaml"));
+    let t = workers_template(&m);
+    let container =
+        &t["Resources"]["WorkerTaskDefinition"]["Properties"]["ContainerDefinitions"][0];
+    assert_eq!(container["Secrets"][0]["Name"], "RFS_TARGET_PASSWORD");
+    assert!(
+        container["Secrets"][0]["ValueFrom"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("arn:aws:secretsmanager:"))
+    );
+}
+
+#[test]
+fn task_role_is_least_privilege() {
+    let m = load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/aws/migration.yaml"));
+    let t = workers_template(&m);
+    let statements =
+        &t["Resources"]["TaskRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"];
+    let text = statements.to_string();
+    assert!(
+        text.contains("my-snapshot-bucket/es7-snapshots/*"),
+        "read of the snapshot prefix only: {text}"
+    );
+    assert!(
+        text.contains("domain/orders-abc123"),
+        "es:ESHttp* on the target domain only: {text}"
+    );
+    assert!(
+        !text.contains("\"s3:*\"") && !text.contains("\"Resource\":\"*\""),
+        "no wildcards: {text}"
+    );
+}
+
+fn dashboard_metrics(body: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for widget in body["widgets"].as_array().expect("widgets") {
+        for row in widget["properties"]["metrics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            if let (Some(ns), Some(name)) = (row[0].as_str(), row[1].as_str()) {
+                out.push((ns.to_string(), name.to_string()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn dashboard_charts_only_metrics_the_worker_emits_and_every_required_series() {
+    let m = load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/aws/migration.yaml"));
+    let rendered = render::render(&m, &Templates::embedded()).expect("render");
+    let t: Value = serde_json::from_str(&rendered.stacks.stacks[2].template_body).expect("json");
+    let props = &t["Resources"]["BackfillDashboard"]["Properties"];
+    assert_eq!(
+        props["DashboardName"],
+        "MigrationAssistant_ReindexFromSnapshot_Dashboard"
+    );
+    let body: Value = serde_json::from_str(
+        props["DashboardBody"]["Fn::Sub"]
+            .as_str()
+            .expect("Fn::Sub body"),
+    )
+    .expect("body json");
+    let charted = dashboard_metrics(&body);
+    for (ns, name) in &charted {
+        if ns == metrics::NAMESPACE {
+            assert!(
+                metrics::WORKER_METRICS.contains(&name.as_str()),
+                "dashboard charts {name}, which the worker does not emit"
+            );
+        } else {
+            assert!(
+                ["AWS/ES", "AWS/ECS", "ECS/ContainerInsights"].contains(&ns.as_str()),
+                "unexpected namespace {ns}"
+            );
+        }
+    }
+    let has = |ns: &str, name: &str| charted.iter().any(|(n, m)| n == ns && m == name);
+    for name in [
+        metrics::DOCUMENTS_MIGRATED,
+        metrics::BYTES_MIGRATED,
+        metrics::SHARDS_COMPLETED,
+        metrics::SHARDS_TOTAL,
+        metrics::FAILED_DOCUMENTS,
+        metrics::BULK_RETRIES,
+    ] {
+        assert!(has(metrics::NAMESPACE, name), "missing {name}");
+    }
+    for name in [
+        "CPUUtilization",
+        "JVMMemoryPressure",
+        "IndexingRate",
+        "ThreadpoolWriteRejected",
+    ] {
+        assert!(has("AWS/ES", name), "missing target {name}");
+    }
+    assert!(has("AWS/ECS", "CPUUtilization") && has("AWS/ECS", "MemoryUtilization"));
+    assert!(has("ECS/ContainerInsights", "RunningTaskCount"));
+    assert!(
+        body.to_string().contains("orders-abc123"),
+        "target charts name the domain"
+    );
+}
+
+#[test]
+fn pipeline_artifacts_list_stacks_in_order_with_configuration_files() {
+    let m = load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/aws/migration.yaml"));
+    let rendered = render::render(&m, &Templates::embedded()).expect("render");
+    let file = |name: &str| -> Value {
+        let (_, content) = rendered
+            .files
+            .iter()
+            .find(|(p, _)| p == Path::new(name))
+            .unwrap_or_else(|| panic!("{name} missing"));
+        serde_json::from_str(content).expect("json")
+    };
+    let manifest = file("manifest.json");
+    let order: Vec<&str> = manifest["stacks"]
+        .as_array()
+        .expect("stacks")
+        .iter()
+        .map(|s| s["stack_name"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "orders-2024-logs",
+            "orders-2024-workers",
+            "orders-2024-dashboard"
+        ]
+    );
+    let workers = file("orders-2024-workers.config.json");
+    assert_eq!(
+        workers["Parameters"]["WorkerImage"],
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/backfill:0.1.0"
+    );
+    assert_eq!(workers["Tags"]["team"], "search");
+    assert_eq!(
+        file("orders-2024-logs.config.json")["Parameters"]["RetentionInDays"],
+        "30"
+    );
+}
+
+#[test]
+fn template_overrides_replace_embedded_files_and_unescaped_output_is_refused() {
+    let m = load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/aws/migration.yaml"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("logs.json.hbs"), r#"{"Resources": {"G": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "custom-{{name}}"}}}}"#).expect("write");
+    let rendered = render::render(
+        &m,
+        &Templates::with_overrides(dir.path()).expect("overrides"),
+    )
+    .expect("render");
+    assert!(
+        rendered.stacks.stacks[0]
+            .template_body
+            .contains("custom-orders-2024")
+    );
+    std::fs::write(dir.path().join("logs.json.hbs"), r#"{"a": "{{{name}}}"}"#).expect("write");
+    let err = render::render(
+        &m,
+        &Templates::with_overrides(dir.path()).expect("overrides"),
+    )
+    .expect_err("refused");
+    assert!(err.to_string().contains("skips escaping"), "{err}");
+}
+
+/// Every string leaf of a JSON document, with Fn::Sub escapes undone.
+fn leaves(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => {
+            out.push(s.replace("${!", "${"));
+            if let Ok(inner) = serde_json::from_str::<Value>(s) {
+                leaves(&inner, out);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| leaves(v, out)),
+        Value::Object(map) => map.values().for_each(|v| leaves(v, out)),
+        _ => {}
+    }
+}
+
+fn hostile() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("\"}, {\"Injected\": true, \"x\": \"".to_string()),
+        Just("line1\nline2\r\n\t".to_string()),
+        Just("{{name}} {{{raw}}} {{#if x}}".to_string()),
+        Just("- item\n? key\n: value\n&anchor *alias !tag | >".to_string()),
+        Just("${AWS::AccountId} ${!x} $$".to_string()),
+        Just("ünïcødé 日本語 🚀 \u{2028}\u{0}".to_string()),
+        "\\PC{0,40}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_strings_render_to_valid_templates_carrying_the_value(value in hostile()) {
+        let mut m = load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/aws/migration.yaml"));
+        m.source.snapshot = value.clone();
+        m.source.repository = Repository::S3 { bucket: "bucket".into(), prefix: value.clone() };
+        m.source.indices.include = vec![value.clone()];
+        m.target.endpoint = value.clone();
+        m.target.auth = TargetAuth::Basic { username: value.clone(), password: PasswordSource::SecretArn(value.clone()) };
+        m.worker.image = value.clone();
+        m.worker.subnets = vec![value.clone()];
+        m.worker.security_groups = vec![value.clone()];
+        m.worker.failed_documents = Some(format!("s3://b/{value}"));
+        m.logs.group = value.clone();
+        m.dashboard.target_domain = Some(value.clone());
+        m.aws.cluster = Some(value.clone());
+        m.aws.tags = vec![("k".into(), value.clone())];
+        let rendered = render::render(&m, &Templates::embedded()).expect("every template renders to valid JSON");
+        let mut all = Vec::new();
+        for stack in &rendered.stacks.stacks {
+            let parsed: Value = serde_json::from_str(&stack.template_body).expect("valid JSON");
+            leaves(&parsed, &mut all);
+            prop_assert!(stack.tags.iter().any(|(_, v)| v == &value));
+        }
+        for (_, content) in &rendered.files {
+            let parsed: Value = serde_json::from_str(content).expect("every artifact is valid JSON");
+            leaves(&parsed, &mut all);
+        }
+        // Verbatim where the value is a whole property: snapshot, endpoint, username, subnets, groups,
+        // cluster, secret ARN, image and log group (the last two as template configuration parameters).
+        for expected in [&m.source.snapshot, &m.target.endpoint, &value] {
+            prop_assert!(all.iter().any(|leaf| leaf == expected), "value {:?} not carried unchanged", expected);
+        }
+        prop_assert!(all.iter().any(|leaf| leaf.contains(&value)), "value not found inside a property");
+    }
+}
+
+#[test]
+fn the_codepipeline_example_passes_cfn_lint() {
+    let pipeline =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/codepipeline/pipeline.yaml");
+    let result = std::process::Command::new(support::venv_bin("cfn-lint"))
+        .arg(&pipeline)
+        .output()
+        .expect("cfn-lint");
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stdout)
+    );
+    let buildspec =
+        std::fs::read_to_string(pipeline.with_file_name("buildspec.yml")).expect("buildspec");
+    assert!(
+        buildspec.contains("render --out rendered"),
+        "the buildspec renders what the pipeline deploys"
+    );
+}
