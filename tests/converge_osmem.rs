@@ -259,3 +259,19 @@ fn restore_state_cli_recreates_the_index() {
         "{stdout}"
     );
 }
+
+#[tokio::test]
+async fn target_health_reads_cluster_status_without_node_stats() {
+    use backfill::converge::health::TargetHealth;
+    use backfill::converge::ramp::HealthSource;
+    let osmem = support::Osmem::start();
+    let h = TargetHealth {
+        transport: HttpTransport::new(&osmem.url, None).unwrap(),
+    };
+    let sample = h.sample().await.unwrap();
+    assert!(
+        ["green", "yellow"].contains(&sample.cluster_status.as_str()),
+        "{sample:?}"
+    );
+    assert_eq!(sample.write_rejections, None, "osmem has no _nodes/stats");
+}

@@ -9,6 +9,7 @@
 //! Guarantees: the runner never archives or deletes the working state while a task runs; the index is deleted
 //! only after a verified archive; a pass that fails changes nothing that the next pass would not redo.
 
+pub mod health;
 pub mod lifecycle;
 pub mod ramp;
 pub mod reconcile;
