@@ -3,5 +3,6 @@
 //! The read paths here (progress, archive, restore) go through the narrow [`transport::JsonTransport`] seam.
 
 pub mod archive;
+pub mod archive_store;
 pub mod progress;
 pub mod transport;
