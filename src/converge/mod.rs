@@ -1,1 +1,44 @@
-//! Lifecycle types, the pure reconcile function and the runner loop. Lands with issue #5.
+//! Converge the backfill to its declared lifecycle, and report it.
+//!
+//! - [`lifecycle`]: declared state, observation, derived status;
+//! - [`reconcile`]: the pure decision `(declared, observed, now) -> Decision` (table-tested);
+//! - [`ramp`]: gradual scale-up guarded by target health;
+//! - [`runner`]: executes decisions through the platform's [`crate::platform::Fleet`] and the coordination
+//!   module, level-triggered and idempotent, with bounded exponential backoff on errors.
+//!
+//! Guarantees: the runner never archives or deletes the working state while a task runs; the index is deleted
+//! only after a verified archive; a pass that fails changes nothing that the next pass would not redo.
+
+pub mod health;
+pub mod lifecycle;
+pub mod ramp;
+pub mod reconcile;
+
+pub use lifecycle::{Declared, DeclaredState, DerivedStatus, Observed, RampPolicy, Status};
+pub use reconcile::{Action, Decision, reconcile};
+pub mod runner;
+pub mod status;
+pub mod working_state;
+
+pub use runner::{
+    Clock, ConvergeError, ConvergeEvent, Runner, SettleOptions, SystemClock, WorkingState,
+};
+
+/// Converges once to the declared state (or completion) with the system clock: what `apply --wait` calls.
+/// `sink` receives every [`ConvergeEvent`] (render it with `output::converge_view::ConvergeView`).
+pub async fn run_until_settled<F, W, H>(
+    declared: Declared,
+    fleet: F,
+    working_state: W,
+    health: H,
+    options: &SettleOptions,
+    sink: &mut impl FnMut(ConvergeEvent),
+) -> Result<Decision, ConvergeError>
+where
+    F: crate::platform::Fleet,
+    W: WorkingState,
+    H: ramp::HealthSource,
+{
+    let mut runner = Runner::new(declared, fleet, working_state, health, SystemClock);
+    runner.run_until_settled(options, sink).await
+}

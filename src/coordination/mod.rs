@@ -1,1 +1,8 @@
-//! Work items and leases in .migrations_working_state with optimistic concurrency; progress counts; archive/restore. Lands with issue #7.
+//! Work items and leases in `.migrations_working_state`; exact progress counts; archive and restore.
+//!
+//! The read paths here (progress, archive, restore) go through the narrow [`transport::JsonTransport`] seam.
+
+pub mod archive;
+pub mod archive_store;
+pub mod progress;
+pub mod transport;

@@ -4,6 +4,9 @@
 //! parse stdout while a person watches stderr. Colours only on a TTY and never when `NO_COLOR` is set.
 //! Domain modules never print: they return values or emit events that a view in this module renders.
 
+pub mod converge_view;
+pub mod status_view;
+
 use std::io::{IsTerminal, Write};
 
 /// How a command reports: for people (stderr, maybe coloured) or for programs (JSON on stdout).

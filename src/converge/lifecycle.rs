@@ -1,0 +1,165 @@
+//! The lifecycle vocabulary: what the user declared, what we observed, and the derived status.
+//!
+//! Invariants: every [`DerivedStatus`] carries a non-empty reason; the observation is a plain value (no
+//! handles), so [`crate::converge::reconcile`] can be a pure function of `(declared, observed, now)`.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::coordination::progress::WorkProgress;
+use crate::platform::FleetObservation;
+
+/// `backfill.state` in migration.yaml.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeclaredState {
+    Running,
+    Paused,
+    Stopped,
+}
+
+/// Gradual scale-up: `step` more workers every `every` while the target is healthy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RampPolicy {
+    pub step: u32,
+    pub every: Duration,
+    /// Hold when any node's CPU is at or above this percentage.
+    pub max_cpu_percent: Option<f64>,
+    /// Hold when JVM memory pressure is at or above this percentage.
+    pub max_jvm_memory_pressure_percent: Option<f64>,
+}
+
+/// The declared lifecycle (the `backfill:` block of migration.yaml).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Declared {
+    pub state: DeclaredState,
+    pub workers: u32,
+    pub stop_when_complete: bool,
+    pub ramp: Option<RampPolicy>,
+    /// How long `stopped` waits for running tasks to end before reporting a timeout.
+    pub stop_timeout: Duration,
+}
+
+impl Declared {
+    /// A declaration with the defaults of migration.yaml (`stop_when_complete: true`, no ramp, 10 min stop wait).
+    pub fn new(state: DeclaredState, workers: u32) -> Self {
+        Declared {
+            state,
+            workers,
+            stop_when_complete: true,
+            ramp: None,
+            stop_timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+/// The working-state index as observed on the target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum WorkingStateObservation {
+    /// The index does not exist (never started, or archived and deleted by `stopped`).
+    Absent,
+    /// The index exists; exact counts.
+    Present(WorkProgress),
+}
+
+/// One sample of target health, used by the ramp.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct HealthSample {
+    /// `_cluster/health` status: `green`, `yellow` or `red`.
+    pub cluster_status: String,
+    /// Cumulative write thread-pool rejections over all nodes (`_nodes/stats`).
+    pub write_rejections: Option<u64>,
+    /// Highest node CPU percentage (CloudWatch `CPUUtilization` or `_nodes/stats` os.cpu.percent).
+    pub max_cpu_percent: Option<f64>,
+    /// Highest JVM memory pressure percentage.
+    pub max_jvm_memory_pressure_percent: Option<f64>,
+}
+
+/// What the runner remembers between passes for the ramp (the only state that is not re-observable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RampMemory {
+    /// When the ramp last changed the desired count (epoch seconds).
+    pub last_change_at: Option<u64>,
+    /// Write rejections seen in the previous pass.
+    pub previous_rejections: Option<u64>,
+    /// Consecutive passes in which rejections increased.
+    pub rising_passes: u32,
+}
+
+/// What the runner remembers while `stopped` waits for tasks to end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct StopMemory {
+    /// When the wait for running tasks began (epoch seconds).
+    pub waiting_since: Option<u64>,
+}
+
+/// Everything one reconcile pass looks at.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Observed {
+    pub fleet: FleetObservation,
+    pub working_state: WorkingStateObservation,
+    pub health: Option<HealthSample>,
+    pub ramp: RampMemory,
+    pub stop: StopMemory,
+}
+
+/// The derived status of the backfill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Status {
+    NotStarted,
+    Starting,
+    Running,
+    Paused,
+    Completed,
+    CompletedWithErrors,
+    Stopping,
+    Stopped,
+    Failed,
+}
+
+impl Status {
+    /// Stable name used in text and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::NotStarted => "NotStarted",
+            Status::Starting => "Starting",
+            Status::Running => "Running",
+            Status::Paused => "Paused",
+            Status::Completed => "Completed",
+            Status::CompletedWithErrors => "CompletedWithErrors",
+            Status::Stopping => "Stopping",
+            Status::Stopped => "Stopped",
+            Status::Failed => "Failed",
+        }
+    }
+}
+
+/// A status with the reason it was derived.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DerivedStatus {
+    pub status: Status,
+    pub reason: String,
+}
+
+impl DerivedStatus {
+    pub fn new(status: Status, reason: impl Into<String>) -> Self {
+        DerivedStatus {
+            status,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The console's worker-state line (`BackfillStatus.RUNNING` …), derived from fleet counts exactly as the
+/// console does on ECS: running > 0 → RUNNING, else pending > 0 → STARTING, else STOPPED.
+pub fn console_fleet_state(fleet: &FleetObservation) -> &'static str {
+    if fleet.running > 0 {
+        "RUNNING"
+    } else if fleet.pending > 0 {
+        "STARTING"
+    } else {
+        "STOPPED"
+    }
+}

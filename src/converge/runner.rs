@@ -1,0 +1,333 @@
+//! The runner: observe → [`reconcile`] → act, repeated.
+//!
+//! Guarantees:
+//! - level-triggered: every pass re-observes fleet and working state; nothing depends on which pass ran before
+//!   except the ramp/stop memory the decision hands back;
+//! - idempotent: actions are "set desired to N" and "archive then delete" (which re-checks the index), so a
+//!   pass repeated after a crash or a cancelled `.await` redoes nothing harmful;
+//! - errors back off exponentially (1 s doubling, capped at 60 s), reset on the next good pass;
+//!   [`Runner::run_until_settled`] gives up after a bounded number of consecutive errors, immediately on
+//!   credentials refused, and at its deadline; [`Runner::watch`] never gives up.
+//!
+//! Time and sleeping come from an injected [`Clock`], so the loop is tested with a fake clock.
+
+use std::future::Future;
+use std::time::Duration;
+
+use super::lifecycle::{
+    Declared, HealthSample, Observed, RampMemory, StopMemory, WorkingStateObservation,
+};
+use super::ramp::HealthSource;
+use super::reconcile::{Action, Decision, reconcile};
+use crate::coordination::archive::{ArchiveError, ArchiveReport};
+use crate::coordination::progress::{ProgressError, WorkProgress};
+use crate::coordination::transport::TransportError;
+use crate::platform::{Fleet, FleetObservation, PlatformError};
+
+/// Wall clock and sleeping, injected.
+pub trait Clock: Send + Sync {
+    /// Epoch seconds.
+    fn now(&self) -> u64;
+    fn sleep(&self, d: Duration) -> impl Future<Output = ()> + Send;
+}
+
+/// The real clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    }
+    async fn sleep(&self, d: Duration) {
+        tokio::time::sleep(d).await;
+    }
+}
+
+/// The working state as the runner needs it.
+pub trait WorkingState: Send + Sync {
+    /// Exact progress, `None` when the index does not exist.
+    fn observe(
+        &self,
+        now: u64,
+    ) -> impl Future<Output = Result<Option<WorkProgress>, ProgressError>> + Send;
+    /// Archive every document, verify, delete the index.
+    fn archive_and_delete(
+        &self,
+        now: u64,
+    ) -> impl Future<Output = Result<ArchiveReport, ArchiveError>> + Send;
+}
+
+/// No health source: the ramp holds ("health unknown") — use when no ramp is declared.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoHealth;
+
+impl HealthSource for NoHealth {
+    async fn sample(&self) -> Result<HealthSample, String> {
+        Err("no health source".into())
+    }
+}
+
+/// Why a pass failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConvergeError {
+    #[error(transparent)]
+    Fleet(#[from] PlatformError),
+    #[error(transparent)]
+    Progress(#[from] ProgressError),
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+    #[error("not settled after {waited_secs}s: {status} ({reason})")]
+    Timeout {
+        waited_secs: u64,
+        status: &'static str,
+        reason: String,
+    },
+    #[error("giving up after {errors} consecutive failed passes; last: {last}")]
+    TooManyErrors { errors: u32, last: String },
+}
+
+impl ConvergeError {
+    /// Retrying cannot help (credentials refused).
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self,
+            ConvergeError::Progress(ProgressError::Transport(
+                TransportError::Unauthorized { .. }
+            )) | ConvergeError::Archive(ArchiveError::Transport(
+                TransportError::Unauthorized { .. }
+            ))
+        )
+    }
+}
+
+/// What the runner reports as it goes (rendered by `output`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum ConvergeEvent {
+    /// One pass observed and decided.
+    Pass {
+        now: u64,
+        fleet: FleetObservation,
+        progress: Option<WorkProgress>,
+        decision: Decision,
+    },
+    /// The ramp's choice and its reason.
+    Ramp { reason: String },
+    /// An action was executed.
+    Acted { action: Action },
+    /// The working state was archived (and deleted).
+    Archived { report: ArchiveReport },
+    /// A pass failed; the next one runs after `retry_in`.
+    Error { message: String, retry_in: Duration },
+}
+
+/// Bounded exponential backoff as an iterator of delays: 1 s, 2 s, 4 s … capped.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    next: Duration,
+    cap: Duration,
+}
+
+impl Backoff {
+    pub fn new(first: Duration, cap: Duration) -> Self {
+        Backoff { next: first, cap }
+    }
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff::new(Duration::from_secs(1), Duration::from_secs(60))
+    }
+}
+
+impl Iterator for Backoff {
+    type Item = Duration;
+    fn next(&mut self) -> Option<Duration> {
+        let d = self.next.min(self.cap);
+        self.next = self.next.saturating_mul(2).min(self.cap);
+        Some(d)
+    }
+}
+
+/// Options of [`Runner::run_until_settled`].
+#[derive(Debug, Clone)]
+pub struct SettleOptions {
+    /// Give up (with [`ConvergeError::Timeout`]) when not settled by then.
+    pub timeout: Duration,
+    /// Give up after this many consecutive failed passes.
+    pub max_consecutive_errors: u32,
+}
+
+impl Default for SettleOptions {
+    fn default() -> Self {
+        SettleOptions {
+            timeout: Duration::from_secs(3600),
+            max_consecutive_errors: 8,
+        }
+    }
+}
+
+/// Drives one backfill to its declared lifecycle.
+pub struct Runner<F, W, H, C> {
+    pub declared: Declared,
+    pub fleet: F,
+    pub working_state: W,
+    pub health: H,
+    pub clock: C,
+    ramp: RampMemory,
+    stop: StopMemory,
+}
+
+impl<F: Fleet, W: WorkingState, H: HealthSource, C: Clock> Runner<F, W, H, C> {
+    pub fn new(declared: Declared, fleet: F, working_state: W, health: H, clock: C) -> Self {
+        Runner {
+            declared,
+            fleet,
+            working_state,
+            health,
+            clock,
+            ramp: RampMemory::default(),
+            stop: StopMemory::default(),
+        }
+    }
+
+    /// Observes without acting (what `status` shows).
+    pub async fn observe(&self) -> Result<Observed, ConvergeError> {
+        let now = self.clock.now();
+        let fleet = self.fleet.observe().await?;
+        let working_state = match self.working_state.observe(now).await? {
+            Some(p) => WorkingStateObservation::Present(p),
+            None => WorkingStateObservation::Absent,
+        };
+        let health = if self.declared.ramp.is_some() {
+            self.health.sample().await.ok()
+        } else {
+            None
+        };
+        Ok(Observed {
+            fleet,
+            working_state,
+            health,
+            ramp: self.ramp,
+            stop: self.stop,
+        })
+    }
+
+    /// One pass: observe, decide, act. Returns the decision.
+    pub async fn pass(
+        &mut self,
+        sink: &mut impl FnMut(ConvergeEvent),
+    ) -> Result<Decision, ConvergeError> {
+        let observed = self.observe().await?;
+        let now = self.clock.now();
+        let decision = reconcile(&self.declared, &observed, now);
+        let progress = match &observed.working_state {
+            WorkingStateObservation::Present(p) => Some(p.clone()),
+            WorkingStateObservation::Absent => None,
+        };
+        sink(ConvergeEvent::Pass {
+            now,
+            fleet: observed.fleet,
+            progress,
+            decision: decision.clone(),
+        });
+        if let Some(reason) = &decision.ramp_reason {
+            sink(ConvergeEvent::Ramp {
+                reason: reason.clone(),
+            });
+        }
+        for action in &decision.actions {
+            match action {
+                Action::Scale { desired } => self.fleet.scale(*desired).await?,
+                Action::ArchiveWorkingState => {
+                    let report = self.working_state.archive_and_delete(now).await?;
+                    sink(ConvergeEvent::Archived { report });
+                }
+            }
+            sink(ConvergeEvent::Acted {
+                action: action.clone(),
+            });
+        }
+        // Memory is kept only once the actions it describes succeeded.
+        self.ramp = decision.ramp;
+        self.stop = decision.stop;
+        Ok(decision)
+    }
+
+    /// Passes until the declared state is reached (or the backfill completed); for `apply --wait`.
+    pub async fn run_until_settled(
+        &mut self,
+        options: &SettleOptions,
+        sink: &mut impl FnMut(ConvergeEvent),
+    ) -> Result<Decision, ConvergeError> {
+        let start = self.clock.now();
+        let mut backoff = Backoff::default();
+        let mut errors = 0u32;
+        loop {
+            let wait = match self.pass(sink).await {
+                Ok(decision) if decision.settled => return Ok(decision),
+                Ok(decision) => {
+                    errors = 0;
+                    backoff = Backoff::default();
+                    let waited = self.clock.now().saturating_sub(start);
+                    if waited >= options.timeout.as_secs() {
+                        return Err(ConvergeError::Timeout {
+                            waited_secs: waited,
+                            status: decision.status.status.as_str(),
+                            reason: decision.status.reason,
+                        });
+                    }
+                    decision.requeue_after.min(Duration::from_secs(15))
+                }
+                Err(e) if e.is_terminal() => return Err(e),
+                Err(e) => {
+                    errors = errors.saturating_add(1);
+                    if errors >= options.max_consecutive_errors {
+                        return Err(ConvergeError::TooManyErrors {
+                            errors,
+                            last: e.to_string(),
+                        });
+                    }
+                    let retry_in = backoff.next().unwrap_or(Duration::from_secs(60));
+                    sink(ConvergeEvent::Error {
+                        message: e.to_string(),
+                        retry_in,
+                    });
+                    retry_in
+                }
+            };
+            self.clock.sleep(wait).await;
+        }
+    }
+
+    /// Runs forever (`converge --watch`): every `interval` (or sooner when the decision asks), backing off
+    /// on errors. Returns only when the sink's caller stops polling the future.
+    pub async fn watch(&mut self, interval: Duration, sink: &mut impl FnMut(ConvergeEvent)) {
+        let mut backoff = Backoff::default();
+        loop {
+            let wait = match self.pass(sink).await {
+                Ok(decision) => {
+                    backoff = Backoff::default();
+                    decision.requeue_after.min(interval)
+                }
+                Err(e) => {
+                    let retry_in = backoff.next().unwrap_or(interval);
+                    sink(ConvergeEvent::Error {
+                        message: e.to_string(),
+                        retry_in,
+                    });
+                    retry_in
+                }
+            };
+            self.clock.sleep(wait).await;
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "runner_tests.rs"]
+mod tests;
