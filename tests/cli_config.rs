@@ -139,7 +139,7 @@ fn commands_not_built_yet_say_so_and_fail() {
     let dir = tempfile::tempdir().expect("tempdir");
     for (args, issue) in [
         (&["plan"][..], "#4"),
-        (&["status"][..], "#5"),
+        (&["converge"][..], "#5"),
         (&["worker"][..], "#7"),
         (&["dashboard"][..], "#8"),
     ] {

@@ -9,7 +9,10 @@ pub fn segments_n(data: &[u8]) {
 }
 
 pub fn segment_info(data: &[u8]) {
-    let id = data.get(..16).and_then(|s| <[u8; 16]>::try_from(s).ok()).unwrap_or([0; 16]);
+    let id = data
+        .get(..16)
+        .and_then(|s| <[u8; 16]>::try_from(s).ok())
+        .unwrap_or([0; 16]);
     let _ = segment_info::parse("_0.si", data, &id);
 }
 
@@ -30,7 +33,11 @@ pub fn doc_values_and_disi(data: &[u8]) {
     if let Ok(entry) = live_docs::find_numeric_entry("_0.dvm", data, 0) {
         let _ = live_docs::read_disi("_0.dvd", data, Endian::Big, &entry, 1 << 20);
     }
-    let disi = live_docs::DocsWithField::Disi { offset: 0, length: data.len() as u64, dense_rank_power: 9 };
+    let disi = live_docs::DocsWithField::Disi {
+        offset: 0,
+        length: data.len() as u64,
+        dense_rank_power: 9,
+    };
     let _ = live_docs::read_disi("_0.dvd", data, Endian::Little, &disi, 1 << 17);
 }
 
@@ -43,7 +50,13 @@ pub fn stored_fields_chunk(data: &[u8]) {
         (Mode::Lz4PresetDict, false, Endian::Big),
         (Mode::DeflatePresetDict, true, Endian::Little),
     ] {
-        let format = stored_fields::Format { mode, lucene90, token_shift: if lucene90 { 2 } else { 1 }, chunk_size: 1 << 14, endian };
+        let format = stored_fields::Format {
+            mode,
+            lucene90,
+            token_shift: if lucene90 { 2 } else { 1 },
+            chunk_size: 1 << 14,
+            endian,
+        };
         let mut input = super::input::Input::new("_0.fdt", data, endian);
         let mut chunk = stored_fields::Chunk::default();
         let mut bufs = stored_fields::Buffers::default();
@@ -51,10 +64,20 @@ pub fn stored_fields_chunk(data: &[u8]) {
             let names = |n: u32| Some(std::sync::Arc::<str>::from(n.to_string()));
             let mut fields = Vec::new();
             for i in 0..chunk.docs as usize {
-                if let (Some(&start), Some(&end), Some(&n)) = (chunk.offsets.get(i), chunk.offsets.get(i + 1), chunk.num_fields.get(i))
-                    && let Some(doc) = chunk.data.get(start..end)
+                if let (Some(&start), Some(&end), Some(&n)) = (
+                    chunk.offsets.get(i),
+                    chunk.offsets.get(i + 1),
+                    chunk.num_fields.get(i),
+                ) && let Some(doc) = chunk.data.get(start..end)
                 {
-                    let _ = stored_fields::decode_document("_0.fdt", doc, n, endian, &names, &mut fields);
+                    let _ = stored_fields::decode_document(
+                        "_0.fdt",
+                        doc,
+                        n,
+                        endian,
+                        &names,
+                        &mut fields,
+                    );
                 }
             }
         }
