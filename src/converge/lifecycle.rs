@@ -163,3 +163,53 @@ pub fn console_fleet_state(fleet: &FleetObservation) -> &'static str {
         "STOPPED"
     }
 }
+
+impl From<&crate::config::Lifecycle> for Declared {
+    /// The `backfill:` block of migration.yaml as the converge loop sees it.
+    fn from(l: &crate::config::Lifecycle) -> Self {
+        let state = match l.state {
+            crate::config::DesiredState::Running => DeclaredState::Running,
+            crate::config::DesiredState::Paused => DeclaredState::Paused,
+            crate::config::DesiredState::Stopped => DeclaredState::Stopped,
+        };
+        Declared {
+            state,
+            workers: l.workers,
+            stop_when_complete: l.stop_when_complete,
+            ramp: l.ramp.as_ref().map(|r| RampPolicy {
+                step: r.step,
+                every: r.every,
+                max_cpu_percent: Some(f64::from(r.max_cpu_percent)),
+                max_jvm_memory_pressure_percent: Some(f64::from(r.max_jvm_memory_pressure_percent)),
+            }),
+            stop_timeout: l.stop_timeout,
+        }
+    }
+}
+
+#[cfg(test)]
+mod config_tests {
+    use super::*;
+
+    #[test]
+    fn the_backfill_block_becomes_the_declared_state() {
+        let yaml = "version: 1\nname: demo\nsource: {repository: /s, snapshot: x}\ntarget: {endpoint: 'http://t:9200'}\nbackfill:\n  state: paused\n  workers: 6\n  stop_when_complete: false\n  ramp: {step: 2, every: 5m}\n";
+        let m = crate::config::parse(
+            yaml,
+            std::path::Path::new("m.yaml"),
+            &crate::config::MapEnv::default(),
+            Default::default(),
+        )
+        .expect("valid");
+        let d = Declared::from(&m.backfill);
+        assert_eq!(
+            (d.state, d.workers, d.stop_when_complete),
+            (DeclaredState::Paused, 6, false)
+        );
+        let ramp = d.ramp.expect("ramp");
+        assert_eq!(
+            (ramp.step, ramp.every, ramp.max_cpu_percent),
+            (2, Duration::from_secs(300), Some(80.0))
+        );
+    }
+}
