@@ -222,3 +222,39 @@ fn swapped_blobs_are_detected_not_misread() {
     let err = read_repository(tmp.path()).expect_err("swapped blobs detected");
     assert!(err.contains("shard 0"), "{err}");
 }
+
+/// Regression: in the Lucene 5.0 FAST format (ES 5.x/6.x) a literal run cut by the end of the read window was
+/// reported as corrupt instead of being fetched. Tiny read blocks cut every run.
+#[test]
+fn old_lz4_chunks_spanning_the_read_window_are_fetched_whole() {
+    for name in [
+        "ES_5_6_Updates_Deletes",
+        "ES_6_8_Updates_Deletes_Merged",
+        "ES_6_8_Single",
+    ] {
+        let root = support::shared_dir().join("fixtures/snapshots").join(name);
+        let repo = Repository::open(Arc::new(FsBlobSource::new(root))).expect("open");
+        for snapshot in repo.snapshots() {
+            for index in repo.indices(&snapshot).expect("indices") {
+                let shard = repo.open_shard(&snapshot, &index, 0).expect("shard");
+                let whole: Vec<u64> = shard
+                    .lucene
+                    .documents(0)
+                    .map(|d| d.expect("doc").global_doc)
+                    .collect();
+                for block in [1usize, 3, 64] {
+                    let small: Vec<u64> = shard
+                        .lucene
+                        .documents(0)
+                        .with_read_block(block)
+                        .map(|d| {
+                            d.unwrap_or_else(|e| panic!("{name}, block {block}: {e}"))
+                                .global_doc
+                        })
+                        .collect();
+                    assert_eq!(small, whole, "{name}/{}, block {block}", index.name);
+                }
+            }
+        }
+    }
+}

@@ -25,22 +25,9 @@ pub fn decompress(
     };
     while out.len() < target {
         let token = byte(&mut pos)?;
-        let mut literals = (token >> 4) as usize;
-        if literals == 15 {
-            loop {
-                let b = byte(&mut pos)?;
-                literals = literals
-                    .checked_add(b as usize)
-                    .ok_or("literal length overflow")?;
-                if b != 0xFF {
-                    break;
-                }
-            }
-        }
+        let literals = extend_length((token >> 4) as usize, input, &mut pos)?;
         let end = pos.checked_add(literals).ok_or("literal length overflow")?;
-        let run = input
-            .get(pos..end)
-            .ok_or("literals run past the compressed data")?;
+        let run = input.get(pos..end).ok_or(ENDS_EARLY)?;
         if out.len() + literals > target {
             return Err("literals overrun the expected length");
         }
@@ -55,18 +42,7 @@ pub fn decompress(
         if offset == 0 || offset > out.len() - window_start {
             return Err("match offset points outside the window");
         }
-        let mut length = (token & 0x0F) as usize;
-        if length == 15 {
-            loop {
-                let b = byte(&mut pos)?;
-                length = length
-                    .checked_add(b as usize)
-                    .ok_or("match length overflow")?;
-                if b != 0xFF {
-                    break;
-                }
-            }
-        }
+        let mut length = extend_length((token & 0x0F) as usize, input, &mut pos)?;
         length += 4;
         if out.len() + length > target {
             return Err("match overruns the expected length");
@@ -82,6 +58,22 @@ pub fn decompress(
         }
     }
     Ok(pos)
+}
+
+/// A 4-bit length of 15 continues in the following bytes, each added, until one is not 255.
+fn extend_length(nibble: usize, input: &[u8], pos: &mut usize) -> Result<usize, &'static str> {
+    let mut length = nibble;
+    if nibble == 15 {
+        loop {
+            let b = *input.get(*pos).ok_or(ENDS_EARLY)?;
+            *pos += 1;
+            length = length.checked_add(b as usize).ok_or("length overflow")?;
+            if b != 0xFF {
+                break;
+            }
+        }
+    }
+    Ok(length)
 }
 
 #[cfg(test)]

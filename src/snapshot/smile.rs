@@ -173,23 +173,15 @@ impl Decoder<'_> {
                     .map(Value::Number)
                     .unwrap_or(Value::Null)
             }
-            0x40..=0x5F => {
-                let s = self.text(((b & 0x1F) + 1) as usize)?;
-                self.remember_value(&s);
-                Value::String(s)
-            }
-            0x60..=0x7F => {
-                let s = self.text(((b & 0x1F) + 33) as usize)?;
-                self.remember_value(&s);
-                Value::String(s)
-            }
-            0x80..=0x9F => {
-                let s = self.text(((b & 0x1F) + 2) as usize)?;
-                self.remember_value(&s);
-                Value::String(s)
-            }
-            0xA0..=0xBF => {
-                let s = self.text(((b & 0x1F) + 34) as usize)?;
+            // Tiny/short ASCII and Unicode strings: the length is in the token.
+            0x40..=0xBF => {
+                let extra = match b {
+                    0x40..=0x5F => 1,
+                    0x60..=0x7F => 33,
+                    0x80..=0x9F => 2,
+                    _ => 34,
+                };
+                let s = self.text(usize::from(b & 0x1F) + extra)?;
                 self.remember_value(&s);
                 Value::String(s)
             }
