@@ -4,5 +4,6 @@
 
 pub mod archive;
 pub mod archive_store;
+pub mod lease;
 pub mod progress;
 pub mod transport;
