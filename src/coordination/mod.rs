@@ -4,6 +4,7 @@
 
 pub mod archive;
 pub mod archive_store;
+pub mod coordinator;
 pub mod lease;
 pub mod progress;
 pub mod transport;

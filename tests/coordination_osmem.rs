@@ -1,0 +1,163 @@
+//! The lease protocol against a real OpenSearch-compatible target (osmem-server): concurrent workers each win
+//! distinct items, an expired lease is re-taken with twice the duration, completion is terminal, a checkpoint
+//! hands the rest of a shard to a successor, and "no more work" is an exact count.
+
+mod support;
+
+use std::collections::HashSet;
+
+use backfill::coordination::coordinator::{Acquired, Coordinator};
+use backfill::coordination::lease::WorkItemId;
+use backfill::coordination::transport::HttpTransport;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+const INDEX: &str = ".migrations_working_state";
+
+fn items(n: u32) -> Vec<WorkItemId> {
+    (0..n)
+        .map(|s| WorkItemId {
+            index: format!("logs-{}", s % 3),
+            shard: s,
+            starting_doc: 0,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_workers_each_win_distinct_items_until_all_are_complete() {
+    let osmem = support::Osmem::start();
+    let transport = HttpTransport::new(&osmem.url, None).expect("transport");
+    let setup = Coordinator::new(&transport, INDEX, "setup", 600);
+    setup.setup_index().await.expect("setup");
+    setup.setup_index().await.expect("setup is idempotent");
+    assert_eq!(setup.create_items(&items(24), 0).await.expect("create"), 24);
+    assert_eq!(
+        setup
+            .create_items(&items(24), 0)
+            .await
+            .expect("create again"),
+        0,
+        "create-only"
+    );
+
+    let mut tasks = Vec::new();
+    for w in 0..4u64 {
+        let url = osmem.url.clone();
+        tasks.push(tokio::spawn(async move {
+            let transport = HttpTransport::new(&url, None).expect("transport");
+            let me = format!("worker-{w}");
+            let coordinator = Coordinator::new(&transport, INDEX, &me, 600);
+            let mut rng = StdRng::seed_from_u64(w);
+            let mut won = Vec::new();
+            loop {
+                match coordinator.acquire(1_000, &mut rng).await.expect("acquire") {
+                    Acquired::Item {
+                        id,
+                        lease_until,
+                        exponent,
+                    } => {
+                        assert_eq!((lease_until, exponent), (1_600, 1));
+                        won.push(id.to_id());
+                    }
+                    Acquired::AllLeased { .. } | Acquired::AllComplete => return won,
+                }
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.expect("worker"));
+    }
+    let distinct: HashSet<&String> = all.iter().collect();
+    assert_eq!(
+        all.len(),
+        24,
+        "every item leased exactly once while leases live: {all:?}"
+    );
+    assert_eq!(distinct.len(), 24);
+
+    let lister = Coordinator::new(&transport, INDEX, "someone-else", 600);
+    let mut rng = StdRng::seed_from_u64(9);
+    assert_eq!(
+        lister.acquire(1_000, &mut rng).await.expect("acquire"),
+        Acquired::AllLeased { remaining: 24 }
+    );
+}
+
+#[tokio::test]
+async fn an_expired_lease_is_retaken_with_twice_the_duration_and_completion_is_terminal() {
+    let osmem = support::Osmem::start();
+    let transport = HttpTransport::new(&osmem.url, None).expect("transport");
+    let a = Coordinator::new(&transport, INDEX, "a", 60);
+    let b = Coordinator::new(&transport, INDEX, "b", 60);
+    a.setup_index().await.expect("setup");
+    a.create_items(&items(1), 0).await.expect("create");
+    let mut rng = StdRng::seed_from_u64(1);
+    let Acquired::Item {
+        id, lease_until, ..
+    } = a.acquire(100, &mut rng).await.expect("a acquires")
+    else {
+        panic!("item")
+    };
+    assert_eq!(lease_until, 160);
+    assert_eq!(
+        b.acquire(150, &mut rng).await.expect("b looks"),
+        Acquired::AllLeased { remaining: 1 }
+    );
+    // a's lease lapses (a crashed): b takes it over for twice as long.
+    let Acquired::Item {
+        lease_until,
+        exponent,
+        ..
+    } = b.acquire(161, &mut rng).await.expect("b acquires")
+    else {
+        panic!("item")
+    };
+    assert_eq!((lease_until, exponent), (161 + 120, 2));
+    // The old holder can no longer write.
+    assert!(
+        a.complete(&id, 170, 10, 0).await.is_err(),
+        "only the holder completes"
+    );
+    b.complete(&id, 170, 10, 0).await.expect("holder completes");
+    assert_eq!(
+        b.acquire(10_000, &mut rng).await.expect("after"),
+        Acquired::AllComplete
+    );
+}
+
+#[tokio::test]
+async fn a_checkpoint_hands_the_rest_of_the_shard_to_a_successor() {
+    let osmem = support::Osmem::start();
+    let transport = HttpTransport::new(&osmem.url, None).expect("transport");
+    let a = Coordinator::new(&transport, INDEX, "a", 60);
+    a.setup_index().await.expect("setup");
+    a.create_items(&items(1), 0).await.expect("create");
+    let mut rng = StdRng::seed_from_u64(2);
+    let Acquired::Item { id, .. } = a.acquire(100, &mut rng).await.expect("acquire") else {
+        panic!("item")
+    };
+    let successor = a
+        .checkpoint(&id, 4_096, 150, 4_096, 0)
+        .await
+        .expect("checkpoint");
+    assert_eq!(
+        successor,
+        WorkItemId {
+            starting_doc: 4_096,
+            ..id.clone()
+        }
+    );
+    let b = Coordinator::new(&transport, INDEX, "b", 60);
+    let Acquired::Item { id: next, .. } = b.acquire(151, &mut rng).await.expect("b acquires")
+    else {
+        panic!("successor")
+    };
+    assert_eq!(
+        next, successor,
+        "the successor starts at the next unsent document"
+    );
+    b.complete(&next, 200, 100, 0).await.expect("complete");
+    assert_eq!(b.remaining().await.expect("count"), 0);
+}
