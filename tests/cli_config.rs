@@ -140,7 +140,7 @@ fn commands_not_built_yet_say_so_and_fail() {
     for (args, issue) in [
         (&["plan"][..], "#4"),
         (&["converge"][..], "#5"),
-        (&["worker"][..], "#7"),
+        (&["compare"][..], "#7"),
         (&["dashboard"][..], "#8"),
     ] {
         let out = backfill(dir.path(), args);

@@ -160,7 +160,8 @@ pub struct NotBuiltYet {
 
 /// The single place where an error becomes an exit code.
 fn exit_code_for(err: &anyhow::Error) -> u8 {
-    // Typed errors that carry their own code are looked up here as they appear.
-    let _ = err;
+    if err.downcast_ref::<worker::SnapshotUnreadable>().is_some() {
+        return exit::SNAPSHOT_UNREADABLE;
+    }
     exit::ERROR
 }

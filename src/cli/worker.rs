@@ -1,15 +1,133 @@
-//! `backfill worker`: runs one worker.
+//! `backfill worker`: runs one worker against the snapshot and target of migration.yaml until no work is
+//! left (exit 0), the lease is handed to a successor (3), everything left is leased elsewhere (4), or the
+//! snapshot cannot be read (5). SIGTERM (and Ctrl-C) checkpoint the current item before exiting.
 
-use crate::cli::{Context, NotBuiltYet};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tokio::sync::watch;
+
+use crate::cli::Context;
+use crate::config::{self, Env, LoadOptions, PasswordSource, ProcessEnv, TargetAuth};
+use crate::coordination::progress::working_state_index;
+use crate::coordination::transport::HttpTransport;
 use crate::exit::Outcome;
+use crate::snapshot::{self, Repository};
+use crate::worker::run::{self, Source, WorkerError, WorkerExit, WorkerOptions, WorkerStats};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Worker id (default: hostname + random suffix).
+    #[arg(long)]
+    pub id: Option<String>,
+}
 
-pub async fn run(_args: Args, _ctx: &Context) -> anyhow::Result<Outcome> {
-    Err(NotBuiltYet {
-        command: "worker",
-        issue: 7,
+/// The worker's exit for an unreadable snapshot (documented exit code 5).
+#[derive(Debug, thiserror::Error)]
+#[error("the snapshot cannot be read: {0}")]
+pub struct SnapshotUnreadable(pub String);
+
+pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
+    let m = config::load(
+        &ctx.global.config,
+        &ProcessEnv,
+        LoadOptions {
+            needs_credentials: true,
+        },
+    )?;
+    let basic = match &m.target.auth {
+        TargetAuth::None => None,
+        TargetAuth::Basic {
+            username,
+            password: PasswordSource::Env(var),
+        } => Some((username.clone(), ProcessEnv.var(var).unwrap_or_default())),
+        _ => anyhow::bail!(
+            "the worker supports target auth `none` and `basic` with password_env so far (sigv4 and Secrets Manager come with the cluster client)"
+        ),
+    };
+    let transport = HttpTransport::new(&m.target.endpoint, basic).context("target client")?;
+    let uri = m.source.repository.uri();
+    let region = m.source.region.clone().or(m.aws.region.clone());
+    let (snapshot_name, selection) = (m.source.snapshot.clone(), m.source.indices.clone());
+    let source = tokio::task::spawn_blocking(move || -> Result<Source, snapshot::SnapshotError> {
+        let repository = Arc::new(Repository::open(snapshot::blob_source(
+            &uri,
+            region.as_deref(),
+        )?)?);
+        let snapshot = repository.snapshot(&snapshot_name)?;
+        let indices = repository
+            .indices(&snapshot)?
+            .into_iter()
+            .filter(|i| selection.matches(&i.name))
+            .collect();
+        Ok(Source {
+            repository,
+            snapshot,
+            indices,
+        })
+    })
+    .await?
+    .map_err(|e| SnapshotUnreadable(e.to_string()))?;
+    let host = ProcessEnv
+        .var("HOSTNAME")
+        .unwrap_or_else(|| "worker".into());
+    let options = WorkerOptions {
+        worker_id: args
+            .id
+            .unwrap_or_else(|| format!("{host}_{}", uuid::Uuid::new_v4())),
+        state_index: working_state_index(None),
+        lease_seconds: m.worker.lease.as_secs().max(1),
+        batch_max_docs: m.worker.batch_max_docs as usize,
+        batch_max_bytes: m.worker.batch_max_bytes,
+        emit_type: false,
+        handoff_fraction: 0.25,
+        max_attempts: 8,
+    };
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
+        }
+        let _ = stop_tx.send(true);
+    });
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
+    };
+    let mut stats = WorkerStats::default();
+    ctx.printer.line(format!(
+        "worker {} starting: {} index(es) of snapshot {}",
+        options.worker_id,
+        source.indices.len(),
+        source.snapshot.name
+    ));
+    let outcome = run::run(&transport, &source, &options, &now, stop_rx, &mut stats).await;
+    for failure in &stats.failed {
+        ctx.printer.line(format!(
+            "Bulk request succeeded, but some operations failed. index={} id={} status={} type={} reason={}",
+            failure.index, failure.id, failure.status, failure.error_type, failure.reason
+        ));
     }
-    .into())
+    ctx.printer.line(format!(
+        "worker {}: {} item(s) completed, {} documents ({} bytes) in {} bulk requests, {} retries, {} rejected",
+        options.worker_id,
+        stats.items_completed,
+        stats.documents,
+        stats.source_bytes,
+        stats.bulk_requests,
+        stats.retries,
+        stats.failed.len()
+    ));
+    match outcome {
+        Ok(WorkerExit::NoWorkLeft) => Ok(Outcome::Success),
+        Ok(WorkerExit::LeaseHandedOff) => Ok(Outcome::LeaseHandedOff),
+        Ok(WorkerExit::AllLeased) => Ok(Outcome::AllWorkLeased),
+        Err(WorkerError::Snapshot(e)) => Err(SnapshotUnreadable(e.to_string()).into()),
+        Err(e) => Err(e.into()),
+    }
 }
