@@ -92,10 +92,11 @@ impl<'t, T: JsonTransport> Coordinator<'t, T> {
             .await
         {
             Ok(_) => Ok(()),
-            // Another worker created it first.
+            // Another worker created it first (resource_already_exists_exception; the excerpt may be cut before
+            // the type, so the reason's wording counts too).
             Err(TransportError::Http {
                 status: 400, body, ..
-            }) if body.contains("already_exists") => Ok(()),
+            }) if body.contains("already_exists") || body.contains("already exists") => Ok(()),
             Err(e) => Err(e.into()),
         }
     }
