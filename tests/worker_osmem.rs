@@ -211,3 +211,54 @@ fn three_concurrent_workers_migrate_every_document_once() {
         assert_eq!(got["_source"], want, "events/{id}");
     }
 }
+
+#[test]
+fn a_document_the_target_rejects_is_reported_and_the_rest_land() {
+    let osmem = support::Osmem::start();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // A mapping conflict: `author` is text in the source.
+    let created = Command::new("curl")
+        .args([
+            "-s",
+            "-XPUT",
+            &format!("{}/posts_2023_02_25", osmem.url),
+            "-H",
+            "content-type: application/json",
+        ])
+        .args([
+            "-d",
+            r#"{"mappings":{"properties":{"author":{"type":"integer"}}}}"#,
+        ])
+        .output()
+        .expect("create index");
+    assert!(String::from_utf8_lossy(&created.stdout).contains("acknowledged"));
+    let repo = support::shared_dir().join("fixtures/snapshots/ES_7_10_Single");
+    let config = write_config(tmp.path(), &repo, "global_state_snapshot", &osmem.url);
+    let out = worker(&config, "w1");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("Bulk request succeeded, but some operations failed. index=posts_2023_02_25 id=dkO8Zo4B5P7rRiUeuFRC"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("mapper_parsing_exception"), "{stderr}");
+    let _ = get(&format!("{}/posts_2024_01_01/_refresh", osmem.url));
+    assert_eq!(
+        get(&format!("{}/posts_2024_01_01/_count", osmem.url))["count"].as_u64(),
+        Some(3),
+        "the rest land"
+    );
+    // The rejection is recorded on the work item, so status can say CompletedWithErrors.
+    let _ = get(&format!("{}/.migrations_working_state/_refresh", osmem.url));
+    let items = get(&format!(
+        "{}/.migrations_working_state/_search?size=10",
+        osmem.url
+    ));
+    let failed: u64 = items["hits"]["hits"]
+        .as_array()
+        .expect("hits")
+        .iter()
+        .filter_map(|h| h["_source"]["failedDocuments"].as_u64())
+        .sum();
+    assert_eq!(failed, 1);
+}
