@@ -36,7 +36,7 @@ pub struct JsonResponse {
 }
 
 /// Why a request to the target failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum TransportError {
     #[error("target {url} is unreachable: {message}")]
     Unreachable { url: String, message: String },

@@ -27,7 +27,7 @@ pub fn parse_entries(file: &str, data: &[u8], segment: &str, cfs_len: u64) -> Re
     } else {
         Endian::Big
     };
-    let count = input.len("entry count")?;
+    let count = input.len()?;
     let mut entries = Entries::new();
     for _ in 0..count {
         let suffix = input.string()?;

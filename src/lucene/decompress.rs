@@ -51,7 +51,7 @@ pub fn decompress(
             input.seek(start + used)?;
         }
         Mode::DeflateRaw => {
-            let len = input.len("compressed length")?;
+            let len = input.len()?;
             let data = input.bytes(len)?;
             inflate(input, data, None, total, out)?;
         }
@@ -66,7 +66,7 @@ pub fn decompress(
             let blocks = (total - dict_len).div_ceil(block_len.max(1));
             let mut lengths = Vec::with_capacity(blocks + 1);
             for _ in 0..=blocks {
-                lengths.push(input.len("compressed block length")?);
+                lengths.push(input.len()?);
             }
             // Every block's compressed length is known, so the standard LZ4 block decoder applies; each block
             // is decoded in place after the dictionary, which it may reference as an external dictionary.
@@ -90,7 +90,7 @@ pub fn decompress(
                     "dictionary {dict_len} / block {block_len} do not fit {total} bytes"
                 )));
             }
-            let len = input.len("compressed dictionary length")?;
+            let len = input.len()?;
             if len > 0 {
                 let data = input.bytes(len)?;
                 inflate(input, data, None, dict_len, out)?;
@@ -101,7 +101,7 @@ pub fn decompress(
             let dict = out.clone();
             while remaining > 0 {
                 let n = remaining.min(block_len);
-                let len = input.len("compressed block length")?;
+                let len = input.len()?;
                 let data = input.bytes(len)?;
                 scratch.clear();
                 inflate(input, data, Some(&dict), n, scratch)?;

@@ -66,8 +66,7 @@ impl Documents {
             .files
             .file_len(&fdt)
             .map_err(|e| LuceneError::io(&fdt, e))?;
-        let mut stream =
-            FileStream::open(seg.files.clone(), &fdt, &fdt, 0, len).with_block(self.block);
+        let mut stream = FileStream::open(seg.files.clone(), &fdt, len).with_block(self.block);
         let fdm_data = match seg.files.file_len(&fdm) {
             Ok(_) => Some(
                 seg.files

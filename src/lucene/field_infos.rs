@@ -42,7 +42,7 @@ pub fn parse(file: &str, data: &[u8]) -> Result<Vec<FieldInfo>> {
         }
     };
     input.endian = endian;
-    let count = input.len("field count")?;
+    let count = input.len()?;
     let mut fields = Vec::with_capacity(count);
     for _ in 0..count {
         let name = input.string()?;

@@ -183,7 +183,7 @@ impl<'a> Input<'a> {
 
     /// A VInt used as a length or count of bytes that must follow: when they are not all here the input is
     /// truncated (a streaming caller fetches more and retries; a whole file is then reported as truncated).
-    pub fn len(&mut self, _what: &str) -> Result<usize> {
+    pub fn len(&mut self) -> Result<usize> {
         let n = self.vint()? as usize;
         if n > self.remaining() {
             return Err(self.truncated((n - self.remaining()) as u64));
@@ -192,7 +192,7 @@ impl<'a> Input<'a> {
     }
 
     pub fn string(&mut self) -> Result<String> {
-        let n = self.len("string length")?;
+        let n = self.len()?;
         let start = self.offset();
         let bytes = self.bytes(n)?;
         String::from_utf8(bytes.to_vec())
@@ -200,12 +200,12 @@ impl<'a> Input<'a> {
     }
 
     pub fn string_set(&mut self) -> Result<Vec<String>> {
-        let n = self.len("set size")?;
+        let n = self.len()?;
         (0..n).map(|_| self.string()).collect()
     }
 
     pub fn string_map(&mut self) -> Result<BTreeMap<String, String>> {
-        let n = self.len("map size")?;
+        let n = self.len()?;
         let mut map = BTreeMap::new();
         for _ in 0..n {
             let k = self.string()?;

@@ -76,7 +76,7 @@ impl ShardIndex {
                 .dir
                 .file_len(name)
                 .map_err(|e| LuceneError::io(name, e))?;
-            stream::FileStream::open(self.dir.clone(), name, name, 0, len).verify_to_end()?;
+            stream::FileStream::open(self.dir.clone(), name, len).verify_to_end()?;
             bytes += len;
         }
         Ok((names.len(), bytes))

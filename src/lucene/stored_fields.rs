@@ -278,7 +278,7 @@ pub fn decode_document(
         let value = match info & 7 {
             0 => StoredValue::String(input.string()?),
             1 => {
-                let n = input.len("bytes length")?;
+                let n = input.len()?;
                 StoredValue::Binary(input.bytes(n)?.to_vec())
             }
             2 => StoredValue::Int(input.zint()?),

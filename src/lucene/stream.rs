@@ -14,12 +14,8 @@ pub const DEFAULT_BLOCK: usize = 1 << 20;
 /// A file read front to back through a window.
 pub struct FileStream {
     dir: Arc<dyn Directory>,
-    /// Name inside `dir` (may differ from `label` for compound sub-files).
-    name: String,
-    /// Name for messages.
+    /// The file's name (also used in messages).
     pub label: String,
-    /// Where the file starts inside `name` and how long it is (sub-files of a `.cfs`).
-    origin: u64,
     len: u64,
     buf: Vec<u8>,
     /// File offset of `buf[0]`.
@@ -34,12 +30,10 @@ pub struct FileStream {
 }
 
 impl FileStream {
-    pub fn open(dir: Arc<dyn Directory>, name: &str, label: &str, origin: u64, len: u64) -> Self {
+    pub fn open(dir: Arc<dyn Directory>, name: &str, len: u64) -> Self {
         FileStream {
             dir,
-            name: name.to_string(),
-            label: label.to_string(),
-            origin,
+            label: name.to_string(),
             len,
             buf: Vec::new(),
             buf_start: 0,
@@ -93,7 +87,7 @@ impl FileStream {
         let old = self.buf.len();
         self.buf.resize(old + n, 0);
         self.dir
-            .read_at(&self.name, self.origin + have_end, &mut self.buf[old..])
+            .read_at(&self.label, have_end, &mut self.buf[old..])
             .map_err(|e| LuceneError::io(&self.label, e))?;
         Ok(true)
     }

@@ -281,36 +281,12 @@ async fn send_bulk<T: JsonTransport>(
         {
             return Err(WorkerError::Bulk {
                 attempts: attempt,
-                source: clone_error(e),
+                source: e.clone(),
             });
         }
         stats.retries += 1;
         let jitter = rand::random_range(0..=delay.as_millis() as u64);
         tokio::time::sleep(Duration::from_millis(jitter)).await;
         delay = (delay * 2).min(Duration::from_secs(10));
-    }
-}
-
-fn clone_error(e: &TransportError) -> TransportError {
-    match e {
-        TransportError::Unreachable { url, message } => TransportError::Unreachable {
-            url: url.clone(),
-            message: message.clone(),
-        },
-        TransportError::Http {
-            url,
-            path,
-            status,
-            body,
-        } => TransportError::Http {
-            url: url.clone(),
-            path: path.clone(),
-            status: *status,
-            body: body.clone(),
-        },
-        other => TransportError::Unreachable {
-            url: String::new(),
-            message: other.to_string(),
-        },
     }
 }
