@@ -13,6 +13,7 @@ use crate::coordination::progress::working_state_index;
 use crate::coordination::transport::HttpTransport;
 use crate::exit::Outcome;
 use crate::snapshot::{self, Repository};
+use crate::worker::metrics::{self, MetricValues};
 use crate::worker::run::{self, Source, WorkerError, WorkerExit, WorkerOptions, WorkerStats};
 
 #[derive(Debug, clap::Args)]
@@ -20,6 +21,35 @@ pub struct Args {
     /// Worker id (default: hostname + random suffix).
     #[arg(long)]
     pub id: Option<String>,
+    /// Log lines for people (`human`) or one JSON object per line (`json`, what the ECS task uses).
+    #[arg(long, value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+}
+
+/// How the worker writes its log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+/// Writes one log line in the chosen format (JSON lines go to stdout with the EMF metrics, for awslogs).
+fn log(ctx: &Context, format: LogFormat, message: String) {
+    match format {
+        LogFormat::Human => ctx.printer.line(message),
+        LogFormat::Json => ctx.printer.json(&serde_json::json!({
+            "timestamp": epoch_millis(),
+            "level": "info",
+            "message": message,
+        })),
+    }
+}
+
+fn epoch_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// The worker's exit for an unreadable snapshot (documented exit code 5).
@@ -35,6 +65,8 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
             needs_credentials: true,
         },
     )?;
+    let args_log = args.log_format;
+    let migration_name = m.name.clone();
     let basic = match &m.target.auth {
         TargetAuth::None => None,
         TargetAuth::Basic {
@@ -100,28 +132,46 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
             .unwrap_or(0)
     };
     let mut stats = WorkerStats::default();
-    ctx.printer.line(format!(
-        "worker {} starting: {} index(es) of snapshot {}",
-        options.worker_id,
-        source.indices.len(),
-        source.snapshot.name
-    ));
+    log(
+        ctx,
+        args_log,
+        format!(
+            "worker {} starting: {} index(es) of snapshot {}",
+            options.worker_id,
+            source.indices.len(),
+            source.snapshot.name
+        ),
+    );
     let outcome = run::run(&transport, &source, &options, &now, stop_rx, &mut stats).await;
     for failure in &stats.failed {
-        ctx.printer.line(format!(
-            "Bulk request succeeded, but some operations failed. index={} id={} status={} type={} reason={}",
-            failure.index, failure.id, failure.status, failure.error_type, failure.reason
-        ));
+        log(
+            ctx,
+            args_log,
+            format!(
+                "Bulk request succeeded, but some operations failed. index={} id={} status={} type={} reason={}",
+                failure.index, failure.id, failure.status, failure.error_type, failure.reason
+            ),
+        );
     }
-    ctx.printer.line(format!(
-        "worker {}: {} item(s) completed, {} documents ({} bytes) in {} bulk requests, {} retries, {} rejected",
-        options.worker_id,
-        stats.items_completed,
-        stats.documents,
-        stats.source_bytes,
-        stats.bulk_requests,
-        stats.retries,
-        stats.failed.len()
+    log(
+        ctx,
+        args_log,
+        format!(
+            "worker {}: {} item(s) completed, {} documents ({} bytes) in {} bulk requests, {} retries, {} rejected",
+            options.worker_id,
+            stats.items_completed,
+            stats.documents,
+            stats.source_bytes,
+            stats.bulk_requests,
+            stats.retries,
+            stats.failed.len()
+        ),
+    );
+    let handed_off = matches!(outcome, Ok(WorkerExit::LeaseHandedOff));
+    ctx.printer.json(&metrics::emf_document(
+        &migration_name,
+        &MetricValues::from_stats(&stats, handed_off),
+        epoch_millis(),
     ));
     match outcome {
         Ok(WorkerExit::NoWorkLeft) => Ok(Outcome::Success),

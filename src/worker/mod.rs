@@ -3,4 +3,5 @@
 //! the lease runs out (and on SIGTERM). `bulk.rs` is the pure request/response logic; `run.rs` the loop.
 
 pub mod bulk;
+pub mod metrics;
 pub mod run;
