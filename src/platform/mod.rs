@@ -8,22 +8,14 @@
 //! operations (plan / apply / destroy), which land with the AWS platform issue.
 
 pub mod aws;
+pub mod deploy;
 pub mod local;
+
+pub use deploy::{DeployError, DeployEvent, FailedResource, Stacks};
 
 use std::future::Future;
 
-/// What the platform reports about the worker fleet, in ECS's terms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-pub struct FleetObservation {
-    /// The worker service exists (stack deployed / supervisor started).
-    pub exists: bool,
-    /// Workers asked for.
-    pub desired: u32,
-    /// Workers running now.
-    pub running: u32,
-    /// Workers starting.
-    pub pending: u32,
-}
+pub use crate::plan::FleetObservation;
 
 /// Errors talking to the platform, with the resource they concern.
 #[derive(Debug, thiserror::Error)]
