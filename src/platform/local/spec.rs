@@ -51,6 +51,10 @@ pub struct LocalResources {
     pub log_group: Option<LogGroup>,
     pub worker_service: Option<WorkerService>,
     pub dashboard: Option<Dashboard>,
+    /// Bumped on every recorded apply (like Terraform's state serial): a saved plan made before an
+    /// intervening apply sees a different serial and is refused as stale.
+    #[serde(default)]
+    pub serial: u64,
 }
 
 /// File name of the dashboard page inside the state directory.
@@ -70,6 +74,7 @@ impl LocalResources {
             dashboard: Some(Dashboard {
                 file: DASHBOARD_FILE.to_owned(),
             }),
+            serial: 0,
         }
     }
 }

@@ -3,6 +3,8 @@
 //! Layout of `<state_dir>/`:
 //! - `resources.json` — the [`LocalResources`] `apply` realised (absent = nothing applied);
 //! - `desired` — the desired worker count `Fleet::scale` writes and the supervisor watches;
+//! - `fleet.json` — the supervisor's report (desired / running / pending); `logs/` — the log group;
+//! - `dashboard.html` — the dashboard page;
 //! - `apply.lock` — held (flock, exclusive) by `apply`/`destroy`; `supervisor.lock` — held by the one supervisor.
 //!
 //! Invariants: every file is written to a temporary sibling and renamed into place, so a reader sees the old or
@@ -70,6 +72,21 @@ impl StateDir {
 
     pub fn resources_path(&self) -> PathBuf {
         self.root.join("resources.json")
+    }
+
+    /// The supervisor's report (`FleetReport`), rewritten every few seconds while it runs.
+    pub fn fleet_path(&self) -> PathBuf {
+        self.root.join("fleet.json")
+    }
+
+    /// The local log group: one file per worker process.
+    pub fn logs_dir(&self) -> PathBuf {
+        self.root.join("logs")
+    }
+
+    /// The dashboard page.
+    pub fn dashboard_path(&self) -> PathBuf {
+        self.root.join(super::spec::DASHBOARD_FILE)
     }
 
     pub fn desired_path(&self) -> PathBuf {

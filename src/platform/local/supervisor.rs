@@ -1,0 +1,222 @@
+//! The local worker service: one detached supervisor process per migration keeping `desired` workers alive.
+//!
+//! `apply` starts it (`backfill supervise`, its own process group, output to `logs/supervisor.log`); it holds
+//! `supervisor.lock` for its whole life, so a second one exits at once and a crashed one leaves no lock. Each
+//! tick (250 ms) it reads the `desired` file, reaps exited workers, applies the pure slot rules
+//! ([`super::slots`]) — start, SIGTERM beyond desired, SIGKILL after the stop bound — and writes `fleet.json`
+//! (desired / running / pending, like ECS) atomically. Every worker writes to its own file in `logs/`
+//! (`worker-<slot>-<generation>.log`), the local log group; files older than the retention are deleted hourly.
+//! SIGTERM (from `destroy`): every worker gets SIGTERM (they checkpoint), the supervisor waits for them within
+//! the stop bound, kills stragglers, removes `fleet.json` and exits.
+
+use std::collections::HashMap;
+use std::fs::OpenOptions;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use super::slots::{SlotAction, Slots};
+use super::state::{StateDir, StateError, write_atomic};
+
+/// What `fleet.json` holds: the supervisor's report, read by `LocalFleet::observe`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FleetReport {
+    pub pid: u32,
+    pub desired: u32,
+    pub running: u32,
+    pub pending: u32,
+    /// Workers that exited with "no work left" and are not restarted.
+    pub finished: u32,
+    /// Worker processes started so far (restarts included).
+    pub started_total: u64,
+    /// Epoch milliseconds of the last write (a heartbeat).
+    pub updated_ms: u64,
+}
+
+/// How the supervisor runs its workers.
+#[derive(Debug, Clone)]
+pub struct SupervisorOptions {
+    pub state: StateDir,
+    /// The `backfill` executable to run workers with.
+    pub exe: PathBuf,
+    /// The migration file passed to `backfill worker --config`.
+    pub config_path: PathBuf,
+    /// Migration name (worker ids are `<name>-<slot>-<generation>`).
+    pub name: String,
+    /// How long a stopping worker may take before SIGKILL.
+    pub stop_timeout: Duration,
+    /// Log files older than this many days are deleted.
+    pub retention_days: u32,
+}
+
+static TERMINATE: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_terminate(_: libc::c_int) {
+    TERMINATE.store(true, Ordering::SeqCst);
+}
+
+/// Runs the supervisor until SIGTERM/SIGINT. Returns `Locked` when another supervisor already runs.
+pub fn run(options: &SupervisorOptions) -> Result<(), StateError> {
+    let _lock = lock_with_patience(&options.state)?;
+    // SAFETY: installs an async-signal-safe handler that only stores to an atomic.
+    unsafe {
+        libc::signal(libc::SIGTERM, on_terminate as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGINT, on_terminate as *const () as libc::sighandler_t);
+    }
+    let logs = options.state.logs_dir();
+    std::fs::create_dir_all(&logs).map_err(|source| StateError::Io {
+        path: logs.clone(),
+        source,
+    })?;
+    let clock = Instant::now();
+    let now_ms = || clock.elapsed().as_millis() as u64;
+    let stop_ms = options.stop_timeout.as_millis() as u64;
+    let mut slots = Slots::default();
+    let mut children: HashMap<u32, Child> = HashMap::new();
+    let mut started_total = 0u64;
+    let mut last_report = FleetReport::default();
+    let mut last_retention: Option<Instant> = None;
+    let mut last_sample: Option<Instant> = None;
+
+    loop {
+        let terminating = TERMINATE.load(Ordering::SeqCst);
+        let desired = if terminating {
+            0
+        } else {
+            // An unreadable desired file keeps the last value rather than killing the fleet.
+            options.state.desired().unwrap_or(last_report.desired)
+        };
+        reap(&mut children, &mut slots, now_ms());
+        for action in slots.reconcile(desired, now_ms(), stop_ms) {
+            match action {
+                SlotAction::Start { index } => {
+                    let generation = slots.slots[index].generation + 1;
+                    match spawn_worker(options, &logs, index, generation) {
+                        Ok(child) => {
+                            let pid = child.id();
+                            slots.started(index, pid, now_ms());
+                            children.insert(pid, child);
+                            started_total += 1;
+                        }
+                        Err(err) => {
+                            eprintln!("supervisor: cannot start worker {index}: {err}");
+                            slots.start_failed(index, now_ms());
+                        }
+                    }
+                }
+                SlotAction::Terminate { pid } => signal(pid, libc::SIGTERM),
+                SlotAction::Kill { pid } => signal(pid, libc::SIGKILL),
+            }
+        }
+        let counts = slots.counts();
+        let report = FleetReport {
+            pid: std::process::id(),
+            desired,
+            running: counts.running,
+            pending: counts.pending,
+            finished: counts.finished,
+            started_total,
+            updated_ms: epoch_ms(),
+        };
+        let changed = FleetReport {
+            updated_ms: 0,
+            ..report.clone()
+        } != FleetReport {
+            updated_ms: 0,
+            ..last_report.clone()
+        };
+        if changed || report.updated_ms.saturating_sub(last_report.updated_ms) >= 2_000 {
+            let bytes = serde_json::to_vec(&report).unwrap_or_default();
+            if let Err(err) = write_atomic(&options.state.fleet_path(), &bytes) {
+                eprintln!("supervisor: {err}");
+            }
+            last_report = report;
+        }
+        if last_sample.is_none_or(|t: Instant| t.elapsed() >= Duration::from_secs(5)) {
+            super::dashboard::sample_fleet(&logs, epoch_ms(), counts.running, desired);
+            if let Err(err) = super::dashboard::refresh(&options.state, &options.name) {
+                eprintln!("supervisor: dashboard: {err}");
+            }
+            last_sample = Some(Instant::now());
+        }
+        if last_retention.is_none_or(|t| t.elapsed() >= Duration::from_secs(3600)) {
+            super::logs::apply_retention(&logs, options.retention_days, SystemTime::now());
+            last_retention = Some(Instant::now());
+        }
+        if terminating && children.is_empty() {
+            super::dashboard::sample_fleet(&logs, epoch_ms(), 0, 0);
+            let _ = super::dashboard::refresh(&options.state, &options.name);
+            let _ = std::fs::remove_file(options.state.fleet_path());
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Takes the supervisor lock, retrying briefly: `supervisor_running` probes it by taking it for an instant.
+fn lock_with_patience(state: &StateDir) -> Result<super::state::StateLock, StateError> {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        match state.try_lock("supervisor") {
+            Err(StateError::Locked { .. }) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn reap(children: &mut HashMap<u32, Child>, slots: &mut Slots, now: u64) {
+    let mut exited = Vec::new();
+    for (pid, child) in children.iter_mut() {
+        if let Ok(Some(status)) = child.try_wait() {
+            exited.push((*pid, status.code()));
+        }
+    }
+    for (pid, code) in exited {
+        children.remove(&pid);
+        slots.exited(pid, code, now);
+    }
+}
+
+fn spawn_worker(
+    options: &SupervisorOptions,
+    logs: &Path,
+    slot: usize,
+    generation: u32,
+) -> std::io::Result<Child> {
+    let log_path = logs.join(format!("worker-{slot}-{generation}.log"));
+    let log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)?;
+    Command::new(&options.exe)
+        .arg("--config")
+        .arg(&options.config_path)
+        .arg("worker")
+        .arg("--id")
+        .arg(format!("{}-{slot}-{generation}", options.name))
+        .arg("--log-format")
+        .arg("json")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+}
+
+fn signal(pid: u32, sig: libc::c_int) {
+    if let Ok(pid) = libc::pid_t::try_from(pid) {
+        // SAFETY: sending a signal to a child process we started and have not yet reaped.
+        unsafe {
+            libc::kill(pid, sig);
+        }
+    }
+}
+
+fn epoch_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
