@@ -1,24 +1,200 @@
-//! `backfill apply`: deploys the stacks, then converges the fleet.
+//! `backfill apply [PLAN] [--auto-approve] [--wait]`: deploys the stacks (a saved plan exactly, or a fresh plan
+//! after a literal `yes`), then converges the fleet to the declared lifecycle — one pass, or with `--wait` until
+//! the declared state is reached or the backfill completed, with live progress.
+//!
+//! Without a terminal, apply refuses at once unless `--auto-approve` or a saved plan is given: it never waits
+//! for input nobody can type. Ctrl-C stops waiting and says what continues without us.
 
-use crate::cli::{Context, NotBuiltYet};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use crate::cli::Context;
+use crate::cli::platforms::{self, approve, make_plan, require_approval_possible, with_platform};
+use crate::config::Migration;
+use crate::converge::health::TargetHealth;
+use crate::converge::{Declared, Runner, SettleOptions, SystemClock};
 use crate::exit::Outcome;
+use crate::output::Format;
+use crate::output::converge_view::ConvergeView;
+use crate::output::deploy_view::DeployView;
+use crate::output::plan_view::{plan_json, plan_lines};
+use crate::plan::{Operation, Plan};
+use crate::platform::{Fleet, Stacks};
+use crate::render::Rendered;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A saved plan (`plan --out FILE`) to execute exactly.
-    pub plan: Option<std::path::PathBuf>,
+    /// A saved plan (`plan --out FILE`) to execute exactly; it is the approval.
+    pub plan: Option<PathBuf>,
     /// Do not ask for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
-    /// Keep converging until the declared state is reached.
+    /// Keep converging until the declared state is reached (or the backfill completed).
     #[arg(long)]
     pub wait: bool,
+    /// Give up waiting after this long (with --wait).
+    #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
+    pub wait_timeout: Duration,
 }
 
-pub async fn run(_args: Args, _ctx: &Context) -> anyhow::Result<Outcome> {
-    Err(NotBuiltYet {
-        command: "apply",
-        issue: 4,
+pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
+    require_approval_possible(ctx, args.auto_approve, args.plan.is_some())?;
+    let m = platforms::load(ctx, true)?;
+    let rendered = platforms::render_stacks(&m)?;
+    let platform = platforms::platform(&m, ctx)?;
+    let work = async {
+        with_platform!(&platform, |stacks, fleet| {
+            deploy(&args, ctx, &m, &rendered, stacks, fleet).await
+        })
+    };
+    tokio::select! {
+        result = work => result,
+        _ = tokio::signal::ctrl_c() => {
+            ctx.printer.line(
+                "\nInterrupted: stopped waiting. A deployment already started continues on the platform \
+                 (CloudFormation keeps going; local resources are as recorded). Watch it with `backfill status`, \
+                 then run `backfill apply` again to finish converging.",
+            );
+            anyhow::bail!("apply interrupted")
+        }
     }
-    .into())
+}
+
+async fn deploy<S: Stacks, F: Fleet + Clone>(
+    args: &Args,
+    ctx: &Context,
+    m: &Migration,
+    rendered: &Rendered,
+    stacks: &S,
+    fleet: &F,
+) -> anyhow::Result<Outcome> {
+    let plan = match &args.plan {
+        Some(path) => saved_plan(path, m, stacks, fleet).await?,
+        None => {
+            let plan = make_plan(stacks, fleet, m, rendered, Operation::Apply).await?;
+            show(ctx, &plan);
+            if plan.stacks_change()
+                && !approve(
+                    ctx,
+                    "Do you want to perform these actions?",
+                    args.auto_approve,
+                )?
+            {
+                stacks.discard(&plan.stacks).await;
+                anyhow::bail!("apply cancelled; nothing was changed");
+            }
+            plan
+        }
+    };
+    if plan.stacks_change() {
+        let view = DeployView::new(ctx.printer.clone());
+        if let Err(err) = stacks
+            .apply(&plan.stacks, &rendered.stacks, &|e| view.event(e))
+            .await
+        {
+            if ctx.printer.format == Format::Human {
+                ctx.printer.line(view.root_cause(&err));
+            }
+            return Err(anyhow::Error::new(err).context("apply failed"));
+        }
+        view.finish_ok("Apply");
+    } else if ctx.printer.format == Format::Human {
+        ctx.printer.line("Stacks: no changes.");
+    }
+    converge(args, ctx, m, fleet.clone()).await
+}
+
+async fn saved_plan<S: Stacks, F: Fleet>(
+    path: &std::path::Path,
+    m: &Migration,
+    stacks: &S,
+    fleet: &F,
+) -> anyhow::Result<Plan> {
+    let plan = Plan::load(path)?;
+    if plan.operation != Operation::Apply || plan.migration != m.name {
+        anyhow::bail!(
+            "{} is a {:?} plan for migration {:?}, not an apply plan for {:?}",
+            path.display(),
+            plan.operation,
+            plan.migration,
+            m.name
+        );
+    }
+    let mut current = std::collections::HashMap::new();
+    for stack in &plan.stacks {
+        current.insert(
+            stack.stack_name.clone(),
+            stacks.baseline(&stack.stack_name).await?,
+        );
+    }
+    let exists = fleet
+        .observe()
+        .await
+        .context("cannot observe the worker fleet")?
+        .exists;
+    plan.check_fresh(
+        &m.content_hash(),
+        &|name| current.get(name).cloned().unwrap_or_default(),
+        exists,
+    )?;
+    Ok(plan)
+}
+
+fn show(ctx: &Context, plan: &Plan) {
+    match ctx.printer.format {
+        Format::Json => ctx.printer.json(&plan_json(plan)),
+        Format::Human => ctx.printer.line(plan_lines(plan, &ctx.printer).join("\n")),
+    }
+}
+
+/// Hands over to the converge loop: one pass, or until settled with `--wait`.
+async fn converge<F: Fleet>(
+    args: &Args,
+    ctx: &Context,
+    m: &Migration,
+    fleet: F,
+) -> anyhow::Result<Outcome> {
+    let working_state = platforms::working_state(m)?;
+    let health = TargetHealth {
+        transport: platforms::target_transport(m)?,
+    };
+    let mut runner = Runner::new(
+        Declared::from(&m.backfill),
+        fleet,
+        working_state,
+        health,
+        SystemClock,
+    );
+    let mut view = ConvergeView::new(ctx.printer.clone());
+    if args.wait {
+        let options = SettleOptions {
+            timeout: args.wait_timeout,
+            poll_cap: Duration::from_secs(2),
+            ..SettleOptions::default()
+        };
+        let decision = runner
+            .run_until_settled(&options, &mut |e| view.event(&e))
+            .await?;
+        view.finish();
+        if ctx.printer.format == Format::Human {
+            ctx.printer.line(format!(
+                "Backfill {}: {}",
+                decision.status.status.as_str(),
+                decision.status.reason
+            ));
+        }
+    } else {
+        let decision = runner.pass(&mut |e| view.event(&e)).await?;
+        view.finish();
+        if ctx.printer.format == Format::Human {
+            ctx.printer.line(format!(
+                "Backfill {}: {}. The converge loop keeps it there with `backfill apply --wait` or `backfill converge --watch`.",
+                decision.status.status.as_str(),
+                decision.status.reason
+            ));
+        }
+    }
+    Ok(Outcome::Success)
 }

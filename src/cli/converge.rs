@@ -1,28 +1,72 @@
-//! `backfill converge [--watch] [--interval]`: drives the fleet to the declared lifecycle.
-//!
-//! The loop itself is `converge::Runner`; this command needs the platform's fleet, which is resolved from
-//! migration.yaml once the platforms are wired (aws: ECS service; local: the supervisor).
+//! `backfill converge [--watch] [--interval]`: drives the fleet to the declared lifecycle — until settled (a
+//! pipeline step), or forever with `--watch` (a service), re-reading nothing but the platform and the target.
 
 use std::time::Duration;
 
-use crate::cli::{Context, NotBuiltYet};
+use crate::cli::Context;
+use crate::cli::platforms::{self, with_platform};
+use crate::converge::health::TargetHealth;
+use crate::converge::{Declared, Runner, SettleOptions, SystemClock};
 use crate::exit::Outcome;
+use crate::output::Format;
+use crate::output::converge_view::ConvergeView;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Keep converging forever (a pipeline stage or a service).
     #[arg(long)]
     pub watch: bool,
-    /// Longest pause between passes with --watch.
+    /// Longest pause between passes.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     pub interval: Duration,
+    /// Without --watch: give up when not settled after this long.
+    #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
 }
 
-pub async fn run(_args: Args, _ctx: &Context) -> anyhow::Result<Outcome> {
-    // The loop exists (`converge::Runner`); the platform fleets it drives arrive with #4 (ECS) and #8 (local).
-    Err(NotBuiltYet {
-        command: "converge",
-        issue: 5,
-    }
-    .into())
+pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
+    let m = platforms::load(ctx, true)?;
+    let platform = platforms::platform(&m, ctx)?;
+    let working_state = platforms::working_state(&m)?;
+    let health = TargetHealth {
+        transport: platforms::target_transport(&m)?,
+    };
+    with_platform!(platform, |_stacks, fleet| {
+        let mut runner = Runner::new(
+            Declared::from(&m.backfill),
+            fleet,
+            working_state,
+            health,
+            SystemClock,
+        );
+        let mut view = ConvergeView::new(ctx.printer.clone());
+        if args.watch {
+            let mut sink = |e: crate::converge::ConvergeEvent| view.event(&e);
+            tokio::select! {
+                _ = runner.watch(args.interval, &mut sink) => {}
+                _ = tokio::signal::ctrl_c() => {
+                    ctx.printer.line("converge: interrupted; the fleet stays at its current size");
+                }
+            }
+            view.finish();
+            return Ok(Outcome::Success);
+        }
+        let options = SettleOptions {
+            timeout: args.timeout,
+            poll_cap: args.interval,
+            ..SettleOptions::default()
+        };
+        let decision = runner
+            .run_until_settled(&options, &mut |e| view.event(&e))
+            .await?;
+        view.finish();
+        if ctx.printer.format == Format::Human {
+            ctx.printer.line(format!(
+                "Backfill {}: {}",
+                decision.status.status.as_str(),
+                decision.status.reason
+            ));
+        }
+        Ok(Outcome::Success)
+    })
 }

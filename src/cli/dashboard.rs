@@ -1,15 +1,53 @@
-//! `backfill dashboard`: prints or opens the local dashboard page.
+//! `backfill dashboard [--open]`: refreshes the local dashboard page and prints its path (or opens it). On AWS
+//! it prints the CloudWatch dashboard's name.
 
-use crate::cli::{Context, NotBuiltYet};
+use crate::cli::Context;
+use crate::cli::platforms;
+use crate::config::PlatformKind;
 use crate::exit::Outcome;
+use crate::platform::local::dashboard;
+use crate::platform::local::state::StateDir;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Open the page with the desktop's default browser (`xdg-open` / `open`).
+    #[arg(long)]
+    pub open: bool,
+}
 
-pub async fn run(_args: Args, _ctx: &Context) -> anyhow::Result<Outcome> {
-    Err(NotBuiltYet {
-        command: "dashboard",
-        issue: 8,
+pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
+    let m = platforms::load(ctx, false)?;
+    if m.platform == PlatformKind::Aws {
+        ctx.printer.result(format!(
+            "CloudWatch dashboard {} (region {})",
+            m.dashboard.name,
+            m.aws.region.as_deref().unwrap_or("from the AWS profile")
+        ));
+        return Ok(Outcome::Success);
     }
-    .into())
+    let state = StateDir::new(&m.local.state_dir);
+    if !state.root().exists() {
+        anyhow::bail!(
+            "no local state for migration {} at {}; run `backfill apply` first",
+            m.name,
+            state.root().display()
+        );
+    }
+    dashboard::refresh(&state, &m.name)?;
+    let path = std::path::absolute(state.dashboard_path())?;
+    ctx.printer.result(path.display().to_string());
+    if args.open {
+        let opener = if cfg!(target_os = "macos") {
+            "open"
+        } else {
+            "xdg-open"
+        };
+        std::process::Command::new(opener)
+            .arg(&path)
+            .status()
+            .map_err(|e| {
+                anyhow::anyhow!("cannot run {opener}: {e}; open {} yourself", path.display())
+            })?;
+    }
+    Ok(Outcome::Success)
 }

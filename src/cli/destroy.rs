@@ -1,15 +1,127 @@
-//! `backfill destroy`: scales the fleet to zero and deletes the stacks.
+//! `backfill destroy [--auto-approve]`: shows every resource that will be deleted, scales the fleet to zero and
+//! waits (bounded by `backfill.stop_timeout`) until no worker runs, archives the working state if it exists
+//! (the `stopped` logic: verified archive, then the index is deleted — so destroying never loses progress),
+//! then deletes the stacks in reverse order with live progress. A second destroy finds nothing to delete.
 
-use crate::cli::{Context, NotBuiltYet};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+
+use crate::cli::Context;
+use crate::cli::platforms::{self, approve, make_plan, require_approval_possible, with_platform};
+use crate::config::Migration;
+use crate::converge::WorkingState;
+use crate::converge::runner::{Clock, SystemClock};
 use crate::exit::Outcome;
+use crate::output::Format;
+use crate::output::deploy_view::DeployView;
+use crate::output::plan_view::{plan_json, plan_lines};
+use crate::plan::Operation;
+use crate::platform::{Fleet, Stacks};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Delete the stacks without archiving the working state first (it stays on the target).
+    #[arg(long)]
+    pub keep_working_state: bool,
+}
 
-pub async fn run(_args: Args, _ctx: &Context) -> anyhow::Result<Outcome> {
-    Err(NotBuiltYet {
-        command: "destroy",
-        issue: 4,
+pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
+    require_approval_possible(ctx, args.auto_approve, false)?;
+    let m = platforms::load(ctx, false)?;
+    let rendered = platforms::render_stacks(&m)?;
+    let platform = platforms::platform(&m, ctx)?;
+    with_platform!(&platform, |stacks, fleet| {
+        let plan = make_plan(stacks, fleet, &m, &rendered, Operation::Destroy).await?;
+        match ctx.printer.format {
+            Format::Json => ctx.printer.json(&plan_json(&plan)),
+            Format::Human => ctx.printer.line(plan_lines(&plan, &ctx.printer).join("\n")),
+        }
+        if !plan.stacks_change() {
+            ctx.printer.line("Nothing to destroy.");
+            return Ok(Outcome::Success);
+        }
+        if !approve(
+            ctx,
+            "Do you really want to destroy every resource of this migration? There is no undo.",
+            args.auto_approve,
+        )? {
+            anyhow::bail!("destroy cancelled; nothing was changed");
+        }
+        if plan.fleet.observed.exists {
+            stop_fleet(ctx, fleet, &m).await?;
+        }
+        if !args.keep_working_state {
+            archive_working_state(ctx, &m).await?;
+        }
+        let view = DeployView::new(ctx.printer.clone());
+        if let Err(err) = stacks.destroy(&plan.stacks, &|e| view.event(e)).await {
+            if ctx.printer.format == Format::Human {
+                ctx.printer.line(view.root_cause(&err));
+            }
+            return Err(anyhow::Error::new(err).context("destroy failed"));
+        }
+        view.finish_ok("Destroy");
+        Ok(Outcome::Success)
+    })
+}
+
+/// Scales to zero and waits until no worker runs (bounded by `stop_timeout` plus a margin).
+async fn stop_fleet<F: Fleet>(ctx: &Context, fleet: &F, m: &Migration) -> anyhow::Result<()> {
+    let observed = fleet
+        .observe()
+        .await
+        .context("cannot observe the worker fleet")?;
+    if observed.desired > 0 {
+        fleet
+            .scale(0)
+            .await
+            .context("cannot scale the worker fleet to 0")?;
     }
-    .into())
+    let deadline = Instant::now() + m.backfill.stop_timeout + Duration::from_secs(30);
+    loop {
+        let observed = fleet
+            .observe()
+            .await
+            .context("cannot observe the worker fleet")?;
+        if observed.running == 0 {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            anyhow::bail!(
+                "{} worker(s) still running after {:?}; nothing was deleted. Check the workers' logs, then run destroy again",
+                observed.running,
+                m.backfill.stop_timeout
+            );
+        }
+        ctx.printer.line(format!(
+            "waiting for {} worker(s) to stop...",
+            observed.running
+        ));
+        SystemClock.sleep(Duration::from_secs(2)).await;
+    }
+}
+
+/// Archives (verified) and deletes the working state when it exists; an unreachable target stops the destroy.
+async fn archive_working_state(ctx: &Context, m: &Migration) -> anyhow::Result<()> {
+    let ws = platforms::working_state(m)?;
+    let now = SystemClock.now();
+    let present = ws.observe(now).await.context(
+        "cannot read the working state on the target (pass --keep-working-state to leave it)",
+    )?;
+    if present.is_none() {
+        return Ok(());
+    }
+    let report = ws
+        .archive_and_delete(now)
+        .await
+        .context("cannot archive the working state; nothing was deleted")?;
+    ctx.printer.line(format!(
+        "working state archived to {} ({} documents) and deleted; `backfill restore-state` brings it back",
+        report.location, report.documents
+    ));
+    Ok(())
 }

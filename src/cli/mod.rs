@@ -17,10 +17,12 @@ mod dashboard;
 mod destroy;
 mod init;
 mod plan;
+mod platforms;
 mod render;
 mod restore_state;
 mod snapshot;
 mod status;
+mod supervise;
 mod validate;
 mod worker;
 
@@ -80,6 +82,9 @@ pub enum Command {
     RestoreState(restore_state::Args),
     /// Print (or open) the local dashboard page.
     Dashboard(dashboard::Args),
+    /// The local worker service (started by `apply`; not for direct use).
+    #[command(hide = true)]
+    Supervise(supervise::Args),
 }
 
 /// What every subcommand receives besides its own arguments.
@@ -147,6 +152,7 @@ async fn run(command: Command, ctx: &Context) -> anyhow::Result<Outcome> {
         Command::Compare(args) => compare::run(args, ctx).await,
         Command::RestoreState(args) => restore_state::run(args, ctx).await,
         Command::Dashboard(args) => dashboard::run(args, ctx).await,
+        Command::Supervise(args) => supervise::run(args, ctx).await,
     }
 }
 

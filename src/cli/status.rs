@@ -6,15 +6,16 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use crate::cli::Context;
-use crate::config::{self, Env, LoadOptions, PasswordSource, ProcessEnv, TargetAuth};
+use crate::cli::platforms::{self, with_platform};
 use crate::converge::lifecycle::Declared;
 use crate::converge::runner::{Clock, SystemClock};
 use crate::converge::status::{NoFleet, collect};
 use crate::coordination::progress::working_state_index;
-use crate::coordination::transport::HttpTransport;
+use crate::coordination::transport::{HttpTransport, JsonTransport};
 use crate::exit::Outcome;
 use crate::output::Format;
 use crate::output::status_view::{json_document, text_lines};
+use crate::platform::Fleet;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -36,46 +37,48 @@ pub struct Args {
 }
 
 pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
-    let (endpoint, basic, declared) = match &args.target {
-        Some(url) => (url.clone(), None, None),
-        None => {
-            let m = config::load(
-                &ctx.global.config,
-                &ProcessEnv,
-                LoadOptions {
-                    needs_credentials: true,
-                },
-            )
-            .context("no --target given, so the target comes from the migration file")?;
-            let basic = match &m.target.auth {
-                TargetAuth::None => None,
-                TargetAuth::Basic {
-                    username,
-                    password: PasswordSource::Env(var),
-                } => {
-                    let password = ProcessEnv.var(var).unwrap_or_default();
-                    Some((username.clone(), password))
-                }
-                other => anyhow::bail!(
-                    "status cannot use target auth `{}` yet (only none and basic with password_env); pass --target for an open endpoint",
-                    match other {
-                        TargetAuth::Sigv4 { .. } => "sigv4",
-                        _ => "basic with password_secret_arn",
-                    }
-                ),
-            };
-            (
-                m.target.endpoint.clone(),
-                basic,
-                Some(Declared::from(&m.backfill)),
-            )
-        }
-    };
-    let transport = HttpTransport::new(&endpoint, basic).context("target client")?;
     let index = working_state_index(args.session.as_deref());
+    if let Some(url) = &args.target {
+        let transport = HttpTransport::new(url, None).context("target client")?;
+        return report_loop(&args, ctx, None, None::<&NoFleet>, &transport, &index).await;
+    }
+    let m = platforms::load(ctx, true)
+        .context("no --target given, so the target comes from the migration file")?;
+    let transport = platforms::target_transport(&m)?;
+    let declared = Declared::from(&m.backfill);
+    match platforms::platform(&m, ctx) {
+        Ok(platform) => {
+            with_platform!(&platform, |_stacks, fleet| {
+                report_loop(&args, ctx, Some(&declared), Some(fleet), &transport, &index).await
+            })
+        }
+        // A platform that cannot be reached still leaves the working state to report.
+        Err(err) => {
+            ctx.printer.line(format!("warning: {err:#}"));
+            report_loop(
+                &args,
+                ctx,
+                Some(&declared),
+                None::<&NoFleet>,
+                &transport,
+                &index,
+            )
+            .await
+        }
+    }
+}
+
+async fn report_loop<F: Fleet, T: JsonTransport>(
+    args: &Args,
+    ctx: &Context,
+    declared: Option<&Declared>,
+    fleet: Option<&F>,
+    transport: &T,
+    index: &str,
+) -> anyhow::Result<Outcome> {
     loop {
         let now = SystemClock.now();
-        let report = collect(declared.as_ref(), None::<&NoFleet>, &transport, &index, now).await;
+        let report = collect(declared, fleet, transport, index, now).await;
         match ctx.printer.format {
             Format::Json => ctx.printer.json(&json_document(&report)),
             Format::Human => ctx

@@ -160,6 +160,8 @@ pub struct SettleOptions {
     pub timeout: Duration,
     /// Give up after this many consecutive failed passes.
     pub max_consecutive_errors: u32,
+    /// Longest pause between passes while not settled (progress refresh rate).
+    pub poll_cap: Duration,
 }
 
 impl Default for SettleOptions {
@@ -167,6 +169,7 @@ impl Default for SettleOptions {
         SettleOptions {
             timeout: Duration::from_secs(3600),
             max_consecutive_errors: 8,
+            poll_cap: Duration::from_secs(15),
         }
     }
 }
@@ -281,7 +284,7 @@ impl<F: Fleet, W: WorkingState, H: HealthSource, C: Clock> Runner<F, W, H, C> {
                             reason: decision.status.reason,
                         });
                     }
-                    decision.requeue_after.min(Duration::from_secs(15))
+                    decision.requeue_after.min(options.poll_cap)
                 }
                 Err(e) if e.is_terminal() => return Err(e),
                 Err(e) => {

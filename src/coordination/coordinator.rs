@@ -125,6 +125,29 @@ impl<'t, T: JsonTransport> Coordinator<'t, T> {
         Ok(created)
     }
 
+    /// Records that every work item exists: a completed `shard_setup` document, as the upstream workers leave
+    /// it, so `status` (ours and the console's) knows creation is over. Create-only; an existing one is kept.
+    pub async fn mark_setup_complete(&self, now: u64) -> Result<(), CoordinationError> {
+        let doc = serde_json::json!({
+            "scriptVersion": lease::SCRIPT_VERSION,
+            "creatorId": self.worker_id,
+            "leaseHolderId": self.worker_id,
+            "expiration": now,
+            "nextAcquisitionLeaseExponent": 0,
+            "completedAt": now,
+        });
+        let path = format!("/{}/_create/{SHARD_SETUP_ID}?refresh=true", self.index);
+        match self
+            .transport
+            .send(Method::Put, &path, Some(Body::Json(doc)))
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_conflict(&e) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     async fn get(&self, doc_id: &str) -> Result<Option<Versioned>, CoordinationError> {
         let resp = self
             .transport

@@ -5,6 +5,8 @@
 //! Domain modules never print: they return values or emit events that a view in this module renders.
 
 pub mod converge_view;
+pub mod deploy_view;
+pub mod plan_view;
 pub mod status_view;
 
 use std::io::{IsTerminal, Write};

@@ -108,6 +108,9 @@ pub async fn run<T: JsonTransport>(
         })
         .collect();
     coordinator.create_items(&items, 0).await?;
+    coordinator
+        .mark_setup_complete(u64::try_from(now()).unwrap_or(0))
+        .await?;
     let mut rng: rand::rngs::StdRng = rand::SeedableRng::from_os_rng();
     loop {
         if *shutdown.borrow() {

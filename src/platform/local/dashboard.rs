@@ -91,8 +91,14 @@ pub fn render_page(migration: &str, s: &Series) -> String {
             .collect()
     };
     let charts = [
-        chart("Documents migrated per second", &[("docs/s", "#1f77b4", per_sec(&s.documents, 1.0))]),
-        chart("MB migrated per second", &[("MB/s", "#ff7f0e", per_sec(&s.bytes, 1e6))]),
+        chart(
+            "Documents migrated per second",
+            &[("docs/s", "#1f77b4", per_sec(&s.documents, 1.0))],
+        ),
+        chart(
+            "MB migrated per second",
+            &[("MB/s", "#ff7f0e", per_sec(&s.bytes, 1e6))],
+        ),
         chart(
             "Work items completed (shard progress)",
             &[("completed", "#2ca02c", s.items_completed.clone())],
@@ -104,7 +110,10 @@ pub fn render_page(migration: &str, s: &Series) -> String {
                 ("retries", "#9467bd", s.retries.clone()),
             ],
         ),
-        chart("Running workers", &[("running", "#8c564b", s.running.clone())]),
+        chart(
+            "Running workers",
+            &[("running", "#8c564b", s.running.clone())],
+        ),
     ];
     let title = html_escape(migration);
     format!(
@@ -141,7 +150,13 @@ fn chart(title: &str, lines: &[(&str, &str, BTreeMap<u64, f64>)]) -> String {
             .iter()
             .map(|(x, y)| {
                 let px = 10.0 + (x - min_x) as f64 / span * (W - 20.0);
-                let py = H - 20.0 - if max_y > 0.0 { y / max_y * (H - 40.0) } else { 0.0 };
+                let py = H
+                    - 20.0
+                    - if max_y > 0.0 {
+                        y / max_y * (H - 40.0)
+                    } else {
+                        0.0
+                    };
                 format!("{px:.1},{py:.1}")
             })
             .collect();

@@ -24,7 +24,11 @@ use std::path::PathBuf;
 use crate::config::Migration;
 
 /// The local platform of one migration: its stacks and its fleet, sharing one state directory.
-pub fn for_migration(m: &Migration, config_path: PathBuf, exe: PathBuf) -> (LocalStacks, LocalFleet) {
+pub fn for_migration(
+    m: &Migration,
+    config_path: PathBuf,
+    exe: PathBuf,
+) -> (LocalStacks, LocalFleet) {
     let spec = spec::LocalSpec {
         name: m.name.clone(),
         state_dir: m.local.state_dir.clone(),

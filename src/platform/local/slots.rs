@@ -98,7 +98,9 @@ impl Slots {
                     slot.state = SlotState::Stopping { pid, since: now };
                     actions.push(SlotAction::Terminate { pid });
                 }
-                SlotState::Stopping { pid, since } if now.saturating_sub(since) >= stop_after_ms => {
+                SlotState::Stopping { pid, since }
+                    if now.saturating_sub(since) >= stop_after_ms =>
+                {
                     actions.push(SlotAction::Kill { pid });
                 }
                 SlotState::Waiting { at } if index < desired && now >= at => {
@@ -259,7 +261,10 @@ mod tests {
         s.started(0, 100, 0);
         s.exited(100, Some(1), 100);
         assert_eq!(s.slots[0].state, SlotState::Waiting { at: 1_100 });
-        assert!(s.reconcile(1, 1_000, 10_000).is_empty(), "still backing off");
+        assert!(
+            s.reconcile(1, 1_000, 10_000).is_empty(),
+            "still backing off"
+        );
         assert_eq!(s.counts().pending, 1);
         assert_eq!(started(&mut s, 1_100), vec![0]);
         s.exited(100, None, 1_200); // killed by a signal
@@ -283,7 +288,10 @@ mod tests {
         let later = 50 + ALL_LEASED_DELAY.as_millis() as u64;
         assert_eq!(
             s.reconcile(2, later, 10_000),
-            vec![SlotAction::Start { index: 0 }, SlotAction::Start { index: 1 }]
+            vec![
+                SlotAction::Start { index: 0 },
+                SlotAction::Start { index: 1 }
+            ]
         );
     }
 

@@ -12,9 +12,7 @@ use std::time::Instant;
 use super::fleet::{SupervisorLaunch, start_supervisor, stop_supervisor};
 use super::spec::{self, LocalResources, LocalSpec, ResourceKind};
 use super::state::{StateDir, StateError};
-use crate::plan::{
-    Action, PropertyChange, ResourceChange, StackAction, StackBaseline, StackPlan,
-};
+use crate::plan::{Action, PropertyChange, ResourceChange, StackAction, StackBaseline, StackPlan};
 use crate::platform::{DeployError, DeployEvent, PlatformError, Stacks};
 use crate::render::RenderedStacks;
 
@@ -180,7 +178,8 @@ impl LocalStacks {
             }
             (ResourceKind::WorkerService, false) => {
                 // A changed worker config restarts the service with it.
-                if applied.worker_service.is_some() && applied.worker_service != desired.worker_service
+                if applied.worker_service.is_some()
+                    && applied.worker_service != desired.worker_service
                 {
                     stop_supervisor(&self.launch)?;
                 }

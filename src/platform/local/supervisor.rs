@@ -61,8 +61,14 @@ pub fn run(options: &SupervisorOptions) -> Result<(), StateError> {
     let _lock = lock_with_patience(&options.state)?;
     // SAFETY: installs an async-signal-safe handler that only stores to an atomic.
     unsafe {
-        libc::signal(libc::SIGTERM, on_terminate as *const () as libc::sighandler_t);
-        libc::signal(libc::SIGINT, on_terminate as *const () as libc::sighandler_t);
+        libc::signal(
+            libc::SIGTERM,
+            on_terminate as *const () as libc::sighandler_t,
+        );
+        libc::signal(
+            libc::SIGINT,
+            on_terminate as *const () as libc::sighandler_t,
+        );
     }
     let logs = options.state.logs_dir();
     std::fs::create_dir_all(&logs).map_err(|source| StateError::Io {

@@ -1,0 +1,183 @@
+//! Shared glue of the control-plane commands (`plan`, `apply`, `destroy`, `converge`, `status`): resolves
+//! migration.yaml into the platform (stacks + fleet), the target client and the working state, and builds plans.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+use crate::cli::Context;
+use crate::config::{
+    self, Env, LoadOptions, Migration, PasswordSource, PlatformKind, ProcessEnv, TargetAuth,
+};
+use crate::converge::working_state::TargetWorkingState;
+use crate::coordination::archive::{ArchiveDestination, FileOrS3Store};
+use crate::coordination::transport::HttpTransport;
+use crate::plan::{FORMAT_VERSION, FleetPlan, Operation, Plan};
+use crate::platform::local::{self, LocalFleet, LocalStacks};
+use crate::platform::{Fleet, Stacks};
+use crate::render::{self, Rendered, Templates};
+
+/// The platform of a migration: its stacks and its fleet.
+pub enum Platform {
+    Local(LocalStacks, LocalFleet),
+}
+
+/// Runs `$body` with `$stacks` and `$fleet` bound to the concrete platform's values.
+macro_rules! with_platform {
+    ($platform:expr, |$stacks:ident, $fleet:ident| $body:expr) => {
+        match $platform {
+            $crate::cli::platforms::Platform::Local($stacks, $fleet) => $body,
+        }
+    };
+}
+pub(crate) use with_platform;
+
+/// Loads migration.yaml (with credentials resolved when `needs_credentials`).
+pub fn load(ctx: &Context, needs_credentials: bool) -> anyhow::Result<Migration> {
+    Ok(config::load(
+        &ctx.global.config,
+        &ProcessEnv,
+        LoadOptions { needs_credentials },
+    )?)
+}
+
+/// Renders the stacks with the embedded templates.
+pub fn render_stacks(m: &Migration) -> anyhow::Result<Rendered> {
+    Ok(render::render(m, &Templates::embedded())?)
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// The platform named by `platform:`.
+pub fn platform(m: &Migration, ctx: &Context) -> anyhow::Result<Platform> {
+    match m.platform {
+        PlatformKind::Local => {
+            let exe = std::env::current_exe().context("cannot find the backfill executable")?;
+            let (stacks, fleet) = local::for_migration(m, absolute(&ctx.global.config), exe);
+            Ok(Platform::Local(stacks, fleet))
+        }
+        PlatformKind::Aws => Err(crate::cli::NotBuiltYet {
+            command: "plan/apply/destroy on platform aws",
+            issue: 4,
+        }
+        .into()),
+    }
+}
+
+/// The target client (auth `none` or `basic` with `password_env`).
+pub fn target_transport(m: &Migration) -> anyhow::Result<HttpTransport> {
+    let basic = match &m.target.auth {
+        TargetAuth::None => None,
+        TargetAuth::Basic {
+            username,
+            password: PasswordSource::Env(var),
+        } => Some((username.clone(), ProcessEnv.var(var).unwrap_or_default())),
+        TargetAuth::Basic { .. } => anyhow::bail!(
+            "target.auth basic with password_secret_arn is not supported by this command yet; use password_env"
+        ),
+        TargetAuth::Sigv4 { .. } => anyhow::bail!(
+            "target.auth sigv4 is not supported by this command yet (the SigV4 target client is tracked in issue #5)"
+        ),
+    };
+    Ok(HttpTransport::new(&m.target.endpoint, basic).context("target client")?)
+}
+
+/// Where `stopped` and `destroy` archive the working state unless `backfill.archive` says otherwise:
+/// `archives/<name>/` beside the state directory (`.backfill/archives/<name>/`), never inside it, because
+/// `destroy` removes the state directory and an archive is the user's data.
+pub fn default_archive_dir(m: &Migration) -> PathBuf {
+    let parent = m.local.state_dir.parent().unwrap_or(Path::new("."));
+    parent.join("archives").join(&m.name)
+}
+
+/// The working state on the target, archiving to `backfill.archive` (default: [`default_archive_dir`]).
+pub fn working_state(
+    m: &Migration,
+) -> anyhow::Result<TargetWorkingState<HttpTransport, FileOrS3Store>> {
+    let destination = m
+        .backfill
+        .archive
+        .clone()
+        .unwrap_or_else(|| default_archive_dir(m).display().to_string());
+    Ok(TargetWorkingState {
+        transport: target_transport(m)?,
+        store: FileOrS3Store::default(),
+        session: None,
+        destination: ArchiveDestination(destination),
+    })
+}
+
+/// Plans the stacks and the fleet for `operation`.
+pub async fn make_plan<S: Stacks, F: Fleet>(
+    stacks: &S,
+    fleet: &F,
+    m: &Migration,
+    rendered: &Rendered,
+    operation: Operation,
+) -> anyhow::Result<Plan> {
+    let observed = fleet
+        .observe()
+        .await
+        .context("cannot observe the worker fleet")?;
+    let stack_plans = match operation {
+        Operation::Apply => stacks.plan(&rendered.stacks).await?,
+        Operation::Destroy => stacks.plan_destroy(&m.stack_names()).await?,
+    };
+    Ok(Plan {
+        format_version: FORMAT_VERSION,
+        operation,
+        migration: m.name.clone(),
+        platform: stacks.platform_name().into(),
+        config_hash: m.content_hash(),
+        stacks: stack_plans,
+        fleet: FleetPlan {
+            observed,
+            declared_state: m.backfill.state,
+            declared_workers: m.backfill.workers,
+            ramp_step: m.backfill.ramp.as_ref().map(|r| r.step),
+            destroy: operation == Operation::Destroy,
+        },
+    })
+}
+
+/// Asks for the literal `yes` on a terminal. Errors at once when there is no terminal to ask on.
+pub fn approve(ctx: &Context, question: &str, auto_approve: bool) -> anyhow::Result<bool> {
+    use std::io::IsTerminal;
+    if auto_approve {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() || ctx.global.json {
+        anyhow::bail!(
+            "approval needed but there is no terminal to ask on; pass --auto-approve, or save a plan with `backfill plan --out plan.json` and run `backfill apply plan.json`"
+        );
+    }
+    ctx.printer.line(format!(
+        "\n{question}\n  Only 'yes' will be accepted to approve.\n"
+    ));
+    eprint!("  Enter a value: ");
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .context("cannot read the answer")?;
+    Ok(answer.trim() == "yes")
+}
+
+/// Refuses apply/destroy without a way to approve, before anything is planned or changed.
+pub fn require_approval_possible(
+    ctx: &Context,
+    auto_approve: bool,
+    saved_plan: bool,
+) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    if auto_approve || saved_plan {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() || ctx.global.json {
+        anyhow::bail!(
+            "refusing to change anything without approval: stdin is not a terminal. Pass --auto-approve, or save a plan with `backfill plan --out plan.json` and run `backfill apply plan.json`"
+        );
+    }
+    Ok(())
+}
