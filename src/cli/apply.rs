@@ -172,6 +172,7 @@ async fn converge<F: Fleet>(
         let options = SettleOptions {
             timeout: args.wait_timeout,
             poll_cap: Duration::from_secs(2),
+            until_complete: true,
             ..SettleOptions::default()
         };
         let decision = runner

@@ -15,7 +15,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use super::lifecycle::{
-    Declared, HealthSample, Observed, RampMemory, StopMemory, WorkingStateObservation,
+    Declared, DeclaredState, HealthSample, Observed, RampMemory, StopMemory,
+    WorkingStateObservation,
 };
 use super::ramp::HealthSource;
 use super::reconcile::{Action, Decision, reconcile};
@@ -162,6 +163,9 @@ pub struct SettleOptions {
     pub max_consecutive_errors: u32,
     /// Longest pause between passes while not settled (progress refresh rate).
     pub poll_cap: Duration,
+    /// With `running` declared, settle only once the backfill completed (what `apply --wait` shows), not
+    /// as soon as the fleet runs. Ignored when `stop_when_complete` is off (the fleet never stops by itself).
+    pub until_complete: bool,
 }
 
 impl Default for SettleOptions {
@@ -170,6 +174,7 @@ impl Default for SettleOptions {
             timeout: Duration::from_secs(3600),
             max_consecutive_errors: 8,
             poll_cap: Duration::from_secs(15),
+            until_complete: false,
         }
     }
 }
@@ -261,6 +266,17 @@ impl<F: Fleet, W: WorkingState, H: HealthSource, C: Clock> Runner<F, W, H, C> {
         Ok(decision)
     }
 
+    fn done(&self, options: &SettleOptions, decision: &Decision) -> bool {
+        use super::lifecycle::Status;
+        !options.until_complete
+            || self.declared.state != DeclaredState::Running
+            || !self.declared.stop_when_complete
+            || matches!(
+                decision.status.status,
+                Status::Completed | Status::CompletedWithErrors | Status::Failed
+            )
+    }
+
     /// Passes until the declared state is reached (or the backfill completed); for `apply --wait`.
     pub async fn run_until_settled(
         &mut self,
@@ -272,7 +288,9 @@ impl<F: Fleet, W: WorkingState, H: HealthSource, C: Clock> Runner<F, W, H, C> {
         let mut errors = 0u32;
         loop {
             let wait = match self.pass(sink).await {
-                Ok(decision) if decision.settled => return Ok(decision),
+                Ok(decision) if decision.settled && self.done(options, &decision) => {
+                    return Ok(decision);
+                }
                 Ok(decision) => {
                     errors = 0;
                     backoff = Backoff::default();

@@ -1,0 +1,350 @@
+//! The embedded runtime end to end: `platform: local` against a real `osmem-server`, with synthetic snapshots
+//! written by real Lucene. Each test drives the `backfill` binary exactly as a user would (apply, status,
+//! destroy, restore-state), and checks the target document by document.
+
+mod support;
+#[path = "support/synthetic.rs"]
+mod synthetic;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use synthetic::SyntheticSnapshot;
+
+/// One migration directory; destroys what it made when dropped (even when the test fails).
+struct Migration {
+    dir: tempfile::TempDir,
+    name: String,
+    target: String,
+}
+
+impl Migration {
+    fn new(name: &str, snap: &SyntheticSnapshot, target: &str) -> Self {
+        let m = Migration {
+            dir: tempfile::tempdir().expect("tempdir"),
+            name: name.into(),
+            target: target.into(),
+        };
+        m.write(snap, "running", 2);
+        m
+    }
+
+    fn write(&self, snap: &SyntheticSnapshot, state: &str, workers: u32) {
+        let yaml = format!(
+            "version: 1\nname: {}\nsource:\n  repository: {}\n  snapshot: {}\ntarget:\n  endpoint: {}\n\
+             backfill:\n  state: {state}\n  workers: {workers}\n  stop_timeout: 30s\n\
+             worker:\n  lease: 1m\n  batch:\n    max_docs: 100\n",
+            self.name,
+            snap.repository.display(),
+            snap.snapshot,
+            self.target
+        );
+        std::fs::write(self.config(), yaml).expect("write config");
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("migration.yaml")
+    }
+
+    fn state_dir(&self) -> PathBuf {
+        self.dir.path().join(".backfill").join(&self.name)
+    }
+
+    fn backfill(&self, args: &[&str]) -> Output {
+        Command::new(support::backfill_bin())
+            .current_dir(self.dir.path())
+            .arg("-c")
+            .arg(self.config())
+            .args(args)
+            .output()
+            .expect("run backfill")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.backfill(args);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "backfill {args:?} failed:\n{text}");
+        text
+    }
+
+    fn status(&self) -> Value {
+        let out = self.backfill(&["status", "--deep-check", "--json"]);
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    }
+
+    /// Worker processes of this migration (by their config path on the command line).
+    fn processes(&self) -> Vec<u32> {
+        let out = Command::new("pgrep")
+            .args(["-f", &self.config().display().to_string()])
+            .output()
+            .expect("pgrep");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect()
+    }
+
+    fn worker_pids(&self) -> Vec<u32> {
+        let out = Command::new("pgrep")
+            .args(["-f", &format!("worker --id {}-", self.name)])
+            .output()
+            .expect("pgrep");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect()
+    }
+}
+
+impl Drop for Migration {
+    fn drop(&mut self) {
+        let _ = self.backfill(&["destroy", "--auto-approve", "--keep-working-state"]);
+        for pid in self.processes() {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
+    }
+}
+
+fn curl(url: &str) -> Value {
+    let out = Command::new("curl")
+        .args(["-s", url])
+        .output()
+        .expect("curl");
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
+fn count(target: &str, index: &str) -> u64 {
+    let _ = curl(&format!("{target}/{index}/_refresh"));
+    curl(&format!("{target}/{index}/_count"))["count"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+/// Every expected document is in the target, with its source, and nothing else is.
+fn assert_target_equals(target: &str, snap: &SyntheticSnapshot) {
+    for (index, docs) in &snap.expected {
+        assert_eq!(
+            count(target, index),
+            docs.len() as u64,
+            "documents in {index}"
+        );
+        for doc in docs.iter().step_by(37) {
+            let got = curl(&format!("{target}/{index}/_doc/{}", doc.id));
+            let want: Value = serde_json::from_str(&doc.source).expect("source json");
+            assert_eq!(got["_source"], want, "{index}/{}", doc.id);
+        }
+    }
+}
+
+fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn migrated(m: &Migration) -> u64 {
+    m.status()["documents_migrated"].as_u64().unwrap_or(0)
+}
+
+fn assert_destroyed(m: &Migration) {
+    let text = m.ok(&["destroy", "--auto-approve"]);
+    assert!(text.contains("Destroy complete"), "{text}");
+    assert!(!m.state_dir().exists(), "state directory removed");
+    assert!(
+        m.processes().is_empty(),
+        "no process left: {:?}",
+        m.processes()
+    );
+    let again = m.ok(&["destroy", "--auto-approve"]);
+    assert!(again.contains("Nothing to destroy."), "{again}");
+}
+
+#[test]
+fn apply_wait_migrates_a_multi_index_multi_shard_snapshot_with_two_workers() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let snap = synthetic::build(tmp.path(), &[("logs", 2, 700), ("events", 3, 400)]);
+    let osmem = support::Osmem::start();
+    let m = Migration::new("e2e-full", &snap, &osmem.url);
+
+    let plan = m.backfill(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(2), "changes present");
+    let text = String::from_utf8_lossy(&plan.stderr);
+    assert!(text.contains("+ worker service (local)"), "{text}");
+    assert!(
+        text.contains("Plan: 3 to add, 0 to change, 0 to destroy; fleet 0 -> 2."),
+        "{text}"
+    );
+
+    let text = m.ok(&["apply", "--auto-approve", "--wait"]);
+    assert!(text.contains("Backfill Completed"), "{text}");
+    assert_target_equals(&osmem.url, &snap);
+
+    let status = m.status();
+    assert_eq!(status["status"], "Completed", "{status}");
+    assert_eq!(status["workers"]["desired"], 0, "{status}");
+    assert_eq!(status["shards"]["total"], 5, "{status}");
+    assert_eq!(
+        status["documents_migrated"],
+        snap.total() as u64,
+        "{status}"
+    );
+    let text = String::from_utf8_lossy(&m.backfill(&["status"]).stdout).to_string();
+    assert!(text.starts_with("BackfillStatus."), "{text}");
+    assert!(text.contains("Desired=0"), "{text}");
+
+    // Two workers shared the work: both wrote a log file in the log group.
+    let logs = std::fs::read_dir(m.state_dir().join("logs"))
+        .expect("logs")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("worker-"))
+        .count();
+    assert!(logs >= 2, "one log file per worker process");
+
+    // Nothing changes on a second plan; the fleet stays at 0 once completed.
+    let again = m.backfill(&["plan", "--detailed-exitcode"]);
+    let text = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        text.contains("Plan: 0 to add, 0 to change, 0 to destroy"),
+        "{text}"
+    );
+
+    assert_destroyed(&m);
+    assert_target_equals(&osmem.url, &snap);
+}
+
+#[test]
+fn paused_mid_run_then_running_again_loses_and_duplicates_nothing() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let snap = synthetic::build(tmp.path(), &[("orders", 4, 6000)]);
+    let osmem = support::Osmem::start();
+    let m = Migration::new("e2e-pause", &snap, &osmem.url);
+
+    m.ok(&["apply", "--auto-approve"]);
+    wait_until("documents to flow", Duration::from_secs(120), || {
+        count(&osmem.url, "orders") > 0
+    });
+    m.write(&snap, "paused", 2);
+    let text = m.ok(&["apply", "--auto-approve", "--wait"]);
+    assert!(text.contains("Backfill Paused"), "{text}");
+    wait_until("workers to stop", Duration::from_secs(60), || {
+        m.worker_pids().is_empty()
+    });
+    let paused_at = count(&osmem.url, "orders");
+    assert!(
+        paused_at < snap.total() as u64,
+        "paused before the end ({paused_at} of {})",
+        snap.total()
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        count(&osmem.url, "orders"),
+        paused_at,
+        "nothing moves while paused"
+    );
+    assert_eq!(m.status()["workers"]["desired"], 0);
+
+    m.write(&snap, "running", 2);
+    let text = m.ok(&["apply", "--auto-approve", "--wait"]);
+    assert!(text.contains("Backfill Completed"), "{text}");
+    assert_target_equals(&osmem.url, &snap);
+    assert_destroyed(&m);
+}
+
+#[test]
+fn sigkilled_workers_are_restarted_and_the_migration_completes_exactly() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let snap = synthetic::build(tmp.path(), &[("chaos", 6, 3000)]);
+    let osmem = support::Osmem::start();
+    let m = Migration::new("e2e-chaos", &snap, &osmem.url);
+    m.write(&snap, "running", 3);
+
+    let apply = Command::new(support::backfill_bin())
+        .current_dir(m.dir.path())
+        .arg("-c")
+        .arg(m.config())
+        .args(["apply", "--auto-approve", "--wait"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn apply");
+    let mut kills = 0;
+    let mut rng_state = 0x9e37_79b9_u32;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while kills < 4 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_secs(2));
+        let pids = m.worker_pids();
+        if pids.is_empty() {
+            continue;
+        }
+        rng_state ^= rng_state << 13;
+        rng_state ^= rng_state >> 17;
+        rng_state ^= rng_state << 5;
+        let victim = pids[rng_state as usize % pids.len()];
+        if Command::new("kill")
+            .args(["-9", &victim.to_string()])
+            .status()
+            .is_ok_and(|s| s.success())
+        {
+            kills += 1;
+        }
+    }
+    assert!(kills >= 2, "killed workers mid-run ({kills})");
+    let out = apply.wait_with_output().expect("apply");
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("Backfill Completed"), "{text}");
+    assert_target_equals(&osmem.url, &snap);
+    let restarted = std::fs::read_dir(m.state_dir().join("logs"))
+        .expect("logs")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("worker-"))
+        .count();
+    assert!(
+        restarted > 3,
+        "the supervisor restarted killed workers ({restarted} processes)"
+    );
+    assert_destroyed(&m);
+}
+
+#[test]
+fn stopped_archives_then_restore_state_and_running_resume() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let snap = synthetic::build(tmp.path(), &[("books", 3, 3000)]);
+    let osmem = support::Osmem::start();
+    let m = Migration::new("e2e-stop", &snap, &osmem.url);
+
+    m.ok(&["apply", "--auto-approve"]);
+    wait_until("a work item to complete", Duration::from_secs(120), || {
+        m.status()["shards"]["completed"].as_u64().unwrap_or(0) >= 1
+    });
+    m.write(&snap, "stopped", 2);
+    let text = m.ok(&["apply", "--auto-approve", "--wait"]);
+    assert!(text.contains("Backfill Stopped"), "{text}");
+    let archives: Vec<PathBuf> =
+        std::fs::read_dir(m.dir.path().join(".backfill/archives/e2e-stop"))
+            .expect("archive directory")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+    assert_eq!(archives.len(), 1, "one archive: {archives:?}");
+    let index = curl(&format!("{}/.migrations_working_state/_count", osmem.url));
+    assert!(index["count"].is_null(), "working state deleted: {index}");
+    m.ok(&["restore-state", archives[0].to_str().expect("utf8")]);
+    let restored = m.status();
+    assert!(
+        restored["shards"]["completed"].as_u64().unwrap_or(0) >= 1 && migrated(&m) > 0,
+        "restored progress: {restored}"
+    );
+    m.write(&snap, "running", 2);
+    let text = m.ok(&["apply", "--auto-approve", "--wait"]);
+    assert!(text.contains("Backfill Completed"), "{text}");
+    assert_target_equals(&osmem.url, &snap);
+    assert_destroyed(&m);
+}

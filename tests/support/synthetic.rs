@@ -1,0 +1,120 @@
+//! Synthetic snapshot repositories for end-to-end tests: shards written by real Lucene (`lucene-gen`, Lucene
+//! 8.8) and wrapped into an Elasticsearch 7.10 repository by `make-snapshot`, both from `../shared/tools`.
+//! Each shard gets its own seed so ids never repeat across shards; the expected documents come from
+//! `lucene-gen dump` of each shard.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+/// One expected document.
+#[derive(Debug, Clone)]
+pub struct ExpectedDoc {
+    pub id: String,
+    pub source: String,
+}
+
+/// A repository and what it must yield, per index.
+pub struct SyntheticSnapshot {
+    pub repository: PathBuf,
+    pub snapshot: String,
+    pub expected: BTreeMap<String, Vec<ExpectedDoc>>,
+}
+
+impl SyntheticSnapshot {
+    pub fn total(&self) -> usize {
+        self.expected.values().map(Vec::len).sum()
+    }
+}
+
+fn tool(name: &str) -> PathBuf {
+    crate::support::shared_dir()
+        .join("tools")
+        .join(name)
+        .join(name)
+}
+
+fn run(cmd: &mut Command, what: &str) -> Vec<u8> {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// Builds a repository under `dir` with `indices` = (name, shards, docs per shard).
+pub fn build(dir: &Path, indices: &[(&str, usize, usize)]) -> SyntheticSnapshot {
+    let repository = dir.join("repo");
+    let mut args: Vec<String> = vec![
+        "--out".into(),
+        repository.display().to_string(),
+        "--snapshot".into(),
+        "snap".into(),
+        "--version".into(),
+        "es7".into(),
+    ];
+    let mut expected = BTreeMap::new();
+    let mut seed = 1;
+    for (name, shards, docs) in indices {
+        let mut dirs = Vec::new();
+        let mut docs_of_index = Vec::new();
+        for shard in 0..*shards {
+            let shard_dir = dir.join(format!("lucene-{name}-{shard}"));
+            run(
+                Command::new(tool("lucene-gen")).args([
+                    "v8",
+                    "write",
+                    "--dir",
+                    shard_dir.to_str().expect("utf8"),
+                    "--n",
+                    &docs.to_string(),
+                    "--mode",
+                    "BEST_SPEED",
+                    "--seed",
+                    &seed.to_string(),
+                    "--force-merge",
+                ]),
+                "lucene-gen write",
+            );
+            seed += 1;
+            let dump = run(
+                Command::new(tool("lucene-gen")).args([
+                    "v8",
+                    "dump",
+                    "--dir",
+                    shard_dir.to_str().expect("utf8"),
+                    "--out",
+                    "-",
+                ]),
+                "lucene-gen dump",
+            );
+            for line in String::from_utf8_lossy(&dump).lines() {
+                let v: Value = serde_json::from_str(line).expect("dump line");
+                docs_of_index.push(ExpectedDoc {
+                    id: v["id"].as_str().expect("id").to_string(),
+                    source: v["source"].as_str().expect("source").to_string(),
+                });
+            }
+            dirs.push(shard_dir.display().to_string());
+        }
+        let distinct: std::collections::HashSet<&str> =
+            docs_of_index.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(distinct.len(), docs_of_index.len(), "ids repeat in {name}");
+        args.push("--index".into());
+        args.push(format!("{name}:{}", dirs.join(",")));
+        expected.insert(name.to_string(), docs_of_index);
+    }
+    run(
+        Command::new(tool("make-snapshot")).args(&args),
+        "make-snapshot",
+    );
+    SyntheticSnapshot {
+        repository,
+        snapshot: "snap".into(),
+        expected,
+    }
+}
