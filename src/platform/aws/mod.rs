@@ -1,1 +1,29 @@
-//! AWS platform: CloudFormation stacks (change sets), the ECS worker service, CloudWatch. Lands with issue #4.
+//! AWS platform: the three stacks as CloudFormation stacks planned with change sets, and the worker fleet as an
+//! ECS service.
+//!
+//! - [`clients`]: the SDK clients from the standard configuration chain, and SDK errors as `PlatformError`s;
+//! - [`CloudFormation`] (`stacks`, `planning`, `execute`): [`crate::platform::Stacks`] — plan (change sets,
+//!   concurrently), apply (execute in order, follow stack events), destroy, discard;
+//! - `changes`, [`template_diff`], `status`: the pure parts — change sets to plan entries, the template-diff
+//!   fallback for change sets without details, and every decision on a status string;
+//! - [`EcsFleet`]: [`crate::platform::Fleet`] over DescribeServices / UpdateService.
+//!
+//! Tested against `moto_server` (`tests/aws_stacks.rs`), which differs from CloudFormation in ways the code
+//! tolerates on purpose: change sets carry no property details and no `Replacement` (hence the template diff and
+//! the replacement table), a parameter-only change yields an executable change set with no changes, an empty
+//! update is refused by CreateChangeSet itself, and a failing resource fails ExecuteChangeSet synchronously
+//! instead of rolling back.
+
+mod changes;
+pub mod clients;
+mod ecs;
+mod execute;
+mod planning;
+mod stacks;
+mod status;
+pub mod template_diff;
+
+pub use changes::{REPLACING, forces_replacement};
+pub use clients::AwsClients;
+pub use ecs::EcsFleet;
+pub use stacks::{CloudFormation, Timing};
