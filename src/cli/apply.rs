@@ -43,7 +43,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     require_approval_possible(ctx, args.auto_approve, args.plan.is_some())?;
     let m = platforms::load(ctx, true)?;
     let rendered = platforms::render_stacks(&m)?;
-    let platform = platforms::platform(&m, ctx)?;
+    let platform = platforms::platform(&m, ctx).await?;
     let work = async {
         with_platform!(&platform, |stacks, fleet| {
             deploy(&args, ctx, &m, &rendered, stacks, fleet).await
@@ -156,7 +156,7 @@ async fn converge<F: Fleet>(
     m: &Migration,
     fleet: F,
 ) -> anyhow::Result<Outcome> {
-    let working_state = platforms::working_state(m)?;
+    let working_state = platforms::working_state(m).await?;
     let health = TargetHealth {
         transport: platforms::target_transport(m)?,
     };

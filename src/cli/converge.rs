@@ -26,8 +26,8 @@ pub struct Args {
 
 pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     let m = platforms::load(ctx, true)?;
-    let platform = platforms::platform(&m, ctx)?;
-    let working_state = platforms::working_state(&m)?;
+    let platform = platforms::platform(&m, ctx).await?;
+    let working_state = platforms::working_state(&m).await?;
     let health = TargetHealth {
         transport: platforms::target_transport(&m)?,
     };

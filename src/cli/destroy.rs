@@ -33,7 +33,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     require_approval_possible(ctx, args.auto_approve, false)?;
     let m = platforms::load(ctx, false)?;
     let rendered = platforms::render_stacks(&m)?;
-    let platform = platforms::platform(&m, ctx)?;
+    let platform = platforms::platform(&m, ctx).await?;
     with_platform!(&platform, |stacks, fleet| {
         let plan = make_plan(stacks, fleet, &m, &rendered, Operation::Destroy).await?;
         match ctx.printer.format {
@@ -107,7 +107,7 @@ async fn stop_fleet<F: Fleet>(ctx: &Context, fleet: &F, m: &Migration) -> anyhow
 
 /// Archives (verified) and deletes the working state when it exists; an unreachable target stops the destroy.
 async fn archive_working_state(ctx: &Context, m: &Migration) -> anyhow::Result<()> {
-    let ws = platforms::working_state(m)?;
+    let ws = platforms::working_state(m).await?;
     let now = SystemClock.now();
     let present = ws.observe(now).await.context(
         "cannot read the working state on the target (pass --keep-working-state to leave it)",

@@ -24,7 +24,7 @@ pub struct Args {
 pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     let m = platforms::load(ctx, false)?;
     let rendered = platforms::render_stacks(&m)?;
-    let platform = platforms::platform(&m, ctx)?;
+    let platform = platforms::platform(&m, ctx).await?;
     let plan = with_platform!(&platform, |stacks, fleet| {
         let plan = make_plan(stacks, fleet, &m, &rendered, Operation::Apply).await?;
         match &args.out {

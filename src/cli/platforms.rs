@@ -13,6 +13,7 @@ use crate::converge::working_state::TargetWorkingState;
 use crate::coordination::archive::{ArchiveDestination, FileOrS3Store};
 use crate::coordination::transport::HttpTransport;
 use crate::plan::{FORMAT_VERSION, FleetPlan, Operation, Plan};
+use crate::platform::aws::{AwsClients, CloudFormation, EcsFleet};
 use crate::platform::local::{self, LocalFleet, LocalStacks};
 use crate::platform::{Fleet, Stacks};
 use crate::render::{self, Rendered, Templates};
@@ -20,6 +21,7 @@ use crate::render::{self, Rendered, Templates};
 /// The platform of a migration: its stacks and its fleet.
 pub enum Platform {
     Local(LocalStacks, LocalFleet),
+    Aws(CloudFormation, EcsFleet),
 }
 
 /// Runs `$body` with `$stacks` and `$fleet` bound to the concrete platform's values.
@@ -27,6 +29,7 @@ macro_rules! with_platform {
     ($platform:expr, |$stacks:ident, $fleet:ident| $body:expr) => {
         match $platform {
             $crate::cli::platforms::Platform::Local($stacks, $fleet) => $body,
+            $crate::cli::platforms::Platform::Aws($stacks, $fleet) => $body,
         }
     };
 }
@@ -51,18 +54,18 @@ fn absolute(path: &Path) -> PathBuf {
 }
 
 /// The platform named by `platform:`.
-pub fn platform(m: &Migration, ctx: &Context) -> anyhow::Result<Platform> {
+pub async fn platform(m: &Migration, ctx: &Context) -> anyhow::Result<Platform> {
     match m.platform {
         PlatformKind::Local => {
             let exe = std::env::current_exe().context("cannot find the backfill executable")?;
             let (stacks, fleet) = local::for_migration(m, absolute(&ctx.global.config), exe);
             Ok(Platform::Local(stacks, fleet))
         }
-        PlatformKind::Aws => Err(crate::cli::NotBuiltYet {
-            command: "plan/apply/destroy on platform aws",
-            issue: 4,
+        PlatformKind::Aws => {
+            let clients = AwsClients::load(&m.aws).await;
+            let fleet = EcsFleet::for_migration(&clients, m);
+            Ok(Platform::Aws(CloudFormation::new(clients), fleet))
         }
-        .into()),
     }
 }
 
@@ -92,8 +95,24 @@ pub fn default_archive_dir(m: &Migration) -> PathBuf {
     parent.join("archives").join(&m.name)
 }
 
+/// Where archives are read and written: local files, and S3 (standard AWS configuration, endpoint override,
+/// path-style addressing) when `location` is an `s3://` URL.
+pub async fn archive_store(location: &str) -> FileOrS3Store {
+    if !location.starts_with("s3://") {
+        return FileOrS3Store::default();
+    }
+    let config = aws_config::load_from_env().await;
+    FileOrS3Store {
+        s3: Some(aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&config)
+                .force_path_style(true)
+                .build(),
+        )),
+    }
+}
+
 /// The working state on the target, archiving to `backfill.archive` (default: [`default_archive_dir`]).
-pub fn working_state(
+pub async fn working_state(
     m: &Migration,
 ) -> anyhow::Result<TargetWorkingState<HttpTransport, FileOrS3Store>> {
     let destination = m
@@ -103,7 +122,7 @@ pub fn working_state(
         .unwrap_or_else(|| default_archive_dir(m).display().to_string());
     Ok(TargetWorkingState {
         transport: target_transport(m)?,
-        store: FileOrS3Store::default(),
+        store: archive_store(&destination).await,
         session: None,
         destination: ArchiveDestination(destination),
     })

@@ -4,7 +4,8 @@
 use anyhow::Context as _;
 
 use crate::cli::Context;
-use crate::coordination::archive::{ArchiveLocation, FileOrS3Store, restore};
+use crate::cli::platforms;
+use crate::coordination::archive::{ArchiveLocation, restore};
 use crate::coordination::transport::HttpTransport;
 use crate::exit::Outcome;
 use crate::output::Format;
@@ -13,9 +14,9 @@ use crate::output::Format;
 pub struct Args {
     /// Archive: a local path or s3://bucket/key.
     pub file: String,
-    /// Target cluster URL (until migration.yaml supplies it).
+    /// Target cluster URL (default: target.endpoint and auth of migration.yaml).
     #[arg(long, env = "BACKFILL_TARGET_URL")]
-    pub target: String,
+    pub target: Option<String>,
     /// Session name: the index is `.migrations_working_state_<session>`.
     #[arg(long)]
     pub session: Option<String>,
@@ -23,24 +24,15 @@ pub struct Args {
 
 pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     let location = ArchiveLocation::parse(&args.file)?;
-    let s3 = if matches!(location, ArchiveLocation::S3 { .. }) {
-        let config = aws_config::load_from_env().await;
-        Some(aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&config)
-                .force_path_style(true)
-                .build(),
-        ))
-    } else {
-        None
+    let store = platforms::archive_store(&args.file).await;
+    let transport = match &args.target {
+        Some(url) => HttpTransport::new(url, None).context("target client")?,
+        None => platforms::target_transport(
+            &platforms::load(ctx, true)
+                .context("no --target given, so the target comes from the migration file")?,
+        )?,
     };
-    let transport = HttpTransport::new(&args.target, None).context("target client")?;
-    let report = restore(
-        &transport,
-        &FileOrS3Store { s3 },
-        args.session.as_deref(),
-        &location,
-    )
-    .await?;
+    let report = restore(&transport, &store, args.session.as_deref(), &location).await?;
     match ctx.printer.format {
         Format::Json => ctx.printer.json(&serde_json::to_value(&report)?),
         Format::Human => ctx.printer.line(format!(

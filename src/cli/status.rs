@@ -46,7 +46,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
         .context("no --target given, so the target comes from the migration file")?;
     let transport = platforms::target_transport(&m)?;
     let declared = Declared::from(&m.backfill);
-    match platforms::platform(&m, ctx) {
+    match platforms::platform(&m, ctx).await {
         Ok(platform) => {
             with_platform!(&platform, |_stacks, fleet| {
                 report_loop(&args, ctx, Some(&declared), Some(fleet), &transport, &index).await
