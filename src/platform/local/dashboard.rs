@@ -27,33 +27,86 @@ pub struct Series {
     pub running: BTreeMap<u64, f64>,
 }
 
+/// Most buckets a chart draws: long runs get wider buckets instead of more points.
+const MAX_BUCKETS: u64 = 240;
+
+enum Sample {
+    Metrics(u64, serde_json::Value),
+    Fleet(u64, f64),
+}
+
 impl Series {
-    /// Aggregates EMF documents and fleet samples (any other line is ignored) into `bucket_ms` buckets.
-    pub fn from_lines<'a>(lines: impl Iterator<Item = &'a str>, bucket_ms: u64) -> Series {
-        let bucket_ms = bucket_ms.max(1);
+    /// Aggregates EMF documents and fleet samples (any other line is ignored) into buckets of at least
+    /// `min_bucket_ms`, wide enough that a chart never holds more than [`MAX_BUCKETS`] points. Rate series get
+    /// explicit zeros for quiet buckets (a gap is "nothing migrated", not a straight line to the next point);
+    /// running workers hold their last sample.
+    pub fn from_lines<'a>(lines: impl Iterator<Item = &'a str>, min_bucket_ms: u64) -> Series {
+        let samples: Vec<Sample> = lines
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line.trim()).ok())
+            .filter_map(|v| {
+                if let Some(ts) = v.pointer("/_aws/Timestamp").and_then(|t| t.as_u64()) {
+                    Some(Sample::Metrics(ts, v))
+                } else {
+                    let ts = v.get("timestamp").and_then(|t| t.as_u64())?;
+                    let running = v.get("running").and_then(|r| r.as_f64())?;
+                    Some(Sample::Fleet(ts, running))
+                }
+            })
+            .collect();
+        let times = samples.iter().map(|s| match s {
+            Sample::Metrics(t, _) | Sample::Fleet(t, _) => *t,
+        });
+        let (lo, hi) = times.fold((u64::MAX, 0), |(lo, hi), t| (lo.min(t), hi.max(t)));
+        let min_bucket_ms = min_bucket_ms.max(1);
+        let span = hi.saturating_sub(lo);
+        let bucket_ms = (span / MAX_BUCKETS + 1).div_ceil(min_bucket_ms) * min_bucket_ms;
         let mut s = Series {
             bucket_ms,
             ..Series::default()
         };
-        for line in lines {
-            let Ok(v) = serde_json::from_str::<serde_json::Value>(line.trim()) else {
-                continue;
-            };
-            if let Some(ts) = v.pointer("/_aws/Timestamp").and_then(|t| t.as_u64()) {
-                let b = ts / bucket_ms * bucket_ms;
-                let get = |name: &str| v.get(name).and_then(|x| x.as_f64()).unwrap_or(0.0);
-                *s.documents.entry(b).or_default() += get(names::DOCUMENTS_MIGRATED);
-                *s.bytes.entry(b).or_default() += get(names::BYTES_MIGRATED);
-                *s.items_completed.entry(b).or_default() += get(names::WORK_ITEMS_COMPLETED);
-                *s.failed.entry(b).or_default() += get(names::FAILED_DOCUMENTS);
-                *s.retries.entry(b).or_default() += get(names::BULK_RETRIES);
-            } else if let (Some(ts), Some(running)) = (
-                v.get("timestamp").and_then(|t| t.as_u64()),
-                v.get("running").and_then(|r| r.as_f64()),
-            ) {
-                let b = ts / bucket_ms * bucket_ms;
-                let slot = s.running.entry(b).or_default();
-                *slot = slot.max(running);
+        if lo > hi {
+            return s;
+        }
+        let first = lo / bucket_ms * bucket_ms;
+        let last = hi / bucket_ms * bucket_ms;
+        let mut b = first;
+        while b <= last {
+            for m in [
+                &mut s.documents,
+                &mut s.bytes,
+                &mut s.items_completed,
+                &mut s.failed,
+                &mut s.retries,
+            ] {
+                m.insert(b, 0.0);
+            }
+            b += bucket_ms;
+        }
+        for sample in &samples {
+            match sample {
+                Sample::Metrics(ts, v) => {
+                    let b = ts / bucket_ms * bucket_ms;
+                    let get = |name: &str| v.get(name).and_then(|x| x.as_f64()).unwrap_or(0.0);
+                    *s.documents.entry(b).or_default() += get(names::DOCUMENTS_MIGRATED);
+                    *s.bytes.entry(b).or_default() += get(names::BYTES_MIGRATED);
+                    *s.items_completed.entry(b).or_default() += get(names::WORK_ITEMS_COMPLETED);
+                    *s.failed.entry(b).or_default() += get(names::FAILED_DOCUMENTS);
+                    *s.retries.entry(b).or_default() += get(names::BULK_RETRIES);
+                }
+                Sample::Fleet(ts, running) => {
+                    let slot = s.running.entry(ts / bucket_ms * bucket_ms).or_default();
+                    *slot = slot.max(*running);
+                }
+            }
+        }
+        // Running workers hold their last sample across buckets without one.
+        if !s.running.is_empty() {
+            let mut held = 0.0;
+            let mut b = first;
+            while b <= last {
+                held = s.running.get(&b).copied().unwrap_or(held);
+                s.running.insert(b, held);
+                b += bucket_ms;
             }
         }
         // Work items completed is shown cumulatively (shard progress).
@@ -173,15 +226,28 @@ fn chart(title: &str, lines: &[(&str, &str, BTreeMap<u64, f64>)]) -> String {
         }
         let last = m.values().last().copied().unwrap_or(0.0);
         svg.push_str(&format!(
-            "<text x=\"12\" y=\"{}\" fill=\"{color}\" font-size=\"12\">{label}: {last:.1}</text>",
-            16 + 14 * lines.iter().position(|l| l.0 == *label).unwrap_or(0)
+            "<text x=\"12\" y=\"{}\" fill=\"{color}\" font-size=\"12\">{label}: {}</text>",
+            16 + 14 * lines.iter().position(|l| l.0 == *label).unwrap_or(0),
+            number(last)
         ));
     }
     svg.push_str(&format!(
-        "<text x=\"{}\" y=\"14\" text-anchor=\"end\" font-size=\"11\" fill=\"#666\">max {max_y:.1}</text></svg></div>",
-        W - 8.0
+        "<text x=\"{}\" y=\"14\" text-anchor=\"end\" font-size=\"11\" fill=\"#666\">max {}</text></svg></div>",
+        W - 8.0,
+        number(max_y)
     ));
     svg
+}
+
+/// A value with the precision it needs (0.004 MB/s is not 0.0).
+fn number(v: f64) -> String {
+    if v == 0.0 || v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else if v.abs() >= 1.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.3}")
+    }
 }
 
 fn html_escape(s: &str) -> String {
