@@ -374,7 +374,11 @@ fn assert_dashboard_draws_series(m: &Migration) {
         .arg(format!("file://{}", page.display()))
         .output()
         .expect("run chromium");
-    assert!(shot.exists(), "screenshot: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        shot.exists(),
+        "screenshot: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let decoder = png::Decoder::new(std::io::BufReader::new(
         std::fs::File::open(&shot).expect("png"),
     ));
@@ -398,5 +402,8 @@ fn assert_dashboard_draws_series(m: &Migration) {
     let docs = count([0x1f, 0x77, 0xb4]);
     let running = count([0x8c, 0x56, 0x4b]);
     assert!(docs > 30, "documents/s series drawn ({docs} pixels)");
-    assert!(running > 30, "running-workers series drawn ({running} pixels)");
+    assert!(
+        running > 30,
+        "running-workers series drawn ({running} pixels)"
+    );
 }

@@ -136,13 +136,21 @@ pub async fn make_plan<S: Stacks, F: Fleet>(
     rendered: &Rendered,
     operation: Operation,
 ) -> anyhow::Result<Plan> {
-    let observed = fleet
-        .observe()
-        .await
-        .context("cannot observe the worker fleet")?;
-    let stack_plans = match operation {
-        Operation::Apply => stacks.plan(&rendered.stacks).await?,
-        Operation::Destroy => stacks.plan_destroy(&m.stack_names()).await?,
+    // The fleet and the stacks are independent reads: one round trip instead of two.
+    let stack_plans = async {
+        match operation {
+            Operation::Apply => stacks.plan(&rendered.stacks).await,
+            Operation::Destroy => stacks.plan_destroy(&m.stack_names()).await,
+        }
+    };
+    let (observed, stack_plans) = tokio::join!(fleet.observe(), stack_plans);
+    let stack_plans = stack_plans?;
+    let observed = match observed {
+        Ok(o) => o,
+        Err(e) => {
+            stacks.discard(&stack_plans).await;
+            return Err(anyhow::Error::new(e).context("cannot observe the worker fleet"));
+        }
     };
     Ok(Plan {
         format_version: FORMAT_VERSION,

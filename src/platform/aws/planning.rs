@@ -37,8 +37,16 @@ impl CloudFormation {
                 message: format!("the rendered template is not JSON: {e}"),
             })?;
         let mut poll = Poll::new(&self.timing, self.timing.busy_wait);
+        // First look: the stack and its template together (one round trip), so an unchanged stack is known
+        // to be unchanged without creating a change set (CloudFormation takes seconds per change set).
+        let (first, old_template) = tokio::join!(self.describe(name), self.deployed_template(name));
+        let mut first = Some(first);
+        let old_template = old_template.ok().flatten();
         loop {
-            let deployed = self.describe(name).await?;
+            let deployed = match first.take() {
+                Some(d) => d?,
+                None => self.describe(name).await?,
+            };
             let decision = deployed
                 .as_ref()
                 .map(|d| classify_existing(name, &d.status));
@@ -47,6 +55,14 @@ impl CloudFormation {
                     return self.plan_change_set(r, &template, None).await;
                 }
                 (Some(d), Some(Existing::Update)) => {
+                    if old_template.as_ref() == Some(&template) && unchanged_inputs(&d, r) {
+                        return Ok(StackPlan {
+                            resources: Vec::new(),
+                            parameters: Vec::new(),
+                            tags: Vec::new(),
+                            ..new_stack_plan(r, &template, StackAction::NoChange, d.baseline())
+                        });
+                    }
                     return self.plan_change_set(r, &template, Some(d)).await;
                 }
                 (Some(d), Some(Existing::Recreate { note })) => {
@@ -193,6 +209,12 @@ impl CloudFormation {
             ..absent
         })
     }
+}
+
+/// The deployed stack already has the rendered parameters and tags (the template is compared separately).
+fn unchanged_inputs(d: &Deployed, r: &RenderedStack) -> bool {
+    changes::key_value_changes(&d.parameters, &r.parameters).is_empty()
+        && changes::key_value_changes(&d.tags, &r.tags).is_empty()
 }
 
 /// The plan of a stack created from scratch: every resource added, every parameter and tag new.
