@@ -5,6 +5,7 @@
 //! - [`client`]: the [`Client`] and its request loop (answer semantics, retries, gzip, redacted `Debug`);
 //! - [`auth`]: basic-auth password resolution (environment variable or Secrets Manager) and the [`Auth`] kinds;
 //! - [`sigv4`]: pure SigV4 signing plus the credentials-refreshing [`Signer`];
+//! - `request`: body encoding (gzip), URL handling and the 2xx/404 answer contract;
 //! - [`retry`]: which requests and answers are retried, and the jittered backoff;
 //! - [`tls`]: CA bundle, insecure flag and timeouts → the underlying `reqwest` client;
 //! - [`error`]: [`ClusterError`], everything that can fail while building a client.
@@ -15,6 +16,7 @@
 pub mod auth;
 pub mod client;
 pub mod error;
+mod request;
 pub mod retry;
 pub mod sigv4;
 pub mod tls;
