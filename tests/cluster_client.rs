@@ -7,6 +7,7 @@ mod support;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -475,4 +476,209 @@ async fn gzip_bodies_arrive_compressed_and_decompress_to_the_ndjson() {
         .read_to_string(&mut text)
         .expect("gunzip");
     assert_eq!(text, NDJSON);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// TLS: a private CA, trusted only through `tls.ca_file`
+
+/// Python (the test venv's, with `cryptography`) for a throwaway HTTPS server with its own CA.
+const HTTPS_SERVER: &str = r#""""A throwaway HTTPS server for the target client's TLS tests.
+
+Makes a private CA and a leaf certificate for 127.0.0.1/localhost, writes the CA to <dir>/ca.pem, serves
+`{}` to every GET over TLS with the leaf, and prints {"port": N} once listening. Exits when stdin closes.
+"""
+
+import datetime
+import http.server
+import ipaddress
+import json
+import pathlib
+import ssl
+import sys
+import threading
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+
+def name(cn):
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+
+def main():
+    out = pathlib.Path(sys.argv[1])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(name("backfill test CA"))
+        .issuer_name(name("backfill test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(name("localhost"))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    (out / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    (out / "leaf.pem").write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    (out / "leaf.key").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(out / "leaf.pem", out / "leaf.key")
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    print(json.dumps({"port": server.server_address[1]}), flush=True)
+    sys.stdin.read()
+
+
+if __name__ == "__main__":
+    main()
+"#;
+
+/// The HTTPS server above; stops when dropped (it exits when its stdin closes).
+struct Https {
+    child: Child,
+    _stdin: ChildStdin,
+    url: String,
+    ca: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Https {
+    fn start() -> Https {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut child = Command::new(support::venv().join("bin/python"))
+            .args(["-c", HTTPS_SERVER])
+            .arg(dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the HTTPS test server");
+        let stdin = child.stdin.take().expect("stdin");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read port");
+        let port = serde_json::from_str::<serde_json::Value>(&line)
+            .ok()
+            .and_then(|v| v["port"].as_u64())
+            .unwrap_or_else(|| panic!("HTTPS test server did not start: {line:?}"));
+        Https {
+            child,
+            _stdin: stdin,
+            url: format!("https://127.0.0.1:{port}"),
+            ca: dir.path().join("ca.pem"),
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Https {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn tls_trusts_the_ca_file_verifies_by_default_and_reports_insecure() {
+    let server = Https::start();
+    let with_tls = |tls: Tls| Target {
+        endpoint: server.url.clone(),
+        auth: TargetAuth::None,
+        tls,
+    };
+    let env = MapEnv::default();
+
+    let trusted = Client::from_target(
+        &with_tls(Tls {
+            ca_file: Some(server.ca.clone()),
+            insecure_skip_verify: false,
+        }),
+        &env,
+        None,
+    )
+    .await
+    .expect("client with ca_file")
+    .with_retry_policy(RetryPolicy::none());
+    assert!(!trusted.insecure_tls());
+    let answer = trusted
+        .send(Method::Get, "/", None)
+        .await
+        .expect("CA from ca_file is trusted");
+    assert_eq!(answer.status, 200);
+
+    let default = Client::from_target(&with_tls(Tls::default()), &env, None)
+        .await
+        .expect("client")
+        .with_retry_policy(RetryPolicy::none());
+    let err = default.send(Method::Get, "/", None).await.unwrap_err();
+    assert!(
+        matches!(err, TransportError::Unreachable { .. }),
+        "unknown CA must fail: {err:?}"
+    );
+
+    let insecure = Client::from_target(
+        &with_tls(Tls {
+            ca_file: None,
+            insecure_skip_verify: true,
+        }),
+        &env,
+        None,
+    )
+    .await
+    .expect("client")
+    .with_retry_policy(RetryPolicy::none());
+    assert!(insecure.insecure_tls(), "the caller is told so it can warn");
+    assert_eq!(
+        insecure
+            .send(Method::Get, "/", None)
+            .await
+            .expect("no verification")
+            .status,
+        200
+    );
 }

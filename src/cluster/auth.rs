@@ -10,7 +10,7 @@
 
 use std::fmt;
 
-use aws_config::{Region, SdkConfig};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
 use serde_json::Value;
 
 use super::error::ClusterError;
@@ -50,13 +50,14 @@ pub enum Auth {
     Sigv4(Signer),
 }
 
-/// The password for `username` from `source`. Secrets Manager is reached with `aws` (its region is taken from
-/// the ARN when the ARN has one, so a secret in another region than the SDK default still resolves).
+/// The password for `username` from `source`. Secrets Manager is reached with `aws`, or with the default AWS
+/// chain when `None` (loaded only for a secret). The region is taken from the ARN when it has one, so a secret
+/// in another region than the SDK default still resolves.
 pub async fn resolve_password(
     username: &str,
     source: &PasswordSource,
     env: &dyn Env,
-    aws: &SdkConfig,
+    aws: Option<&SdkConfig>,
 ) -> Result<Password, ClusterError> {
     match source {
         PasswordSource::Env(var) => env
@@ -71,7 +72,19 @@ pub async fn resolve_password(
     }
 }
 
-async fn fetch_secret_string(arn: &str, aws: &SdkConfig) -> Result<String, ClusterError> {
+async fn fetch_secret_string(arn: &str, aws: Option<&SdkConfig>) -> Result<String, ClusterError> {
+    let loaded;
+    let aws = match aws {
+        Some(aws) => aws,
+        None => {
+            let mut loader = aws_config::defaults(BehaviorVersion::latest());
+            if let Some(region) = arn_region(arn) {
+                loader = loader.region(Region::new(region.to_string()));
+            }
+            loaded = loader.load().await;
+            &loaded
+        }
+    };
     let mut config = aws_sdk_secretsmanager::config::Builder::from(aws);
     if let Some(region) = arn_region(arn) {
         config = config.region(Region::new(region.to_string()));
@@ -194,16 +207,15 @@ mod tests {
 
     #[tokio::test]
     async fn env_password_is_read_through_the_env_trait() {
-        let aws = SdkConfig::builder().build();
         let env = MapEnv::default().with("TARGET_PW", "pw-from-env");
         let source = PasswordSource::Env("TARGET_PW".into());
-        let p = resolve_password("admin", &source, &env, &aws)
+        let p = resolve_password("admin", &source, &env, None)
             .await
             .unwrap();
         assert_eq!(p.expose(), "pw-from-env");
 
         let missing = PasswordSource::Env("NOT_SET".into());
-        let err = resolve_password("admin", &missing, &env, &aws)
+        let err = resolve_password("admin", &missing, &env, None)
             .await
             .unwrap_err();
         assert!(matches!(&err, ClusterError::PasswordEnvUnset { var } if var == "NOT_SET"));

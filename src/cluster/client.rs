@@ -78,14 +78,6 @@ impl Client {
         let auth = match &target.auth {
             TargetAuth::None => Auth::None,
             TargetAuth::Basic { username, password } => {
-                let loaded;
-                let aws = match aws {
-                    Some(aws) => aws,
-                    None => {
-                        loaded = aws_config::defaults(BehaviorVersion::latest()).load().await;
-                        &loaded
-                    }
-                };
                 let password = resolve_password(username, password, env, aws).await?;
                 Auth::Basic {
                     username: username.clone(),
