@@ -22,7 +22,8 @@ use reqwest::header::HeaderValue;
 use super::auth::{Auth, resolve_password};
 use super::error::ClusterError;
 use super::request::{
-    PreparedBody, display_url, finish, method_name, parse_endpoint, prepare, reqwest_method,
+    PreparedBody, display_url, finish, method_name, parse_endpoint, prepare, redact_userinfo,
+    reqwest_method,
 };
 use super::retry::{RetryPolicy, is_repeatable, is_retryable_status};
 use super::sigv4::{RequestParts, Signer, aws_error_text, signing_name};
@@ -34,8 +35,9 @@ use crate::coordination::transport::{Body, JsonResponse, JsonTransport, Method, 
 /// HTTP client for the target cluster. Cheap to clone (the connection pool and auth are shared).
 #[derive(Clone)]
 pub struct Client {
+    /// The endpoint without user info (credentials in the URL are never sent or shown).
     base: Url,
-    /// `base` without user info and trailing `/`: what messages show.
+    /// `base` without the trailing `/`: what messages show.
     display: String,
     http: reqwest::Client,
     auth: Arc<Auth>,
@@ -48,7 +50,12 @@ pub struct Client {
 impl Client {
     /// A client for `endpoint` (`http(s)://host[:port]`) with resolved `auth` and trust settings.
     pub fn new(endpoint: &str, auth: Auth, tls: TlsSettings) -> Result<Client, ClusterError> {
-        let base = parse_endpoint(endpoint)?;
+        let base = Url::parse(&display_url(&parse_endpoint(endpoint)?)).map_err(|e| {
+            ClusterError::Endpoint {
+                endpoint: redact_userinfo(endpoint),
+                reason: e.to_string(),
+            }
+        })?;
         let display = display_url(&base);
         let timeouts = Timeouts::default();
         let http = build_http(&display, &tls, timeouts)?;
@@ -141,13 +148,13 @@ impl Client {
         &self.retry
     }
 
-    /// One send: signs, sends, reads the answer. `Err(Ok(e))` is final, `Err(Err(msg))` a connection failure.
+    /// One send: signs, sends, reads the answer.
     async fn send_once(
         &self,
         method: Method,
         url: &Url,
         body: Option<&PreparedBody>,
-    ) -> Result<(u16, String), Result<TransportError, String>> {
+    ) -> Result<(u16, String), Failure> {
         let mut req = self.http.request(reqwest_method(method), url.clone());
         let mut signed: Vec<(&str, &str)> = Vec::new();
         if let Some(b) = body {
@@ -174,14 +181,14 @@ impl Client {
                     })
                     .await
                     .map_err(|message| {
-                        Ok(TransportError::Unreachable {
+                        Failure::Final(TransportError::Unreachable {
                             url: self.display.clone(),
                             message,
                         })
                     })?;
                 for (name, value, sensitive) in headers {
                     let mut value = HeaderValue::from_str(&value).map_err(|e| {
-                        Ok(TransportError::Unreachable {
+                        Failure::Final(TransportError::Unreachable {
                             url: self.display.clone(),
                             message: format!("SigV4 produced an invalid {name} header: {e}"),
                         })
@@ -194,11 +201,20 @@ impl Client {
         if let Some(b) = body {
             req = req.body(b.bytes.clone());
         }
-        let resp = req.send().await.map_err(|e| Err(aws_error_text(&e)))?;
+        let connection = |e: reqwest::Error| Failure::Connection(aws_error_text(&e));
+        let resp = req.send().await.map_err(connection)?;
         let status = resp.status().as_u16();
-        let text = resp.text().await.map_err(|e| Err(aws_error_text(&e)))?;
+        let text = resp.text().await.map_err(connection)?;
         Ok((status, text))
     }
+}
+
+/// Why one send produced no answer.
+enum Failure {
+    /// The connection failed or dropped (retryable for repeatable requests).
+    Connection(String),
+    /// Nothing to retry (e.g. no credentials to sign with).
+    Final(TransportError),
 }
 
 impl JsonTransport for Client {
@@ -216,10 +232,10 @@ impl JsonTransport for Client {
             url: self.display.clone(),
             message,
         };
+        let slash = if path.starts_with('/') { "" } else { "/" };
         let url = Url::parse(&format!(
-            "{}{}",
+            "{}{slash}{path}",
             self.base.as_str().trim_end_matches('/'),
-            path
         ))
         .map_err(|e| unreachable(format!("cannot form a request URL from path {path:?}: {e}")))?;
         let body = body
@@ -233,9 +249,9 @@ impl JsonTransport for Client {
             match self.send_once(method, &url, body.as_ref()).await {
                 Ok((status, _)) if may_retry && is_retryable_status(status) => {}
                 Ok((status, text)) => return finish(&self.display, path, status, &text),
-                Err(Err(_)) if may_retry => {}
-                Err(Err(message)) => return Err(unreachable(message)),
-                Err(Ok(error)) => return Err(error),
+                Err(Failure::Connection(_)) if may_retry => {}
+                Err(Failure::Connection(message)) => return Err(unreachable(message)),
+                Err(Failure::Final(error)) => return Err(error),
             }
             tokio::time::sleep(self.retry.delay(attempt)).await;
             attempt += 1;
@@ -290,6 +306,11 @@ mod tests {
         assert!(!debug.contains("pa55-Secret"), "{debug}");
         assert!(debug.contains("password=<redacted>"), "{debug}");
         assert_eq!(client.url(), "https://search.example.com:9200");
+        assert_eq!(
+            client.base.as_str(),
+            "https://search.example.com:9200/",
+            "user info is dropped"
+        );
         assert!(!client.insecure_tls());
         assert!(!client.gzip() && client.with_gzip(true).gzip());
     }
