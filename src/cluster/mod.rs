@@ -1,1 +1,29 @@
-//! HTTP client for the target cluster: auth (basic, SigV4), TLS, retries, bulk, index and search calls. Lands with issue #5.
+//! HTTP client for the target cluster: auth (none, basic, SigV4), TLS, timeouts, retries and gzip, behind the
+//! same [`JsonTransport`](crate::coordination::transport::JsonTransport) seam as the plain `HttpTransport`.
+//!
+//! Build one with [`Client::from_target`] from the resolved `target:` configuration. Layout:
+//! - [`client`]: the [`Client`] and its request loop (answer semantics, retries, gzip, redacted `Debug`);
+//! - [`auth`]: basic-auth password resolution (environment variable or Secrets Manager) and the [`Auth`] kinds;
+//! - [`sigv4`]: pure SigV4 signing plus the credentials-refreshing [`Signer`];
+//! - `request`: body encoding (gzip), URL handling and the 2xx/404 answer contract;
+//! - [`retry`]: which requests and answers are retried, and the jittered backoff;
+//! - [`tls`]: CA bundle, insecure flag and timeouts → the underlying `reqwest` client;
+//! - [`error`]: [`ClusterError`], everything that can fail while building a client.
+//!
+//! Guarantee across the module: no password or AWS secret key is ever part of `Debug`/`Display` output or of
+//! an error message.
+
+pub mod auth;
+pub mod client;
+pub mod error;
+mod request;
+pub mod retry;
+pub mod sigv4;
+pub mod tls;
+
+pub use auth::{Auth, Password};
+pub use client::Client;
+pub use error::ClusterError;
+pub use retry::RetryPolicy;
+pub use sigv4::Signer;
+pub use tls::{Timeouts, TlsSettings};
