@@ -156,9 +156,9 @@ async fn converge<F: Fleet>(
     m: &Migration,
     fleet: F,
 ) -> anyhow::Result<Outcome> {
-    let working_state = platforms::working_state(m).await?;
+    let working_state = platforms::working_state(m, ctx).await?;
     let health = TargetHealth {
-        transport: platforms::target_transport(m)?,
+        transport: platforms::target_client(m, ctx).await?,
     };
     let mut runner = Runner::new(
         Declared::from(&m.backfill),

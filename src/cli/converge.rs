@@ -27,9 +27,9 @@ pub struct Args {
 pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     let m = platforms::load(ctx, true)?;
     let platform = platforms::platform(&m, ctx).await?;
-    let working_state = platforms::working_state(&m).await?;
+    let working_state = platforms::working_state(&m, ctx).await?;
     let health = TargetHealth {
-        transport: platforms::target_transport(&m)?,
+        transport: platforms::target_client(&m, ctx).await?,
     };
     with_platform!(platform, |_stacks, fleet| {
         let mut runner = Runner::new(

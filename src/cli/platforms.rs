@@ -6,12 +6,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 use crate::cli::Context;
-use crate::config::{
-    self, Env, LoadOptions, Migration, PasswordSource, PlatformKind, ProcessEnv, TargetAuth,
-};
+use crate::cluster::{Auth, Client, TlsSettings};
+use crate::config::{self, LoadOptions, Migration, PlatformKind, ProcessEnv};
 use crate::converge::working_state::TargetWorkingState;
 use crate::coordination::archive::{ArchiveDestination, FileOrS3Store};
-use crate::coordination::transport::HttpTransport;
 use crate::plan::{FORMAT_VERSION, FleetPlan, Operation, Plan};
 use crate::platform::aws::{AwsClients, CloudFormation, EcsFleet};
 use crate::platform::local::{self, LocalFleet, LocalStacks};
@@ -69,22 +67,24 @@ pub async fn platform(m: &Migration, ctx: &Context) -> anyhow::Result<Platform> 
     }
 }
 
-/// The target client (auth `none` or `basic` with `password_env`).
-pub fn target_transport(m: &Migration) -> anyhow::Result<HttpTransport> {
-    let basic = match &m.target.auth {
-        TargetAuth::None => None,
-        TargetAuth::Basic {
-            username,
-            password: PasswordSource::Env(var),
-        } => Some((username.clone(), ProcessEnv.var(var).unwrap_or_default())),
-        TargetAuth::Basic { .. } => anyhow::bail!(
-            "target.auth basic with password_secret_arn is not supported by this command yet; use password_env"
-        ),
-        TargetAuth::Sigv4 { .. } => anyhow::bail!(
-            "target.auth sigv4 is not supported by this command yet (the SigV4 target client is tracked in issue #5)"
-        ),
-    };
-    Ok(HttpTransport::new(&m.target.endpoint, basic).context("target client")?)
+/// The target client as migration.yaml describes it (auth none, basic from an env var or Secrets Manager,
+/// SigV4 for `es`/`aoss`; CA bundle; retries). Warns once when TLS verification is off.
+pub async fn target_client(m: &Migration, ctx: &Context) -> anyhow::Result<Client> {
+    let client = Client::from_target(&m.target, &ProcessEnv, None)
+        .await
+        .with_context(|| format!("target {}", m.target.endpoint))?;
+    if client.insecure_tls() {
+        ctx.printer.line(format!(
+            "warning: TLS certificates of {} are not verified (target.tls)",
+            m.target.endpoint
+        ));
+    }
+    Ok(client)
+}
+
+/// An open target given on the command line (`--target URL`): no auth, TLS verified.
+pub fn url_client(url: &str) -> anyhow::Result<Client> {
+    Client::new(url, Auth::None, TlsSettings::default()).with_context(|| format!("target {url}"))
 }
 
 /// Where `stopped` and `destroy` archive the working state unless `backfill.archive` says otherwise:
@@ -114,14 +114,15 @@ pub async fn archive_store(location: &str) -> FileOrS3Store {
 /// The working state on the target, archiving to `backfill.archive` (default: [`default_archive_dir`]).
 pub async fn working_state(
     m: &Migration,
-) -> anyhow::Result<TargetWorkingState<HttpTransport, FileOrS3Store>> {
+    ctx: &Context,
+) -> anyhow::Result<TargetWorkingState<Client, FileOrS3Store>> {
     let destination = m
         .backfill
         .archive
         .clone()
         .unwrap_or_else(|| default_archive_dir(m).display().to_string());
     Ok(TargetWorkingState {
-        transport: target_transport(m)?,
+        transport: target_client(m, ctx).await?,
         store: archive_store(&destination).await,
         session: None,
         destination: ArchiveDestination(destination),

@@ -6,7 +6,6 @@ use anyhow::Context as _;
 use crate::cli::Context;
 use crate::cli::platforms;
 use crate::coordination::archive::{ArchiveLocation, restore};
-use crate::coordination::transport::HttpTransport;
 use crate::exit::Outcome;
 use crate::output::Format;
 
@@ -26,11 +25,12 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     let location = ArchiveLocation::parse(&args.file)?;
     let store = platforms::archive_store(&args.file).await;
     let transport = match &args.target {
-        Some(url) => HttpTransport::new(url, None).context("target client")?,
-        None => platforms::target_transport(
-            &platforms::load(ctx, true)
-                .context("no --target given, so the target comes from the migration file")?,
-        )?,
+        Some(url) => platforms::url_client(url)?,
+        None => {
+            let m = platforms::load(ctx, true)
+                .context("no --target given, so the target comes from the migration file")?;
+            platforms::target_client(&m, ctx).await?
+        }
     };
     let report = restore(&transport, &store, args.session.as_deref(), &location).await?;
     match ctx.printer.format {

@@ -11,7 +11,7 @@ use crate::converge::lifecycle::Declared;
 use crate::converge::runner::{Clock, SystemClock};
 use crate::converge::status::{NoFleet, collect};
 use crate::coordination::progress::working_state_index;
-use crate::coordination::transport::{HttpTransport, JsonTransport};
+use crate::coordination::transport::JsonTransport;
 use crate::exit::Outcome;
 use crate::output::Format;
 use crate::output::status_view::{json_document, text_lines};
@@ -39,12 +39,12 @@ pub struct Args {
 pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     let index = working_state_index(args.session.as_deref());
     if let Some(url) = &args.target {
-        let transport = HttpTransport::new(url, None).context("target client")?;
+        let transport = platforms::url_client(url)?;
         return report_loop(&args, ctx, None, None::<&NoFleet>, &transport, &index).await;
     }
     let m = platforms::load(ctx, true)
         .context("no --target given, so the target comes from the migration file")?;
-    let transport = platforms::target_transport(&m)?;
+    let transport = platforms::target_client(&m, ctx).await?;
     let declared = Declared::from(&m.backfill);
     match platforms::platform(&m, ctx).await {
         Ok(platform) => {

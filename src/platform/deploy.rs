@@ -49,10 +49,10 @@ pub struct FailedResource {
 #[derive(Debug, thiserror::Error)]
 pub enum DeployError {
     /// A stack operation failed; `root_cause` is the first failed resource, `outcome` the stack's final status.
-    #[error("{}", failed_message(stack, root_cause.as_ref(), outcome))]
+    #[error("{}", failed_message(stack, root_cause.as_deref(), outcome))]
     Failed {
         stack: String,
-        root_cause: Option<FailedResource>,
+        root_cause: Option<Box<FailedResource>>,
         outcome: String,
     },
     /// The stack is in a state no deployment can start from; `fix` says what to run.

@@ -126,12 +126,12 @@ impl CloudFormation {
             finish(events, name, &outcome, false, started);
             return Err(DeployError::Failed {
                 stack: name.to_string(),
-                root_cause: Some(FailedResource {
+                root_cause: Some(Box::new(FailedResource {
                     logical_id: name.to_string(),
                     resource_type: "AWS::CloudFormation::Stack".into(),
                     status: "EXECUTE_FAILED".into(),
                     reason: describe_error(&err),
-                }),
+                })),
                 outcome,
             });
         }
@@ -221,7 +221,7 @@ impl CloudFormation {
                     finish(events, name, &status, false, started);
                     return Err(DeployError::Failed {
                         stack: name.to_string(),
-                        root_cause: first_failure(name, &all),
+                        root_cause: first_failure(name, &all).map(Box::new),
                         outcome: status,
                     });
                 }

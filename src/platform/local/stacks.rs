@@ -259,12 +259,12 @@ impl LocalStacks {
                     events(event(&failed, Some(err.to_string())));
                     return Err(DeployError::Failed {
                         stack: stack.stack_name.clone(),
-                        root_cause: Some(crate::platform::FailedResource {
+                        root_cause: Some(Box::new(crate::platform::FailedResource {
                             logical_id: change.logical_id.clone(),
                             resource_type: change.resource_type.clone(),
                             status: failed,
                             reason: err.to_string(),
-                        }),
+                        })),
                         outcome: "partially applied (recorded in the state directory)".into(),
                     });
                 }
