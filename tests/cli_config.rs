@@ -135,18 +135,6 @@ fn a_bad_config_changes_nothing_on_render() {
 }
 
 #[test]
-fn compare_is_not_built_yet_and_says_so() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let out = backfill(dir.path(), &["compare"]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = text(&out.stderr);
-    assert!(
-        err.contains("is not built yet") && err.contains("#7"),
-        "{err}"
-    );
-}
-
-#[test]
 fn control_plane_commands_without_a_migration_file_say_how_to_make_one() {
     let dir = tempfile::tempdir().expect("tempdir");
     for args in [

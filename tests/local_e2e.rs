@@ -210,6 +210,23 @@ fn apply_wait_migrates_a_multi_index_multi_shard_snapshot_with_two_workers() {
 
     assert_dashboard_draws_series(&m);
 
+    // The counts agree per index; one document less on the target is reported and fails the command.
+    let text = m.ok(&["compare", "--refresh"]);
+    assert_eq!(text.matches(" ok").count(), 2, "{text}");
+    let victim = &snap.expected["logs"][0].id;
+    let _ = Command::new("curl")
+        .args([
+            "-s",
+            "-XDELETE",
+            &format!("{}/logs/_doc/{victim}?refresh=true", osmem.url),
+        ])
+        .output();
+    let out = m.backfill(&["compare"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("DIFFERENT"), "{text}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 of 2 index(es) differ"));
+
     // Nothing changes on a second plan; the fleet stays at 0 once completed.
     let again = m.backfill(&["plan", "--detailed-exitcode"]);
     let text = String::from_utf8_lossy(&again.stderr);
@@ -219,7 +236,6 @@ fn apply_wait_migrates_a_multi_index_multi_shard_snapshot_with_two_workers() {
     );
 
     assert_destroyed(&m);
-    assert_target_equals(&osmem.url, &snap);
 }
 
 #[test]
