@@ -93,7 +93,8 @@ pub enum WorkerError {
     #[error("the snapshot reader stopped: {0}")]
     Reader(String),
     #[error(
-        "refusing to take leases: this machine's clock is {skew_s} s {direction} the target's (at most {max_s} s is allowed, a tenth of the lease); leases are written with the local clock, so fix the clock (NTP) or lengthen worker.lease",
+        "refusing to take leases: this machine's clock is {skew} s {direction} the target's (at most {max_s} s is allowed, a tenth of the lease); leases are written with the local clock, so fix the clock (NTP) or lengthen worker.lease",
+        skew = skew_s.abs(),
         direction = if *skew_s > 0 { "behind" } else { "ahead of" }
     )]
     ClockSkew { skew_s: i64, max_s: i64 },
