@@ -229,7 +229,7 @@ fn a_worker_whose_clock_disagrees_with_the_targets_takes_no_lease() {
 fn the_ecs_variables_run_a_worker_without_a_file_and_override_one() {
     let osmem = support::Osmem::start();
     let tmp = tempfile::tempdir().expect("tempdir");
-    let envs = vec![
+    let envs = [
         ("BACKFILL_NAME", "from-env".to_string()),
         (
             "BACKFILL_SOURCE_REPOSITORY",

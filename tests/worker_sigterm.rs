@@ -11,6 +11,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+/// Documents per shard: enough that the worker is mid-shard when the signal comes (osmem indexes these
+/// ~2.4 KB synthetic documents at a few hundred per second on a 2-core machine), small enough to build fast.
+const DOCS: usize = 5_000;
+
 fn curl(url: &str) -> Value {
     let out = Command::new("curl")
         .args(["-s", url])
@@ -42,7 +46,7 @@ fn present(target: &str, index: &str, ids: &[&str]) -> Vec<Value> {
 fn sigterm_mid_shard_hands_off_at_the_acknowledged_prefix_and_a_second_worker_finishes() {
     let t0 = Instant::now();
     let tmp = tempfile::tempdir().expect("tempdir");
-    let snap = synthetic::build(tmp.path(), &[("big", 2, 20_000)]);
+    let snap = synthetic::build(tmp.path(), &[("big", 2, DOCS)]);
     eprintln!("snapshot built in {:?}", t0.elapsed());
     let osmem = support::Osmem::start();
     let config = tmp.path().join("migration.yaml");
@@ -84,7 +88,10 @@ fn sigterm_mid_shard_hands_off_at_the_acknowledged_prefix_and_a_second_worker_fi
     let signalled = Instant::now();
     let out = child.wait_with_output().expect("wait");
     let took = signalled.elapsed();
-    eprintln!("first worker: docs flowing after {:?}, exit {took:?} after SIGTERM", signalled - started);
+    eprintln!(
+        "first worker: docs flowing after {:?}, exit {took:?} after SIGTERM",
+        signalled - started
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(
@@ -93,7 +100,7 @@ fn sigterm_mid_shard_hands_off_at_the_acknowledged_prefix_and_a_second_worker_fi
     );
     let landed = count(&osmem.url, "big");
     assert!(
-        landed < 40_000,
+        landed < 2 * DOCS as u64,
         "the worker finished before the signal ({landed} docs)"
     );
 
@@ -129,7 +136,7 @@ fn sigterm_mid_shard_hands_off_at_the_acknowledged_prefix_and_a_second_worker_fi
         .collect();
     assert_eq!(parent_parts[1], parts[1], "same shard");
     assert!(
-        start > parent_parts[2].parse::<usize>().expect("start") && start < 20_000,
+        start > parent_parts[2].parse::<usize>().expect("start") && start < DOCS,
         "{successor_id}"
     );
     let successor = hits
@@ -141,7 +148,7 @@ fn sigterm_mid_shard_hands_off_at_the_acknowledged_prefix_and_a_second_worker_fi
     // Every document before the checkpoint was acknowledged: it is in the target. (The synthetic shard is one
     // force-merged segment without deletions, so global doc n is the dump's n-th document.)
     let docs = &snap.expected["big"];
-    let shard_docs = &docs[shard * 20_000..(shard + 1) * 20_000];
+    let shard_docs = &docs[shard * DOCS..(shard + 1) * DOCS];
     for chunk in shard_docs[..start].chunks(1_000) {
         let ids: Vec<&str> = chunk.iter().map(|d| d.id.as_str()).collect();
         let got = present(&osmem.url, "big", &ids);
