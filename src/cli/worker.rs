@@ -1,6 +1,9 @@
 //! `backfill worker`: runs one worker against the snapshot and target of migration.yaml until no work is
 //! left (exit 0), the lease is handed to a successor (3), everything left is leased elsewhere (4), or the
 //! snapshot cannot be read (5). SIGTERM (and Ctrl-C) checkpoint the current item before exiting.
+//!
+//! Settings: `migration.yaml` gives the defaults and the `BACKFILL_*` variables the ECS task sets win
+//! (`worker::env`); without a file, the variables alone are enough.
 
 use std::sync::Arc;
 
@@ -13,7 +16,9 @@ use crate::coordination::progress::working_state_index;
 use crate::coordination::transport::HttpTransport;
 use crate::exit::Outcome;
 use crate::snapshot::{self, Repository};
-use crate::worker::metrics::{self, MetricValues};
+use crate::worker::env as worker_env;
+use crate::worker::report::Observer;
+use crate::worker::retry::{RetryPolicy, SystemClock};
 use crate::worker::run::{self, Source, WorkerError, WorkerExit, WorkerOptions, WorkerStats};
 
 #[derive(Debug, clap::Args)]
@@ -45,6 +50,41 @@ fn log(ctx: &Context, format: LogFormat, message: String) {
     }
 }
 
+/// Prints the worker's log lines and EMF documents.
+struct CliObserver<'a> {
+    ctx: &'a Context,
+    format: LogFormat,
+}
+
+impl Observer for CliObserver<'_> {
+    fn log(&self, message: &str) {
+        log(self.ctx, self.format, message.to_string());
+    }
+
+    fn metrics(&self, document: &serde_json::Value) {
+        self.ctx.printer.json(document);
+    }
+}
+
+/// migration.yaml with the `BACKFILL_*` variables over it; the variables alone when there is no file.
+fn load_settings(ctx: &Context) -> anyhow::Result<config::Migration> {
+    let options = LoadOptions {
+        needs_credentials: true,
+    };
+    let path = &ctx.global.config;
+    let mut m = match worker_env::minimal_document(&ProcessEnv) {
+        Some(text) if !path.exists() => config::parse(
+            &text,
+            std::path::Path::new("BACKFILL_* environment"),
+            &ProcessEnv,
+            options,
+        )?,
+        _ => config::load(path, &ProcessEnv, options)?,
+    };
+    worker_env::apply(&mut m, &ProcessEnv)?;
+    Ok(m)
+}
+
 fn epoch_millis() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -58,13 +98,7 @@ fn epoch_millis() -> u64 {
 pub struct SnapshotUnreadable(pub String);
 
 pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
-    let m = config::load(
-        &ctx.global.config,
-        &ProcessEnv,
-        LoadOptions {
-            needs_credentials: true,
-        },
-    )?;
+    let m = load_settings(ctx)?;
     let args_log = args.log_format;
     let migration_name = m.name.clone();
     let basic = match &m.target.auth {
@@ -107,13 +141,17 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
         worker_id: args
             .id
             .unwrap_or_else(|| format!("{host}_{}", uuid::Uuid::new_v4())),
+        migration: migration_name,
         state_index: working_state_index(None),
         lease_seconds: m.worker.lease.as_secs().max(1),
         batch_max_docs: m.worker.batch_max_docs as usize,
         batch_max_bytes: m.worker.batch_max_bytes,
         emit_type: false,
         handoff_fraction: 0.25,
-        max_attempts: 8,
+        max_connections: m.worker.max_connections.max(1),
+        retry: RetryPolicy::default(),
+        failed_documents: m.worker.failed_documents.clone(),
+        aws_region: m.aws.region.clone(),
     };
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
@@ -125,12 +163,6 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
         }
         let _ = stop_tx.send(true);
     });
-    let now = || {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0)
-    };
     let mut stats = WorkerStats::default();
     log(
         ctx,
@@ -142,17 +174,20 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
             source.snapshot.name
         ),
     );
-    let outcome = run::run(&transport, &source, &options, &now, stop_rx, &mut stats).await;
-    for failure in &stats.failed {
-        log(
-            ctx,
-            args_log,
-            format!(
-                "Bulk request succeeded, but some operations failed. index={} id={} status={} type={} reason={}",
-                failure.index, failure.id, failure.status, failure.error_type, failure.reason
-            ),
-        );
-    }
+    let observer = CliObserver {
+        ctx,
+        format: args_log,
+    };
+    let outcome = run::run(
+        &transport,
+        &source,
+        &options,
+        &SystemClock,
+        stop_rx,
+        &mut stats,
+        &observer,
+    )
+    .await;
     log(
         ctx,
         args_log,
@@ -164,15 +199,9 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
             stats.source_bytes,
             stats.bulk_requests,
             stats.retries,
-            stats.failed.len()
+            stats.failed_documents
         ),
     );
-    let handed_off = matches!(outcome, Ok(WorkerExit::LeaseHandedOff));
-    ctx.printer.json(&metrics::emf_document(
-        &migration_name,
-        &MetricValues::from_stats(&stats, handed_off),
-        epoch_millis(),
-    ));
     match outcome {
         Ok(WorkerExit::NoWorkLeft) => Ok(Outcome::Success),
         Ok(WorkerExit::LeaseHandedOff) => Ok(Outcome::LeaseHandedOff),

@@ -303,6 +303,26 @@ impl<'t, T: JsonTransport> Coordinator<'t, T> {
             .await
     }
 
+    /// Gives a held item back without progress, claimable at once by any worker.
+    pub async fn release(&self, id: &WorkItemId) -> Result<(), CoordinationError> {
+        let doc_id = id.to_id();
+        let current = self
+            .get(&doc_id)
+            .await?
+            .ok_or_else(|| CoordinationError::Unexpected {
+                what: format!("GET {doc_id}"),
+                body: "not found".into(),
+            })?;
+        let free = lease::release(&current.item, &self.worker_id).map_err(|refusal| {
+            CoordinationError::Refused {
+                id: doc_id.clone(),
+                refusal,
+            }
+        })?;
+        self.put_if(&doc_id, &free, current.seq_no, current.primary_term)
+            .await
+    }
+
     /// Hands the rest of a held item to a successor starting at `next_doc`: successor recorded → created →
     /// this item completed. Returns the successor.
     pub async fn checkpoint(
@@ -314,6 +334,16 @@ impl<'t, T: JsonTransport> Coordinator<'t, T> {
         failed: u64,
     ) -> Result<WorkItemId, CoordinationError> {
         let doc_id = id.to_id();
+        if next_doc <= id.starting_doc {
+            // A successor equal to the item would complete the item and lose the shard's rest.
+            return Err(CoordinationError::Unexpected {
+                what: format!("checkpoint of {doc_id}"),
+                body: format!(
+                    "no progress past document {}; release the lease instead",
+                    id.starting_doc
+                ),
+            });
+        }
         let successor = WorkItemId {
             starting_doc: next_doc,
             ..id.clone()

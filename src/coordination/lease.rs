@@ -210,6 +210,16 @@ pub fn complete(
     Ok(next)
 }
 
+/// Gives the lease back without progress (nothing acknowledged yet): `expiration: 0` makes the item claimable at
+/// once, the holder is cleared, the exponent is kept (the next claim gets the doubled lease, as upstream).
+pub fn release(item: &WorkItem, me: &str) -> Result<WorkItem, Refusal> {
+    check_holder(item, me)?;
+    let mut next = item.clone();
+    next.expiration = 0;
+    next.lease_holder_id = None;
+    Ok(next)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,6 +309,25 @@ mod tests {
             record_successors(&done, "w1", &["x".into()]),
             Err(Refusal::Completed)
         );
+    }
+
+    #[test]
+    fn a_release_makes_the_item_claimable_at_once_and_only_the_holder_may_release() {
+        let held = claim(&unassigned(&id(), "w0", 0), "w1", 10, 60).expect("claim");
+        assert!(matches!(
+            release(&held, "w2"),
+            Err(Refusal::NotHolder { .. })
+        ));
+        let free = release(&held, "w1").expect("holder releases");
+        assert_eq!(
+            (
+                free.expiration,
+                free.lease_holder_id.as_deref(),
+                free.next_acquisition_lease_exponent
+            ),
+            (0, None, 1)
+        );
+        assert!(claim(&free, "w2", 11, 60).is_ok());
     }
 
     #[test]

@@ -38,10 +38,13 @@ pub struct Batch {
     pub last_doc: Option<u64>,
     /// (index, id) of each document, in order, to report rejected items.
     pub ids: Vec<(String, String)>,
+    /// Byte offset in `body` where each document's action line starts (to resend a subset).
+    pub starts: Vec<usize>,
 }
 
 impl Batch {
     pub fn push(&mut self, doc: &SnapshotDocument, emit_type: bool) {
+        self.starts.push(self.body.len());
         append_document(&mut self.body, doc, emit_type);
         self.docs += 1;
         self.source_bytes += doc.source.len() as u64;
@@ -51,6 +54,22 @@ impl Batch {
 
     pub fn is_full(&self, max_docs: usize, max_bytes: u64) -> bool {
         self.docs >= max_docs || self.body.len() as u64 >= max_bytes
+    }
+
+    /// The action and source lines of the documents at `positions` (in that order), for resending the items a
+    /// bulk response rejected with 429/5xx. Out-of-range positions are skipped.
+    pub fn subset_body(&self, positions: &[usize]) -> String {
+        let mut out = String::new();
+        for &p in positions {
+            let (Some(&start), end) = (self.starts.get(p), self.starts.get(p + 1)) else {
+                continue;
+            };
+            let end = end.copied().unwrap_or(self.body.len());
+            if let Some(lines) = self.body.get(start..end) {
+                out.push_str(lines);
+            }
+        }
+        out
     }
 }
 
@@ -161,6 +180,22 @@ mod tests {
         assert!(batch.is_full(2, 1 << 20));
         assert!(batch.is_full(100, 10));
         assert_eq!(batch.last_doc, Some(7));
+    }
+
+    #[test]
+    fn a_subset_of_a_batch_is_its_documents_lines() {
+        let mut batch = Batch::default();
+        for n in 0..3 {
+            let mut d = doc(&format!("{{\"n\":{n}}}"));
+            d.id = n.to_string();
+            batch.push(&d, false);
+        }
+        let sub = batch.subset_body(&[2, 0, 9]);
+        let lines: Vec<&str> = sub.lines().collect();
+        assert_eq!(lines.len(), 4);
+        assert!(lines[0].contains(r#""_id":"2""#) && lines[1] == r#"{"n":2}"#);
+        assert!(lines[2].contains(r#""_id":"0""#) && lines[3] == r#"{"n":0}"#);
+        assert_eq!(batch.subset_body(&[0, 1, 2]), batch.body);
     }
 
     #[test]

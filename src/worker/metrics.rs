@@ -1,5 +1,10 @@
-//! The worker's metrics as CloudWatch Embedded Metric Format (EMF) documents: one JSON line that the awslogs
+//! The worker's metrics as CloudWatch Embedded Metric Format (EMF) documents: JSON lines that the awslogs
 //! driver turns into metrics in namespace `OpenSearchMigrations` with the one dimension `MigrationName`.
+//!
+//! - Every 10 s of work and once at the end: the counters as *deltas* since the previous line (CloudWatch sums
+//!   them, so a dashboard's Sum per period is the fleet's throughput whatever the number of lines).
+//! - When the worker knows the working state's shard counts (at start and after each completed item): the
+//!   `ShardsTotal`/`ShardsCompleted` gauges, plus `ShardDurationMs` for the item just completed.
 //!
 //! Invariant: every name emitted here comes from `render::metrics` (the list the dashboard charts), so the
 //! dashboard and the worker cannot drift apart. Pure: the caller supplies the clock and prints the line.
@@ -9,7 +14,7 @@ use serde_json::{Map, Value, json};
 use super::run::WorkerStats;
 use crate::render::metrics as names;
 
-/// Counts of one reporting period (or of a whole run).
+/// Counter values: the totals of a run, or the deltas of one reporting period.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MetricValues {
     pub documents: u64,
@@ -22,31 +27,37 @@ pub struct MetricValues {
 }
 
 impl MetricValues {
-    /// The totals of a worker run; `handed_off` when it ended by handing its lease to a successor.
-    pub fn from_stats(stats: &WorkerStats, handed_off: bool) -> Self {
+    /// The totals of a worker run so far.
+    pub fn from_stats(stats: &WorkerStats) -> Self {
         MetricValues {
             documents: stats.documents,
             source_bytes: stats.source_bytes,
             bulk_requests: stats.bulk_requests,
             retries: stats.retries,
-            failed_documents: stats.failed.len() as u64,
+            failed_documents: stats.failed_documents,
             items_completed: stats.items_completed,
-            lease_handoffs: u64::from(handed_off),
+            lease_handoffs: stats.lease_handoffs,
+        }
+    }
+
+    /// `self − earlier`, field by field (never below zero).
+    pub fn since(&self, earlier: &MetricValues) -> MetricValues {
+        MetricValues {
+            documents: self.documents.saturating_sub(earlier.documents),
+            source_bytes: self.source_bytes.saturating_sub(earlier.source_bytes),
+            bulk_requests: self.bulk_requests.saturating_sub(earlier.bulk_requests),
+            retries: self.retries.saturating_sub(earlier.retries),
+            failed_documents: self
+                .failed_documents
+                .saturating_sub(earlier.failed_documents),
+            items_completed: self.items_completed.saturating_sub(earlier.items_completed),
+            lease_handoffs: self.lease_handoffs.saturating_sub(earlier.lease_handoffs),
         }
     }
 }
 
-/// One EMF document (`_aws` metadata plus the values) for `migration` at `timestamp_ms` (epoch milliseconds).
-pub fn emf_document(migration: &str, values: &MetricValues, timestamp_ms: u64) -> Value {
-    let entries: [(&str, u64, &str); 7] = [
-        (names::DOCUMENTS_MIGRATED, values.documents, "Count"),
-        (names::BYTES_MIGRATED, values.source_bytes, "Bytes"),
-        (names::BULK_REQUESTS, values.bulk_requests, "Count"),
-        (names::BULK_RETRIES, values.retries, "Count"),
-        (names::FAILED_DOCUMENTS, values.failed_documents, "Count"),
-        (names::WORK_ITEMS_COMPLETED, values.items_completed, "Count"),
-        (names::LEASE_HANDOFFS, values.lease_handoffs, "Count"),
-    ];
+/// One EMF document declaring exactly `entries` (name, value, unit) for `migration` at `timestamp_ms`.
+pub fn emf(migration: &str, entries: &[(&str, u64, &str)], timestamp_ms: i64) -> Value {
     let mut doc = Map::new();
     doc.insert(
         "_aws".into(),
@@ -64,9 +75,75 @@ pub fn emf_document(migration: &str, values: &MetricValues, timestamp_ms: u64) -
     );
     doc.insert(names::DIMENSION.into(), Value::String(migration.into()));
     for (name, value, _) in entries {
-        doc.insert(name.into(), json!(value));
+        doc.insert((*name).into(), json!(value));
     }
     Value::Object(doc)
+}
+
+/// The counters (totals or deltas).
+pub fn emf_document(migration: &str, values: &MetricValues, timestamp_ms: i64) -> Value {
+    emf(
+        migration,
+        &[
+            (names::DOCUMENTS_MIGRATED, values.documents, "Count"),
+            (names::BYTES_MIGRATED, values.source_bytes, "Bytes"),
+            (names::BULK_REQUESTS, values.bulk_requests, "Count"),
+            (names::BULK_RETRIES, values.retries, "Count"),
+            (names::FAILED_DOCUMENTS, values.failed_documents, "Count"),
+            (names::WORK_ITEMS_COMPLETED, values.items_completed, "Count"),
+            (names::LEASE_HANDOFFS, values.lease_handoffs, "Count"),
+        ],
+        timestamp_ms,
+    )
+}
+
+/// Shard gauges, with the duration of the item that just completed when there is one.
+pub fn shards_document(
+    migration: &str,
+    total: u64,
+    completed: u64,
+    item_duration_ms: Option<u64>,
+    timestamp_ms: i64,
+) -> Value {
+    let mut entries = vec![
+        (names::SHARDS_TOTAL, total, "Count"),
+        (names::SHARDS_COMPLETED, completed.min(total), "Count"),
+    ];
+    if let Some(ms) = item_duration_ms {
+        entries.push((names::SHARD_DURATION, ms, "Milliseconds"));
+    }
+    emf(migration, &entries, timestamp_ms)
+}
+
+/// When the next counters line is due, and what it must subtract.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Periodic {
+    pub every_ms: i64,
+    last_ms: i64,
+    last: MetricValues,
+}
+
+impl Periodic {
+    pub fn new(every_ms: i64, start_ms: i64) -> Self {
+        Periodic {
+            every_ms,
+            last_ms: start_ms,
+            last: MetricValues::default(),
+        }
+    }
+
+    /// Milliseconds until the next line is due (0 when due).
+    pub fn until_due(&self, now_ms: i64) -> u64 {
+        u64::try_from(self.last_ms + self.every_ms - now_ms).unwrap_or(0)
+    }
+
+    /// The deltas since the previous line, recording `totals` as the new baseline.
+    pub fn take(&mut self, totals: &MetricValues, now_ms: i64) -> MetricValues {
+        let delta = totals.since(&self.last);
+        self.last = *totals;
+        self.last_ms = now_ms;
+        delta
+    }
 }
 
 #[cfg(test)]
@@ -84,42 +161,79 @@ mod tests {
             items_completed: 1,
             lease_handoffs: 1,
         };
-        let doc = emf_document("prod", &values, 1_700_000_000_000);
-        let meta = &doc["_aws"]["CloudWatchMetrics"][0];
-        assert_eq!(meta["Namespace"], "OpenSearchMigrations");
-        assert_eq!(meta["Dimensions"], json!([["MigrationName"]]));
-        assert_eq!(doc["MigrationName"], "prod");
-        assert_eq!(doc["_aws"]["Timestamp"], 1_700_000_000_000u64);
-        let declared = meta["Metrics"].as_array().cloned().unwrap_or_default();
-        assert_eq!(declared.len(), 7);
-        for metric in declared {
-            let name = metric["Name"].as_str().unwrap_or_default();
-            assert!(
-                names::WORKER_METRICS.contains(&name),
-                "{name} not in the dashboard list"
-            );
-            assert!(doc[name].is_u64(), "{name} has no value");
+        for doc in [
+            emf_document("prod", &values, 1_700_000_000_000),
+            shards_document("prod", 5, 2, Some(1234), 1_700_000_000_000),
+        ] {
+            let meta = &doc["_aws"]["CloudWatchMetrics"][0];
+            assert_eq!(meta["Namespace"], "OpenSearchMigrations");
+            assert_eq!(meta["Dimensions"], json!([["MigrationName"]]));
+            assert_eq!(doc["MigrationName"], "prod");
+            assert_eq!(doc["_aws"]["Timestamp"], 1_700_000_000_000i64);
+            for metric in meta["Metrics"].as_array().cloned().unwrap_or_default() {
+                let name = metric["Name"].as_str().unwrap_or_default();
+                assert!(
+                    names::WORKER_METRICS.contains(&name),
+                    "{name} not in the dashboard list"
+                );
+                assert!(doc[name].is_u64(), "{name} has no value");
+            }
+            assert!(!doc.to_string().contains('\n'));
         }
-        assert_eq!(doc["DocumentsMigrated"], 10);
-        assert_eq!(doc["BytesMigrated"], 2048);
-        assert_eq!(doc["BulkRetries"], 1);
-        assert_eq!(doc["FailedDocuments"], 2);
-        assert_eq!(doc["LeaseHandoffs"], 1);
-        assert!(!doc.to_string().contains('\n'));
+        let doc = emf_document("prod", &values, 0);
+        assert_eq!(
+            doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+                .as_array()
+                .map(Vec::len),
+            Some(7)
+        );
+        assert_eq!(
+            (
+                doc["DocumentsMigrated"].as_u64(),
+                doc["FailedDocuments"].as_u64()
+            ),
+            (Some(10), Some(2))
+        );
+        let doc = shards_document("prod", 5, 7, Some(1234), 0);
+        assert_eq!(
+            (
+                doc["ShardsTotal"].as_u64(),
+                doc["ShardsCompleted"].as_u64(),
+                doc["ShardDurationMs"].as_u64()
+            ),
+            (Some(5), Some(5), Some(1234))
+        );
+        assert!(
+            shards_document("prod", 5, 0, None, 0)
+                .get("ShardDurationMs")
+                .is_none()
+        );
     }
 
     #[test]
-    fn run_totals_count_rejected_documents_and_a_handoff() {
-        let stats = WorkerStats {
-            items_completed: 2,
-            documents: 5,
-            source_bytes: 50,
-            bulk_requests: 4,
-            retries: 0,
-            failed: Vec::new(),
+    fn periodic_lines_carry_deltas_every_ten_seconds() {
+        let mut p = Periodic::new(10_000, 1_000);
+        assert_eq!(p.until_due(1_000), 10_000);
+        assert_eq!(p.until_due(11_000), 0);
+        assert_eq!(p.until_due(50_000), 0);
+        let mut stats = WorkerStats {
+            documents: 100,
+            bulk_requests: 2,
+            ..WorkerStats::default()
         };
-        let values = MetricValues::from_stats(&stats, true);
-        assert_eq!((values.items_completed, values.lease_handoffs), (2, 1));
-        assert_eq!(MetricValues::from_stats(&stats, false).lease_handoffs, 0);
+        let first = p.take(&MetricValues::from_stats(&stats), 11_000);
+        assert_eq!((first.documents, first.bulk_requests), (100, 2));
+        stats.documents = 250;
+        stats.lease_handoffs = 1;
+        let second = p.take(&MetricValues::from_stats(&stats), 21_000);
+        assert_eq!(
+            (
+                second.documents,
+                second.bulk_requests,
+                second.lease_handoffs
+            ),
+            (150, 0, 1)
+        );
+        assert_eq!(p.until_due(21_000), 10_000);
     }
 }

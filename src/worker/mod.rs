@@ -1,7 +1,19 @@
 //! The worker: acquire a work item → open its shard straight from the snapshot → stream documents from the
-//! item's starting document → bulk-index them → complete the item, or hand the rest to a successor before
-//! the lease runs out (and on SIGTERM). `bulk.rs` is the pure request/response logic; `run.rs` the loop.
+//! item's starting document → bulk-index them, several requests in flight → complete the item, or hand the rest
+//! to a successor before the lease runs out (and on SIGTERM).
+//!
+//! Pure parts: `bulk` (requests/responses), `pipeline` (the acknowledged-prefix checkpoint), `retry` (backoff
+//! bounded by the lease), `skew` (clock-skew decision), `metrics` (EMF documents), `env` (container settings).
+//! I/O: `send` (one batch), `item` (one work item), `run` (the loop), `failed` (rejected documents), `report`.
 
 pub mod bulk;
+pub mod env;
+pub mod failed;
+pub mod item;
 pub mod metrics;
+pub mod pipeline;
+pub mod report;
+pub mod retry;
 pub mod run;
+pub mod send;
+pub mod skew;

@@ -1,26 +1,32 @@
-//! The worker loop. Reading is synchronous (the Lucene parsers), so a blocking thread streams a shard into
-//! bounded batches over a channel while the async side sends them; the checkpoint only ever moves past
-//! acknowledged batches, so a handoff never skips a document and redoes at most the unacknowledged batch.
+//! The worker loop: check the clock against the target's, create the work items, then claim items one at a
+//! time and migrate each (`item.rs`) until no work is left, everything left is leased elsewhere, or the lease
+//! had to be handed off. The checkpoint only ever moves past a contiguous prefix of acknowledged batches, so a
+//! handoff never skips a document and redoes at most the batches after the first unacknowledged one.
 //!
 //! Work items are created create-only by every worker at start (idempotent: the first `_create` wins), which
 //! replaces the upstream `shard_setup` mutex. Bulk writes are index-by-id, so a batch sent twice (a retry, or a
 //! lease taken over after a crash) lands once.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
-use super::bulk::{self, Batch, ItemFailure};
+use super::failed::{FailedDocuments, FailedDocumentsError};
+use super::item::{self, ItemEnd, Outputs, Work};
+use super::report::{Observer, Reporter};
+use super::retry::{Clock, RetryPolicy};
+use super::skew::{self, SkewCheck};
 use crate::coordination::coordinator::{Acquired, CoordinationError, Coordinator};
 use crate::coordination::lease::WorkItemId;
-use crate::coordination::transport::{Body, JsonTransport, Method, TransportError};
+use crate::coordination::transport::{JsonTransport, TransportError};
 use crate::snapshot::{IndexInfo, Repository, SnapshotError, SnapshotInfo};
 
 /// How this worker runs.
 #[derive(Debug, Clone)]
 pub struct WorkerOptions {
     pub worker_id: String,
+    /// The migration's name (the metrics' `MigrationName` dimension).
+    pub migration: String,
     /// Working-state index name.
     pub state_index: String,
     /// Initial lease in seconds (doubles on re-acquisition).
@@ -31,8 +37,14 @@ pub struct WorkerOptions {
     pub emit_type: bool,
     /// Hand off when this fraction of the lease is left (upstream: 25%).
     pub handoff_fraction: f64,
-    /// Attempts per bulk request on 429/5xx/connection errors.
-    pub max_attempts: u32,
+    /// Bulk requests in flight at once.
+    pub max_connections: u32,
+    /// Backoff of bulk retries (always bounded by the checkpoint deadline).
+    pub retry: RetryPolicy,
+    /// `worker.failed_documents`: a directory or `s3://bucket/prefix/`; `None` writes nothing.
+    pub failed_documents: Option<String>,
+    /// Region for an S3 failed-documents destination (the SDK's default when `None`).
+    pub aws_region: Option<String>,
 }
 
 /// The snapshot this worker reads.
@@ -61,7 +73,9 @@ pub struct WorkerStats {
     pub source_bytes: u64,
     pub bulk_requests: u64,
     pub retries: u64,
-    pub failed: Vec<ItemFailure>,
+    /// Documents the target rejected for good.
+    pub failed_documents: u64,
+    pub lease_handoffs: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -78,17 +92,65 @@ pub enum WorkerError {
     },
     #[error("the snapshot reader stopped: {0}")]
     Reader(String),
+    #[error(
+        "refusing to take leases: this machine's clock is {skew} s {direction} the target's (at most {max_s} s is allowed, a tenth of the lease); leases are written with the local clock, so fix the clock (NTP) or lengthen worker.lease",
+        skew = skew_s.abs(),
+        direction = if *skew_s > 0 { "behind" } else { "ahead of" }
+    )]
+    ClockSkew { skew_s: i64, max_s: i64 },
+    #[error("checking the target's clock: {0}")]
+    ClockCheck(#[source] TransportError),
+    #[error(transparent)]
+    FailedDocuments(#[from] FailedDocumentsError),
 }
 
-/// Runs until no work is left, the lease must be handed off, or everything left is leased elsewhere.
+/// Runs until no work is left, the lease must be handed off, or everything left is leased elsewhere. Logs and
+/// metrics (periodic, per item, and a last line at the end, whatever the outcome) go to `observer`.
 pub async fn run<T: JsonTransport>(
     transport: &T,
     source: &Source,
     options: &WorkerOptions,
-    now: &(dyn Fn() -> i64 + Send + Sync),
-    mut shutdown: watch::Receiver<bool>,
+    clock: &dyn Clock,
+    shutdown: watch::Receiver<bool>,
     stats: &mut WorkerStats,
+    observer: &dyn Observer,
 ) -> Result<WorkerExit, WorkerError> {
+    let mut reporter = Reporter::new(observer, clock, &options.migration);
+    let result = run_items(
+        transport,
+        source,
+        options,
+        clock,
+        shutdown,
+        stats,
+        &mut reporter,
+    )
+    .await;
+    reporter.flush(stats);
+    result
+}
+
+async fn run_items<T: JsonTransport>(
+    transport: &T,
+    source: &Source,
+    options: &WorkerOptions,
+    clock: &dyn Clock,
+    shutdown: watch::Receiver<bool>,
+    stats: &mut WorkerStats,
+    reporter: &mut Reporter<'_>,
+) -> Result<WorkerExit, WorkerError> {
+    match skew::check(transport, clock, options.lease_seconds)
+        .await
+        .map_err(WorkerError::ClockCheck)?
+    {
+        SkewCheck::TooFar { skew_s, max_s } => {
+            return Err(WorkerError::ClockSkew { skew_s, max_s });
+        }
+        SkewCheck::Unknown => reporter.log(
+            "the target does not report its time (_cat/health): the clock-skew check is skipped",
+        ),
+        SkewCheck::Ok { .. } => {}
+    }
     let coordinator = Coordinator::new(
         transport,
         &options.state_index,
@@ -109,187 +171,57 @@ pub async fn run<T: JsonTransport>(
         .collect();
     coordinator.create_items(&items, 0).await?;
     coordinator
-        .mark_setup_complete(u64::try_from(now()).unwrap_or(0))
+        .mark_setup_complete(u64::try_from(clock.now_s()).unwrap_or(0))
         .await?;
+    // Shards of the selected indices; each shard has at most one incomplete item at a time (a successor is
+    // created just before its parent completes), so completed shards = total − incomplete items.
+    let shards_total = items.len() as u64;
+    let gauges = |remaining: u64| shards_total.saturating_sub(remaining);
+    reporter.shards(shards_total, gauges(coordinator.remaining().await?), None);
+    let mut failed = FailedDocuments::open(
+        options.failed_documents.as_deref(),
+        &options.worker_id,
+        clock.now_ms(),
+        options.aws_region.as_deref(),
+    )
+    .await;
+    let work = Work {
+        transport,
+        coordinator: &coordinator,
+        source,
+        options,
+        clock,
+        shutdown: shutdown.clone(),
+    };
     let mut rng: rand::rngs::StdRng = rand::SeedableRng::from_os_rng();
     loop {
         if *shutdown.borrow() {
             return Ok(WorkerExit::LeaseHandedOff);
         }
-        match coordinator.acquire(now(), &mut rng).await? {
+        match coordinator.acquire(clock.now_s(), &mut rng).await? {
             Acquired::AllComplete => return Ok(WorkerExit::NoWorkLeft),
             Acquired::AllLeased { .. } => return Ok(WorkerExit::AllLeased),
             Acquired::Item {
                 id, lease_until, ..
             } => {
-                let lease = (lease_until - now()).max(1) as f64;
-                let deadline = lease_until - (lease * options.handoff_fraction).ceil() as i64;
-                let done = migrate_item(
-                    transport,
-                    &coordinator,
-                    source,
-                    options,
-                    &id,
-                    deadline,
-                    now,
-                    &mut shutdown,
-                    stats,
-                )
-                .await?;
-                if !done {
-                    return Ok(WorkerExit::LeaseHandedOff);
-                }
-            }
-        }
-    }
-}
-
-/// Migrates one item; `Ok(false)` when it was handed off to a successor before the end.
-#[allow(clippy::too_many_arguments)]
-async fn migrate_item<T: JsonTransport>(
-    transport: &T,
-    coordinator: &Coordinator<'_, T>,
-    source: &Source,
-    options: &WorkerOptions,
-    id: &WorkItemId,
-    deadline: i64,
-    now: &(dyn Fn() -> i64 + Send + Sync),
-    shutdown: &mut watch::Receiver<bool>,
-    stats: &mut WorkerStats,
-) -> Result<bool, WorkerError> {
-    let (tx, mut rx) = mpsc::channel::<Result<Batch, String>>(2);
-    let repository = source.repository.clone();
-    let snapshot = source.snapshot.clone();
-    let index = source.indices.iter().find(|i| i.name == id.index).cloned();
-    let (shard, from, max_docs, max_bytes, emit_type) = (
-        id.shard,
-        id.starting_doc,
-        options.batch_max_docs,
-        options.batch_max_bytes,
-        options.emit_type,
-    );
-    let reader = tokio::task::spawn_blocking(move || {
-        let send = |b: Result<Batch, String>| tx.blocking_send(b).is_ok();
-        let Some(index) = index else {
-            send(Err(
-                "the work item names an index that is not selected".into()
-            ));
-            return;
-        };
-        let open = match repository.open_shard(&snapshot, &index, shard) {
-            Ok(open) => open,
-            Err(e) => {
-                send(Err(e.to_string()));
-                return;
-            }
-        };
-        let mut batch = Batch::default();
-        for doc in open.documents(from) {
-            match doc {
-                Ok(doc) => {
-                    batch.push(&doc, emit_type);
-                    if batch.is_full(max_docs, max_bytes) && !send(Ok(std::mem::take(&mut batch))) {
-                        return; // the worker stopped listening (handoff)
+                let acquired_ms = clock.now_ms();
+                let until_ms = lease_until.saturating_mul(1000);
+                let lease_ms = (until_ms - acquired_ms).max(1) as f64;
+                let deadline_ms = until_ms - (lease_ms * options.handoff_fraction).ceil() as i64;
+                let mut out = Outputs {
+                    stats: &mut *stats,
+                    reporter: &mut *reporter,
+                    failed: &mut failed,
+                };
+                match item::migrate_item(&work, &id, deadline_ms, &mut out).await? {
+                    ItemEnd::HandedOff => return Ok(WorkerExit::LeaseHandedOff),
+                    ItemEnd::Completed => {
+                        let took = u64::try_from(clock.now_ms() - acquired_ms).unwrap_or(0);
+                        let remaining = coordinator.remaining().await?;
+                        reporter.shards(shards_total, gauges(remaining), Some(took));
                     }
                 }
-                Err(e) => {
-                    send(Err(e.to_string()));
-                    return;
-                }
             }
         }
-        if batch.docs > 0 {
-            send(Ok(batch));
-        }
-    });
-    let mut next_unsent = from;
-    let (mut migrated, mut failed) = (0u64, 0u64);
-    loop {
-        if now() >= deadline || *shutdown.borrow() {
-            drop(rx);
-            let _ = reader.await;
-            coordinator
-                .checkpoint(id, next_unsent, now(), migrated, failed)
-                .await?;
-            return Ok(false);
-        }
-        let batch = tokio::select! {
-            batch = rx.recv() => batch,
-            _ = shutdown.changed() => continue,
-        };
-        let Some(batch) = batch else { break };
-        let batch = batch.map_err(WorkerError::Reader)?;
-        let rejected = send_bulk(transport, &batch, options, stats).await?;
-        failed += rejected as u64;
-        migrated += batch.docs as u64 - rejected as u64;
-        if let Some(last) = batch.last_doc {
-            next_unsent = last + 1;
-        }
-    }
-    let _ = reader.await;
-    coordinator.complete(id, now(), migrated, failed).await?;
-    stats.items_completed += 1;
-    Ok(true)
-}
-
-/// Sends one batch, retrying the whole request on 429/5xx/connection errors and on retryable items (index-by-id
-/// writes are idempotent). Returns how many documents the target rejected for good.
-async fn send_bulk<T: JsonTransport>(
-    transport: &T,
-    batch: &Batch,
-    options: &WorkerOptions,
-    stats: &mut WorkerStats,
-) -> Result<usize, WorkerError> {
-    let mut delay = Duration::from_millis(100);
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        stats.bulk_requests += 1;
-        let result = transport
-            .send(
-                Method::Post,
-                "/_bulk",
-                Some(Body::Ndjson(batch.body.clone())),
-            )
-            .await;
-        let retry = match result {
-            Ok(resp) => {
-                let failures = bulk::failures(&resp.body, &batch.ids);
-                if failures.iter().any(|(_, f)| f.retryable()) && attempt < options.max_attempts {
-                    None
-                } else {
-                    let rejected = failures.len();
-                    stats.documents += (batch.docs - rejected) as u64;
-                    stats.source_bytes += batch.source_bytes;
-                    stats.failed.extend(failures.into_iter().map(|(_, f)| f));
-                    return Ok(rejected);
-                }
-            }
-            Err(
-                e @ (TransportError::Unreachable { .. }
-                | TransportError::Http {
-                    status: 429 | 500..=599,
-                    ..
-                }),
-            ) => Some(e),
-            Err(e) => {
-                return Err(WorkerError::Bulk {
-                    attempts: attempt,
-                    source: e,
-                });
-            }
-        };
-        if let Some(e) = &retry
-            && attempt >= options.max_attempts
-        {
-            return Err(WorkerError::Bulk {
-                attempts: attempt,
-                source: e.clone(),
-            });
-        }
-        stats.retries += 1;
-        let jitter = rand::random_range(0..=delay.as_millis() as u64);
-        tokio::time::sleep(Duration::from_millis(jitter)).await;
-        delay = (delay * 2).min(Duration::from_secs(10));
     }
 }

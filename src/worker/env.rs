@@ -1,0 +1,291 @@
+//! The worker's container settings: the `BACKFILL_*` variables the rendered ECS task passes
+//! (`render::view::backfill_environment`). A `migration.yaml`, when there is one, gives the defaults and the
+//! variables win; without a file (the ECS task has none) the variables alone describe the migration — a
+//! minimal document is built from the required ones and validated by the ordinary config loader, then every
+//! variable is applied. Read through [`Env`], so tests pass a `MapEnv`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::config::{Env, Migration, PasswordSource, Repository, Sigv4Service, TargetAuth};
+
+/// The variable the ECS task sets from the target password's secret (basic auth).
+pub const PASSWORD_VAR: &str = "BACKFILL_TARGET_PASSWORD";
+
+/// A variable with a value the worker cannot use.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("environment variable {name}={value:?}: expected {expected}")]
+pub struct EnvError {
+    pub name: &'static str,
+    pub value: String,
+    pub expected: &'static str,
+}
+
+fn get(env: &dyn Env, name: &str) -> Option<String> {
+    env.var(name).filter(|v| !v.trim().is_empty())
+}
+
+fn number<N: std::str::FromStr + PartialOrd + Default>(
+    env: &dyn Env,
+    name: &'static str,
+) -> Result<Option<N>, EnvError> {
+    let Some(text) = get(env, name) else {
+        return Ok(None);
+    };
+    match text.trim().parse::<N>() {
+        Ok(n) if n > N::default() => Ok(Some(n)),
+        _ => Err(EnvError {
+            name,
+            value: text,
+            expected: "a positive whole number",
+        }),
+    }
+}
+
+fn list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// `s3://bucket[/prefix]` or a filesystem path, as `Repository::uri` writes them.
+fn repository(uri: &str) -> Repository {
+    match uri.strip_prefix("s3://") {
+        Some(rest) => {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            Repository::S3 {
+                bucket: bucket.to_string(),
+                prefix: prefix.trim_matches('/').to_string(),
+            }
+        }
+        None => Repository::Filesystem {
+            path: PathBuf::from(uri),
+        },
+    }
+}
+
+/// A minimal `migration.yaml` from the variables, for a worker started without a file; `None` unless the
+/// required ones (`BACKFILL_NAME`, `_SOURCE_REPOSITORY`, `_SOURCE_SNAPSHOT`, `_TARGET_ENDPOINT`) are all set.
+pub fn minimal_document(env: &dyn Env) -> Option<String> {
+    // JSON strings are YAML double-quoted scalars; `$` is doubled so `${…}` is never interpolated.
+    let q =
+        |name: &str| get(env, name).map(|v| serde_json::json!(v.replace('$', "$$")).to_string());
+    Some(format!(
+        "version: 1\nname: {}\nsource:\n  repository: {}\n  snapshot: {}\ntarget:\n  endpoint: {}\n",
+        q("BACKFILL_NAME")?,
+        q("BACKFILL_SOURCE_REPOSITORY")?,
+        q("BACKFILL_SOURCE_SNAPSHOT")?,
+        q("BACKFILL_TARGET_ENDPOINT")?,
+    ))
+}
+
+/// Applies every `BACKFILL_*` variable that is set (and not empty) over `m`.
+pub fn apply(m: &mut Migration, env: &dyn Env) -> Result<(), EnvError> {
+    if let Some(v) = get(env, "BACKFILL_NAME") {
+        m.name = v;
+    }
+    if let Some(v) = get(env, "BACKFILL_SOURCE_REPOSITORY") {
+        m.source.repository = repository(v.trim());
+    }
+    if let Some(v) = get(env, "BACKFILL_SOURCE_SNAPSHOT") {
+        m.source.snapshot = v;
+    }
+    if let Some(v) = get(env, "BACKFILL_SOURCE_REGION") {
+        m.source.region = Some(v);
+    }
+    // An empty list is meaningful for exclusions (exclude nothing), so these are applied when set at all.
+    if let Some(v) = env.var("BACKFILL_INDICES_INCLUDE") {
+        m.source.indices.include = list(&v);
+    }
+    if let Some(v) = env.var("BACKFILL_INDICES_EXCLUDE") {
+        m.source.indices.exclude = list(&v);
+    }
+    if let Some(v) = get(env, "BACKFILL_TARGET_ENDPOINT") {
+        m.target.endpoint = v.trim().trim_end_matches('/').to_string();
+    }
+    if let Some(n) = number::<u32>(env, "BACKFILL_BATCH_MAX_DOCS")? {
+        m.worker.batch_max_docs = n;
+    }
+    if let Some(n) = number::<u64>(env, "BACKFILL_BATCH_MAX_BYTES")? {
+        m.worker.batch_max_bytes = n;
+    }
+    if let Some(n) = number::<u32>(env, "BACKFILL_MAX_CONNECTIONS")? {
+        m.worker.max_connections = n;
+    }
+    if let Some(n) = number::<u64>(env, "BACKFILL_LEASE_SECONDS")? {
+        m.worker.lease = Duration::from_secs(n);
+    }
+    if let Some(v) = get(env, "BACKFILL_FAILED_DOCUMENTS") {
+        m.worker.failed_documents = Some(v);
+    }
+    if let Some(v) = get(env, "BACKFILL_TARGET_INSECURE_SKIP_VERIFY") {
+        m.target.tls.insecure_skip_verify = match v.trim() {
+            "true" | "1" => true,
+            "false" | "0" => false,
+            _ => {
+                return Err(EnvError {
+                    name: "BACKFILL_TARGET_INSECURE_SKIP_VERIFY",
+                    value: v,
+                    expected: "true or false",
+                });
+            }
+        };
+    }
+    if let Some(kind) = get(env, "BACKFILL_TARGET_AUTH") {
+        m.target.auth = match kind.trim() {
+            "none" => TargetAuth::None,
+            "basic" => TargetAuth::Basic {
+                username: get(env, "BACKFILL_TARGET_USERNAME").ok_or(EnvError {
+                    name: "BACKFILL_TARGET_USERNAME",
+                    value: String::new(),
+                    expected: "the user name (BACKFILL_TARGET_AUTH=basic)",
+                })?,
+                password: PasswordSource::Env(PASSWORD_VAR.into()),
+            },
+            "sigv4" => TargetAuth::Sigv4 {
+                service: match get(env, "BACKFILL_TARGET_SIGV4_SERVICE").as_deref() {
+                    Some("aoss") => Sigv4Service::Aoss,
+                    Some("es") | None => Sigv4Service::Es,
+                    Some(other) => {
+                        return Err(EnvError {
+                            name: "BACKFILL_TARGET_SIGV4_SERVICE",
+                            value: other.into(),
+                            expected: "es or aoss",
+                        });
+                    }
+                },
+                region: get(env, "BACKFILL_TARGET_SIGV4_REGION").ok_or(EnvError {
+                    name: "BACKFILL_TARGET_SIGV4_REGION",
+                    value: String::new(),
+                    expected: "the target's region (BACKFILL_TARGET_AUTH=sigv4)",
+                })?,
+            },
+            _ => {
+                return Err(EnvError {
+                    name: "BACKFILL_TARGET_AUTH",
+                    value: kind,
+                    expected: "none, basic or sigv4",
+                });
+            }
+        };
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::{LoadOptions, MapEnv};
+
+    fn base() -> Migration {
+        let text = "version: 1\nname: file-name\nsource:\n  repository: /snap\n  snapshot: s1\ntarget:\n  endpoint: http://file:9200\nworker:\n  batch:\n    max_docs: 10\n";
+        crate::config::parse(
+            text,
+            Path::new("/x/migration.yaml"),
+            &MapEnv::default(),
+            LoadOptions {
+                needs_credentials: false,
+            },
+        )
+        .expect("valid")
+    }
+
+    #[test]
+    fn variables_override_the_file_and_unset_ones_keep_it() {
+        let mut m = base();
+        let env = MapEnv::default()
+            .with("BACKFILL_NAME", "from-env")
+            .with("BACKFILL_SOURCE_REPOSITORY", "s3://bucket/snaps/prod")
+            .with("BACKFILL_SOURCE_REGION", "eu-west-1")
+            .with("BACKFILL_INDICES_INCLUDE", "logs-*, orders")
+            .with("BACKFILL_INDICES_EXCLUDE", "")
+            .with("BACKFILL_TARGET_ENDPOINT", "https://target:443/")
+            .with("BACKFILL_BATCH_MAX_BYTES", "1048576")
+            .with("BACKFILL_MAX_CONNECTIONS", "4")
+            .with("BACKFILL_LEASE_SECONDS", "900")
+            .with("BACKFILL_FAILED_DOCUMENTS", "s3://bucket/failed/")
+            .with("BACKFILL_TARGET_AUTH", "basic")
+            .with("BACKFILL_TARGET_USERNAME", "admin")
+            .with("BACKFILL_TARGET_INSECURE_SKIP_VERIFY", "true");
+        apply(&mut m, &env).expect("valid");
+        assert_eq!(m.name, "from-env");
+        assert_eq!(m.source.repository.uri(), "s3://bucket/snaps/prod");
+        assert_eq!(m.source.snapshot, "s1", "unset: the file's value");
+        assert_eq!(m.source.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(m.source.indices.include, vec!["logs-*", "orders"]);
+        assert!(m.source.indices.exclude.is_empty());
+        assert_eq!(m.target.endpoint, "https://target:443");
+        assert_eq!(m.worker.batch_max_docs, 10, "unset: the file's value");
+        assert_eq!(
+            (m.worker.batch_max_bytes, m.worker.max_connections),
+            (1_048_576, 4)
+        );
+        assert_eq!(m.worker.lease, Duration::from_secs(900));
+        assert_eq!(
+            m.worker.failed_documents.as_deref(),
+            Some("s3://bucket/failed/")
+        );
+        assert!(m.target.tls.insecure_skip_verify);
+        assert_eq!(
+            m.target.auth,
+            TargetAuth::Basic {
+                username: "admin".into(),
+                password: PasswordSource::Env(PASSWORD_VAR.into())
+            }
+        );
+        let mut m = base();
+        apply(&mut m, &MapEnv::default()).expect("nothing set");
+        assert_eq!(m, base());
+    }
+
+    #[test]
+    fn unusable_values_are_named() {
+        let mut m = base();
+        let err = apply(
+            &mut m,
+            &MapEnv::default().with("BACKFILL_MAX_CONNECTIONS", "0"),
+        )
+        .expect_err("zero");
+        assert_eq!(err.name, "BACKFILL_MAX_CONNECTIONS");
+        assert!(err.to_string().contains("positive whole number"));
+        let err = apply(
+            &mut m,
+            &MapEnv::default().with("BACKFILL_TARGET_AUTH", "basic"),
+        )
+        .expect_err("no user");
+        assert_eq!(err.name, "BACKFILL_TARGET_USERNAME");
+        let err = apply(
+            &mut m,
+            &MapEnv::default().with("BACKFILL_TARGET_AUTH", "kerberos"),
+        )
+        .expect_err("unknown");
+        assert_eq!(err.name, "BACKFILL_TARGET_AUTH");
+    }
+
+    #[test]
+    fn the_variables_alone_make_a_valid_migration() {
+        let env = MapEnv::default()
+            .with("BACKFILL_NAME", "ecs-run")
+            .with("BACKFILL_SOURCE_REPOSITORY", "/snap \"quoted\" ${HOME}")
+            .with("BACKFILL_SOURCE_SNAPSHOT", "s1");
+        assert_eq!(minimal_document(&env), None, "no target endpoint");
+        let env = env.with("BACKFILL_TARGET_ENDPOINT", "http://t:9200");
+        let text = minimal_document(&env).expect("complete");
+        let m = crate::config::parse(
+            &text,
+            Path::new("/x/env"),
+            &MapEnv::default(),
+            LoadOptions {
+                needs_credentials: false,
+            },
+        )
+        .expect("valid");
+        assert_eq!(m.name, "ecs-run");
+        assert_eq!(m.source.repository.uri(), "/snap \"quoted\" ${HOME}");
+        assert_eq!(m.target.endpoint, "http://t:9200");
+    }
+}

@@ -1,0 +1,115 @@
+//! Which checkpoint is safe while up to `max_connections` bulk requests are in flight. Batches are numbered in
+//! the order they were read; they may be acknowledged in any order, but the checkpoint (the successor's
+//! starting document) only moves past a *contiguous prefix* of acknowledged batches. An acknowledged batch
+//! behind an unacknowledged one does not count yet, so a handoff never skips a document; it only re-sends the
+//! batches after the first unacknowledged one (index-by-id makes that harmless). Pure: no I/O, no clock.
+
+use std::collections::VecDeque;
+
+/// The in-flight window of one work item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AckTracker {
+    /// The first document after the acknowledged prefix (the item's starting document until one is acked).
+    checkpoint: u64,
+    /// Sequence number the next dispatched batch gets.
+    next_seq: u64,
+    /// Dispatched batches not yet folded into the checkpoint, oldest first: (seq, doc after the batch, acked).
+    window: VecDeque<(u64, u64, bool)>,
+}
+
+impl AckTracker {
+    /// A tracker for an item that starts at global document `starting_doc`.
+    pub fn new(starting_doc: u64) -> Self {
+        AckTracker {
+            checkpoint: starting_doc,
+            next_seq: 0,
+            window: VecDeque::new(),
+        }
+    }
+
+    /// Registers a batch about to be sent whose last document is `last_doc`; returns its sequence number.
+    pub fn dispatch(&mut self, last_doc: u64) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.window
+            .push_back((seq, last_doc.saturating_add(1), false));
+        seq
+    }
+
+    /// Records that batch `seq` was acknowledged by the target (every item indexed or rejected for good).
+    /// Unknown or repeated sequence numbers are ignored.
+    pub fn ack(&mut self, seq: u64) {
+        if let Some(entry) = self.window.iter_mut().find(|(s, _, _)| *s == seq) {
+            entry.2 = true;
+        }
+        while let Some(&(_, next_doc, true)) = self.window.front() {
+            self.checkpoint = next_doc;
+            self.window.pop_front();
+        }
+    }
+
+    /// The first document not covered by the acknowledged prefix: where a successor must start.
+    pub fn checkpoint(&self) -> u64 {
+        self.checkpoint
+    }
+
+    /// Batches dispatched and not yet folded into the checkpoint (in flight, or acked behind one in flight).
+    pub fn outstanding(&self) -> usize {
+        self.window.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_checkpoint_follows_in_order_acks() {
+        let mut t = AckTracker::new(1_000);
+        assert_eq!(t.checkpoint(), 1_000);
+        let a = t.dispatch(1_099);
+        let b = t.dispatch(1_199);
+        assert_eq!(t.outstanding(), 2);
+        t.ack(a);
+        assert_eq!(t.checkpoint(), 1_100);
+        t.ack(b);
+        assert_eq!((t.checkpoint(), t.outstanding()), (1_200, 0));
+    }
+
+    #[test]
+    fn an_ack_behind_an_unacknowledged_batch_does_not_move_the_checkpoint() {
+        let mut t = AckTracker::new(0);
+        let a = t.dispatch(99);
+        let b = t.dispatch(199);
+        let c = t.dispatch(299);
+        t.ack(c);
+        t.ack(b);
+        assert_eq!(t.checkpoint(), 0, "batch a is still in flight");
+        assert_eq!(t.outstanding(), 3);
+        t.ack(a);
+        assert_eq!((t.checkpoint(), t.outstanding()), (300, 0));
+    }
+
+    #[test]
+    fn a_gap_holds_the_checkpoint_at_the_last_contiguous_batch() {
+        let mut t = AckTracker::new(0);
+        let seqs: Vec<u64> = (0..5).map(|i| t.dispatch(i * 10 + 9)).collect();
+        for s in [0, 1, 3, 4] {
+            t.ack(seqs[s]);
+        }
+        assert_eq!(t.checkpoint(), 20, "batch 2 (docs 20..29) never came back");
+        // Unknown and repeated acks change nothing.
+        t.ack(99);
+        t.ack(seqs[0]);
+        assert_eq!(t.checkpoint(), 20);
+    }
+
+    #[test]
+    fn documents_skipped_between_batches_are_covered_by_the_next_batch() {
+        // Deleted documents take global positions: a batch ends at its last live document.
+        let mut t = AckTracker::new(0);
+        let a = t.dispatch(149); // docs 0..=149 (some deleted)
+        t.ack(a);
+        assert_eq!(t.checkpoint(), 150);
+    }
+}

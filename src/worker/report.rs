@@ -1,0 +1,73 @@
+//! Where the worker's log lines and metric documents go. The run loop talks to an [`Observer`] (the CLI prints
+//! human or JSON lines; tests collect them); [`Reporter`] adds the timing of the periodic metrics lines.
+
+use serde_json::Value;
+
+use super::metrics::{self, MetricValues, Periodic};
+use super::retry::Clock;
+use super::run::WorkerStats;
+
+/// Receives the worker's output.
+pub trait Observer {
+    /// One log message.
+    fn log(&self, message: &str);
+    /// One EMF metrics document.
+    fn metrics(&self, document: &Value);
+}
+
+/// Metrics every this many milliseconds of work.
+pub const METRICS_EVERY_MS: i64 = 10_000;
+
+/// Log and metrics output of one run.
+pub struct Reporter<'a> {
+    observer: &'a dyn Observer,
+    clock: &'a dyn Clock,
+    migration: String,
+    periodic: Periodic,
+}
+
+impl<'a> Reporter<'a> {
+    pub fn new(observer: &'a dyn Observer, clock: &'a dyn Clock, migration: &str) -> Self {
+        Reporter {
+            observer,
+            clock,
+            migration: migration.to_string(),
+            periodic: Periodic::new(METRICS_EVERY_MS, clock.now_ms()),
+        }
+    }
+
+    pub fn log(&self, message: &str) {
+        self.observer.log(message);
+    }
+
+    /// How long until the next periodic line is due.
+    pub fn until_due(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.periodic.until_due(self.clock.now_ms()))
+    }
+
+    /// Emits the counters line if it is due.
+    pub fn tick(&mut self, stats: &WorkerStats) {
+        if self.periodic.until_due(self.clock.now_ms()) == 0 {
+            self.flush(stats);
+        }
+    }
+
+    /// Emits the counters accumulated since the previous line (at the end of a run, whatever is left).
+    pub fn flush(&mut self, stats: &WorkerStats) {
+        let now = self.clock.now_ms();
+        let delta = self.periodic.take(&MetricValues::from_stats(stats), now);
+        self.observer
+            .metrics(&metrics::emf_document(&self.migration, &delta, now));
+    }
+
+    /// Emits the shard gauges (and the duration of an item that just completed).
+    pub fn shards(&self, total: u64, completed: u64, item_duration_ms: Option<u64>) {
+        self.observer.metrics(&metrics::shards_document(
+            &self.migration,
+            total,
+            completed,
+            item_duration_ms,
+            self.clock.now_ms(),
+        ));
+    }
+}

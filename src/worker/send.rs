@@ -1,0 +1,160 @@
+//! Sending one batch: `POST /_bulk`, then retry what is worth retrying — the whole request after a 429/5xx or a
+//! connection error, only the items a bulk response rejected with 429/5xx otherwise — with the lease-bounded
+//! backoff of `retry.rs`. Items rejected for good (mapping errors…) are returned, not retried. Several of these
+//! futures run at once (the item loop polls up to `max_connections`); each owns its batch and reports counts
+//! instead of touching shared state.
+
+use tokio::sync::watch;
+
+use super::bulk::{self, Batch, ItemFailure};
+use super::retry::{Clock, Next, RetryPolicy};
+use crate::coordination::transport::{Body, JsonTransport, Method, TransportError};
+
+/// What a batch's sending needs; shared by every batch of an item.
+pub struct Sender<'a, T: JsonTransport> {
+    pub transport: &'a T,
+    pub policy: RetryPolicy,
+    pub clock: &'a dyn Clock,
+    /// Epoch ms by which the worker must checkpoint: no retry wait ends after it.
+    pub deadline_ms: i64,
+    /// Set on SIGTERM: stop retrying at once.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// How a batch ended.
+#[derive(Debug, Clone)]
+pub enum BatchEnd {
+    /// Every document was indexed or rejected for good: the checkpoint may move past it.
+    Acked,
+    /// The deadline (or SIGTERM) came before the target accepted it: it stays unacknowledged.
+    HandOff,
+    /// A non-retryable request error, or attempts exhausted.
+    Failed {
+        attempts: u32,
+        source: TransportError,
+    },
+}
+
+/// The outcome and counts of one batch.
+#[derive(Debug, Clone)]
+pub struct BatchResult {
+    pub seq: u64,
+    pub docs: usize,
+    pub source_bytes: u64,
+    pub requests: u64,
+    pub retries: u64,
+    /// Items rejected for good (only meaningful when `Acked`).
+    pub rejected: Vec<ItemFailure>,
+    pub end: BatchEnd,
+}
+
+fn retryable(err: &TransportError) -> bool {
+    matches!(
+        err,
+        TransportError::Unreachable { .. }
+            | TransportError::Http {
+                status: 429 | 500..=599,
+                ..
+            }
+    )
+}
+
+impl<T: JsonTransport> Sender<'_, T> {
+    /// Sends `batch` (sequence number `seq`) until it is acknowledged, must be handed off, or fails.
+    pub async fn send(&self, seq: u64, batch: Batch) -> BatchResult {
+        let mut result = BatchResult {
+            seq,
+            docs: batch.docs,
+            source_bytes: batch.source_bytes,
+            requests: 0,
+            retries: 0,
+            rejected: Vec::new(),
+            end: BatchEnd::Acked,
+        };
+        let mut pending: Vec<usize> = (0..batch.docs).collect();
+        let mut shutdown = self.shutdown.clone();
+        let mut attempts = 0u32;
+        loop {
+            attempts += 1;
+            result.requests += 1;
+            let body = if pending.len() == batch.docs {
+                batch.body.clone()
+            } else {
+                batch.subset_body(&pending)
+            };
+            let error = match self
+                .transport
+                .send(Method::Post, "/_bulk", Some(Body::Ndjson(body)))
+                .await
+            {
+                Ok(resp) => {
+                    let ids: Vec<(String, String)> = pending
+                        .iter()
+                        .filter_map(|&p| batch.ids.get(p).cloned())
+                        .collect();
+                    let mut again = Vec::new();
+                    let mut last = None;
+                    for (pos, failure) in bulk::failures(&resp.body, &ids) {
+                        if failure.retryable() {
+                            again.extend(pending.get(pos).copied());
+                            last = Some(failure);
+                        } else {
+                            result.rejected.push(failure);
+                        }
+                    }
+                    let Some(last) = last else {
+                        return result;
+                    };
+                    pending = again;
+                    TransportError::Http {
+                        url: self.transport.url().to_string(),
+                        path: "/_bulk".into(),
+                        status: last.status,
+                        body: format!(
+                            "{} item(s) still rejected, e.g. {}: {}",
+                            pending.len(),
+                            last.error_type,
+                            last.reason
+                        ),
+                    }
+                }
+                Err(e) if retryable(&e) => e,
+                Err(source) => {
+                    result.end = BatchEnd::Failed { attempts, source };
+                    return result;
+                }
+            };
+            if *shutdown.borrow() {
+                result.end = BatchEnd::HandOff;
+                return result;
+            }
+            let jitter = rand::random::<f64>();
+            match self
+                .policy
+                .next(attempts, self.clock.now_ms(), self.deadline_ms, jitter)
+            {
+                Next::Retry(wait) => {
+                    result.retries += 1;
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = shutdown.changed() => {
+                            result.end = BatchEnd::HandOff;
+                            return result;
+                        }
+                    }
+                }
+                Next::HandOff => {
+                    result.end = BatchEnd::HandOff;
+                    return result;
+                }
+                Next::GiveUp => {
+                    result.end = BatchEnd::Failed {
+                        attempts,
+                        source: error,
+                    };
+                    return result;
+                }
+            }
+        }
+    }
+}
