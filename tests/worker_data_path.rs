@@ -193,7 +193,10 @@ fn skewed_target() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
                     format!(r#"[{{"epoch":"{epoch}","status":"green"}}]"#),
                 )
             } else {
-                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                // Only the working state matters: no lease may be taken (the gzip probe may come first).
+                if request_line.contains("migrations_working_state") {
+                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
                 (
                     "500 Internal Server Error",
                     r#"{"error":"unexpected"}"#.to_string(),

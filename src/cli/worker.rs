@@ -11,9 +11,9 @@ use anyhow::Context as _;
 use tokio::sync::watch;
 
 use crate::cli::Context;
-use crate::config::{self, Env, LoadOptions, PasswordSource, ProcessEnv, TargetAuth};
+use crate::cluster::{self, Client};
+use crate::config::{self, Env, LoadOptions, ProcessEnv};
 use crate::coordination::progress::working_state_index;
-use crate::coordination::transport::HttpTransport;
 use crate::exit::Outcome;
 use crate::snapshot::{self, Repository};
 use crate::worker::env as worker_env;
@@ -101,17 +101,23 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     let m = load_settings(ctx)?;
     let args_log = args.log_format;
     let migration_name = m.name.clone();
-    let basic = match &m.target.auth {
-        TargetAuth::None => None,
-        TargetAuth::Basic {
-            username,
-            password: PasswordSource::Env(var),
-        } => Some((username.clone(), ProcessEnv.var(var).unwrap_or_default())),
-        _ => anyhow::bail!(
-            "the worker supports target auth `none` and `basic` with password_env so far (sigv4 and Secrets Manager come with the cluster client)"
-        ),
-    };
-    let transport = HttpTransport::new(&m.target.endpoint, basic).context("target client")?;
+    // The worker bounds its own retries by the lease (worker::retry), so the client does not retry.
+    let transport = Client::from_target(&m.target, &ProcessEnv, None)
+        .await
+        .with_context(|| format!("target {}", m.target.endpoint))?
+        .with_retry_policy(cluster::RetryPolicy::none());
+    if transport.insecure_tls() {
+        log(
+            ctx,
+            args_log,
+            format!(
+                "warning: TLS certificates of {} are not verified (target.tls)",
+                m.target.endpoint
+            ),
+        );
+    }
+    let gzip = transport.accepts_gzip().await;
+    let transport = transport.with_gzip(gzip);
     let uri = m.source.repository.uri();
     let region = m.source.region.clone().or(m.aws.region.clone());
     let (snapshot_name, selection) = (m.source.snapshot.clone(), m.source.indices.clone());

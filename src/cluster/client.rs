@@ -114,6 +114,24 @@ impl Client {
         Client::new(&target.endpoint, auth, tls)
     }
 
+    /// Whether the target accepts gzip-compressed request bodies: one small `_search` (`size: 0`) sent
+    /// compressed. Elasticsearch and OpenSearch decompress request bodies; a proxy or service that does not
+    /// answers 4xx, and the caller keeps bodies uncompressed.
+    pub async fn accepts_gzip(&self) -> bool {
+        let probe = self
+            .clone()
+            .with_gzip(true)
+            .with_retry_policy(RetryPolicy::none());
+        probe
+            .send(
+                Method::Post,
+                "/_search?size=0",
+                Some(Body::Json(serde_json::json!({"query": {"match_none": {}}}))),
+            )
+            .await
+            .is_ok_and(|r| (200..300).contains(&r.status))
+    }
+
     /// Replaces the retry policy (attempt limit and backoff).
     pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
