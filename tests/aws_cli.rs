@@ -97,6 +97,14 @@ fn from_nothing_plan_shows_adds_apply_deploys_and_the_next_plan_is_empty() {
     assert!(text.contains("Apply complete: 3 stack(s)"), "{text}");
     assert!(text.contains("scaled the fleet to"), "{text}");
 
+    // status reads the ECS service (moto runs the desired tasks at once) and the target's working state (none
+    // yet: nothing runs the workers' image here).
+    let status = aws.run(&["status"]);
+    let text = String::from_utf8_lossy(&status.stdout).to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.get(1..4), Some(&["Running=8", "Pending=0", "Desired=8"][..]), "{text}");
+    assert!(lines[0].starts_with("BackfillStatus."), "{text}");
+
     let again = aws.run(&["plan", "--detailed-exitcode"]);
     let text = stderr(&again);
     assert_eq!(again.status.code(), Some(0), "{text}");
