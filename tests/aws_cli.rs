@@ -102,7 +102,11 @@ fn from_nothing_plan_shows_adds_apply_deploys_and_the_next_plan_is_empty() {
     let status = aws.run(&["status"]);
     let text = String::from_utf8_lossy(&status.stdout).to_string();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.get(1..4), Some(&["Running=8", "Pending=0", "Desired=8"][..]), "{text}");
+    assert_eq!(
+        lines.get(1..4),
+        Some(&["Running=8", "Pending=0", "Desired=8"][..]),
+        "{text}"
+    );
     assert!(lines[0].starts_with("BackfillStatus."), "{text}");
 
     let again = aws.run(&["plan", "--detailed-exitcode"]);

@@ -63,14 +63,22 @@ fn json_logs_and_emf_documents_with_dashboard_names_and_deltas() {
     // Both lists match: over a run the worker emits every metric the dashboard may chart, and nothing else.
     let mut emitted: Vec<&str> = emf
         .iter()
-        .flat_map(|d| d["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array().into_iter().flatten())
+        .flat_map(|d| {
+            d["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+                .as_array()
+                .into_iter()
+                .flatten()
+        })
         .filter_map(|m| m["Name"].as_str())
         .collect();
     emitted.sort_unstable();
     emitted.dedup();
     let mut listed = backfill::render::metrics::WORKER_METRICS.to_vec();
     listed.sort_unstable();
-    assert_eq!(emitted, listed, "the worker's EMF names and the dashboard's list");
+    assert_eq!(
+        emitted, listed,
+        "the worker's EMF names and the dashboard's list"
+    );
     let sum = |name: &str| -> u64 { emf.iter().filter_map(|d| d[name].as_u64()).sum() };
     let counters: Vec<&&Value> = emf
         .iter()
