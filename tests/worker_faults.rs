@@ -80,10 +80,11 @@ fn start_proxy(upstream: String, faults: Arc<Faults>) -> String {
             std::thread::spawn(move || {
                 let mut writer = stream.try_clone().expect("clone");
                 let mut reader = BufReader::new(stream);
-                while let Some((line, headers, body)) = read_request(&mut reader) {
+                // One request per connection: the upstream answers `connection: close`, and so does the proxy.
+                if let Some((line, headers, body)) = read_request(&mut reader) {
                     if line.contains("/_bulk") {
                         let n = faults.bulks.fetch_add(1, Ordering::SeqCst) + 1;
-                        if n % 3 == 0 {
+                        if n.is_multiple_of(3) {
                             faults.throttled.fetch_add(1, Ordering::SeqCst);
                             let body = r#"{"error":{"type":"es_rejected_execution_exception"},"status":429}"#;
                             let _ = write!(
@@ -93,18 +94,14 @@ fn start_proxy(upstream: String, faults: Arc<Faults>) -> String {
                             );
                             return;
                         }
-                        if n % 5 == 0 {
+                        if n.is_multiple_of(5) {
                             let _ = forward(&upstream, &line, &headers, &body);
                             faults.dropped.fetch_add(1, Ordering::SeqCst);
                             return; // the connection closes without a response
                         }
                     }
                     let resp = forward(&upstream, &line, &headers, &body);
-                    if writer.write_all(&resp).is_err() {
-                        return;
-                    }
-                    // osmem closes after each response (connection: close): so does the proxy.
-                    return;
+                    let _ = writer.write_all(&resp);
                 }
             });
         }

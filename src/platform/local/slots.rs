@@ -250,7 +250,8 @@ mod tests {
         let actions = s.reconcile(0, 3_000, 10_000);
         assert_eq!(actions, vec![SlotAction::Terminate { pid: 101 }]);
         s.exited(101, Some(3), 3_500);
-        assert!(s.slots.is_empty());
+        assert!(s.reconcile(0, 3_600, 10_000).is_empty());
+        assert!(s.slots.is_empty(), "stopped slots are dropped");
         assert_eq!(s.reconcile(2, 4_000, 10_000).len(), 2);
     }
 
