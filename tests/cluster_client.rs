@@ -55,9 +55,7 @@ impl Capture {
             for (i, stream) in listener.incoming().enumerate() {
                 let Ok(stream) = stream else { return };
                 let reply = script[i.min(script.len() - 1)];
-                if let Some(captured) = serve(stream, reply) {
-                    record.lock().unwrap().push(captured);
-                }
+                serve(stream, reply, &record);
             }
         });
         Capture { url, seen }
@@ -68,7 +66,8 @@ impl Capture {
     }
 }
 
-fn serve(stream: std::net::TcpStream, reply: Reply) -> Option<Captured> {
+/// Records the request *before* answering, so a client that has its answer always finds its request recorded.
+fn serve(stream: std::net::TcpStream, reply: Reply, record: &Mutex<Vec<Captured>>) -> Option<()> {
     let mut reader = BufReader::new(stream.try_clone().ok()?);
     let mut request_line = String::new();
     reader.read_line(&mut request_line).ok()?;
@@ -89,6 +88,11 @@ fn serve(stream: std::net::TcpStream, reply: Reply) -> Option<Captured> {
         .unwrap_or(0);
     let mut body = vec![0; length];
     reader.read_exact(&mut body).ok()?;
+    record.lock().ok()?.push(Captured {
+        request_line: request_line.trim_end().to_string(),
+        headers,
+        body,
+    });
     let mut stream = stream;
     if let Reply::Status(status) = reply {
         let text = format!(
@@ -96,11 +100,7 @@ fn serve(stream: std::net::TcpStream, reply: Reply) -> Option<Captured> {
         );
         stream.write_all(text.as_bytes()).ok()?;
     }
-    Some(Captured {
-        request_line: request_line.trim_end().to_string(),
-        headers,
-        body,
-    })
+    Some(())
 }
 
 // ---------------------------------------------------------------------------------------------------------
