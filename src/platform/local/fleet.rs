@@ -70,8 +70,10 @@ pub fn start_supervisor(launch: &SupervisorLaunch) -> Result<(), PlatformError> 
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if supervisor_running(&launch.state).map_err(|e| api(e.to_string()))? {
-            // Reaped by whoever outlives it; we do not wait for a service.
-            std::mem::forget(child);
+            // A service is not waited for; a thread reaps it if it ever exits while we still run.
+            std::thread::spawn(move || {
+                let _ = child.wait();
+            });
             return Ok(());
         }
         if let Ok(Some(status)) = child.try_wait() {
@@ -107,6 +109,16 @@ pub fn stop_supervisor(launch: &SupervisorLaunch) -> Result<(), PlatformError> {
         )));
     };
     let pgid = libc::pid_t::try_from(pid).map_err(|_| api(format!("bad supervisor pid {pid}")))?;
+    // The report may predate the running supervisor (a killed one leaves it behind): never signal a process
+    // that is not a `backfill supervise`.
+    if let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline"))
+        && !cmdline.split(|b| *b == 0).any(|arg| arg == b"supervise")
+    {
+        return Err(api(format!(
+            "{} names process {pid}, which is not a backfill supervisor; wait a second and retry",
+            launch.state.fleet_path().display()
+        )));
+    }
     // SAFETY: signalling the supervisor we started (its lock proves it is alive).
     unsafe {
         libc::kill(pgid, libc::SIGTERM);
