@@ -103,7 +103,9 @@ async fn deploy<S: Stacks, F: Fleet + Clone>(
     } else if ctx.printer.format == Format::Human {
         ctx.printer.line("Stacks: no changes.");
     }
-    converge(args, ctx, m, fleet.clone()).await
+    converge(args, ctx, m, fleet.clone()).await.context(
+        "the stacks are deployed, but converging the fleet failed; fix the cause and run `backfill apply` (or `backfill converge`) again",
+    )
 }
 
 async fn saved_plan<S: Stacks, F: Fleet>(

@@ -27,6 +27,10 @@ pub struct SupervisorLaunch {
 
 /// The supervisor runs (holds its lock).
 pub fn supervisor_running(state: &StateDir) -> Result<bool, StateError> {
+    // Looking must not create anything: no lock file, no supervisor (and `destroy` leaves nothing behind).
+    if !state.root().join("supervisor.lock").exists() {
+        return Ok(false);
+    }
     match state.try_lock("supervisor") {
         Ok(_lock) => Ok(false),
         Err(StateError::Locked { .. }) => Ok(true),

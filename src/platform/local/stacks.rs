@@ -352,6 +352,10 @@ impl Stacks for LocalStacks {
         let applied = self.state().applied().map_err(state_error)?;
         if KINDS.iter().all(|k| !present(&applied, *k)) {
             self.state().remove().map_err(state_error)?;
+            // `.backfill/` itself goes too when nothing else (another migration, an archive) lives there.
+            if let Some(parent) = self.state().root().parent() {
+                let _ = std::fs::remove_dir(parent);
+            }
         }
         Ok(())
     }
