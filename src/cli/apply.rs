@@ -13,7 +13,6 @@ use anyhow::Context as _;
 use crate::cli::Context;
 use crate::cli::platforms::{self, approve, make_plan, require_approval_possible, with_platform};
 use crate::config::Migration;
-use crate::converge::health::TargetHealth;
 use crate::converge::{Declared, Runner, SettleOptions, SystemClock};
 use crate::exit::Outcome;
 use crate::output::Format;
@@ -159,9 +158,7 @@ async fn converge<F: Fleet>(
     fleet: F,
 ) -> anyhow::Result<Outcome> {
     let working_state = platforms::working_state(m, ctx).await?;
-    let health = TargetHealth {
-        transport: platforms::target_client(m, ctx).await?,
-    };
+    let health = platforms::health(m, ctx).await?;
     let mut runner = Runner::new(
         Declared::from(&m.backfill),
         fleet,

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use crate::cli::Context;
 use crate::cli::platforms::{self, with_platform};
-use crate::converge::health::TargetHealth;
 use crate::converge::{Declared, Runner, SettleOptions, SystemClock};
 use crate::exit::Outcome;
 use crate::output::Format;
@@ -28,9 +27,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     let m = platforms::load(ctx, true)?;
     let platform = platforms::platform(&m, ctx).await?;
     let working_state = platforms::working_state(&m, ctx).await?;
-    let health = TargetHealth {
-        transport: platforms::target_client(&m, ctx).await?,
-    };
+    let health = platforms::health(&m, ctx).await?;
     with_platform!(platform, |_stacks, fleet| {
         let mut runner = Runner::new(
             Declared::from(&m.backfill),

@@ -8,10 +8,13 @@ use anyhow::Context as _;
 use crate::cli::Context;
 use crate::cluster::{Auth, Client, TlsSettings};
 use crate::config::{self, LoadOptions, Migration, PlatformKind, ProcessEnv};
+use crate::converge::health::TargetHealth;
+use crate::converge::lifecycle::HealthSample;
+use crate::converge::ramp::HealthSource;
 use crate::converge::working_state::TargetWorkingState;
 use crate::coordination::archive::{ArchiveDestination, FileOrS3Store};
 use crate::plan::{FORMAT_VERSION, FleetPlan, Operation, Plan};
-use crate::platform::aws::{AwsClients, CloudFormation, EcsFleet};
+use crate::platform::aws::{AwsClients, CloudFormation, CloudWatchHealth, EcsFleet};
 use crate::platform::local::{self, LocalFleet, LocalStacks};
 use crate::platform::{Fleet, Stacks};
 use crate::render::{self, Rendered, Templates};
@@ -80,6 +83,40 @@ pub async fn target_client(m: &Migration, ctx: &Context) -> anyhow::Result<Clien
         ));
     }
     Ok(client)
+}
+
+/// The ramp's health source: CloudWatch `AWS/ES` metrics plus the target's own health on AWS when
+/// `dashboard.target_domain` names the domain, otherwise the target's `_cluster/health` and `_nodes/stats`.
+pub enum Health {
+    Target(TargetHealth<Client>),
+    CloudWatch(CloudWatchHealth<Client>),
+}
+
+impl HealthSource for Health {
+    async fn sample(&self) -> Result<HealthSample, String> {
+        match self {
+            Health::Target(h) => h.sample().await,
+            Health::CloudWatch(h) => h.sample().await,
+        }
+    }
+}
+
+/// The health source for `m` (see [`Health`]).
+pub async fn health(m: &Migration, ctx: &Context) -> anyhow::Result<Health> {
+    let target = TargetHealth {
+        transport: target_client(m, ctx).await?,
+    };
+    match (&m.platform, &m.dashboard.target_domain) {
+        (PlatformKind::Aws, Some(domain)) => {
+            let clients = AwsClients::load(&m.aws).await;
+            Ok(Health::CloudWatch(CloudWatchHealth {
+                target,
+                cloudwatch: clients.cloudwatch,
+                domain: domain.clone(),
+            }))
+        }
+        _ => Ok(Health::Target(target)),
+    }
 }
 
 /// An open target given on the command line (`--target URL`): no auth, TLS verified.

@@ -6,7 +6,8 @@
 //!   concurrently), apply (execute in order, follow stack events), destroy, discard;
 //! - `changes`, [`template_diff`], `status`: the pure parts — change sets to plan entries, the template-diff
 //!   fallback for change sets without details, and every decision on a status string;
-//! - [`EcsFleet`]: [`crate::platform::Fleet`] over DescribeServices / UpdateService.
+//! - [`EcsFleet`]: [`crate::platform::Fleet`] over DescribeServices / UpdateService;
+//! - [`CloudWatchHealth`]: the ramp's health on Amazon OpenSearch Service (CloudWatch `AWS/ES` CPU and JVM).
 //!
 //! Tested against `moto_server` (`tests/aws_stacks.rs`), which differs from CloudFormation in ways the code
 //! tolerates on purpose: change sets carry no property details and no `Replacement` (hence the template diff and
@@ -18,6 +19,7 @@ mod changes;
 pub mod clients;
 mod ecs;
 mod execute;
+pub mod health;
 mod planning;
 mod stacks;
 mod status;
@@ -26,4 +28,5 @@ pub mod template_diff;
 pub use changes::{REPLACING, forces_replacement};
 pub use clients::AwsClients;
 pub use ecs::EcsFleet;
+pub use health::CloudWatchHealth;
 pub use stacks::{CloudFormation, Timing};
