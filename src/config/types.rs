@@ -165,7 +165,7 @@ pub struct Lifecycle {
     pub stop_when_complete: bool,
     pub ramp: Option<Ramp>,
     /// Where `stopped` archives the working state: a local path or `s3://bucket/key`. Required on AWS
-    /// before `state: stopped`; defaults to the state directory locally.
+    /// before `state: stopped`; locally it defaults to `archives/<name>/` beside the state directory.
     pub archive: Option<String>,
     /// How long `stopped` waits for running workers before giving up.
     #[serde(with = "humantime_serde_like")]
