@@ -17,3 +17,40 @@ pub mod snapshot {
     pub mod repository_data;
     pub mod smile;
 }
+
+/// Without a sanitizer libFuzzer sees memory only as RSS, so a huge allocation that is never touched (a
+/// `Vec::with_capacity` from a corrupt count) would pass unnoticed. Any single allocation above this is a bug
+/// here (inputs are at most 64 KiB; the largest legitimate output is DEFLATE's 1032:1 of that): abort, which
+/// libFuzzer reports as a crash and saves.
+const MAX_ALLOCATION: usize = 256 << 20;
+
+struct CappedAllocator;
+
+fn check_size(size: usize) {
+    if size > MAX_ALLOCATION {
+        eprintln!("allocation of {size} bytes (more than {MAX_ALLOCATION}) from one fuzz input");
+        std::process::abort();
+    }
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator after a size check.
+unsafe impl std::alloc::GlobalAlloc for CappedAllocator {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        check_size(layout.size());
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        check_size(layout.size());
+        unsafe { std::alloc::System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        check_size(new_size);
+        unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CappedAllocator = CappedAllocator;
