@@ -24,6 +24,9 @@ pub enum Mode {
     DeflatePresetDict,
 }
 
+/// The largest expansion of any mode: DEFLATE's (a 258-byte match in 2 bits).
+const MAX_RATIO: usize = 1032;
+
 /// Decodes `total` bytes from `input` (positioned at the block) into `out` (cleared first).
 pub fn decompress(
     mode: Mode,
@@ -33,6 +36,13 @@ pub fn decompress(
     scratch: &mut Vec<u8>,
 ) -> Result<()> {
     out.clear();
+    // No mode expands more than DEFLATE's 1032:1 (LZ4's is about 255:1), so more output than that needs input
+    // that is not here yet (a streaming caller fetches more; a whole file is truncated). This also bounds every
+    // buffer below by the input rather than by a length read from it.
+    let needed = total.div_ceil(MAX_RATIO);
+    if needed > input.remaining() {
+        return Err(input.truncated((needed - input.remaining()) as u64));
+    }
     match mode {
         Mode::Lz4Raw => {
             let start = input.pos();
@@ -64,6 +74,10 @@ pub fn decompress(
                 )));
             }
             let blocks = (total - dict_len).div_ceil(block_len.max(1));
+            // A compressed length (at least one byte) per block and the dictionary.
+            if blocks >= input.remaining() {
+                return Err(input.truncated((blocks + 1 - input.remaining()) as u64));
+            }
             let mut lengths = Vec::with_capacity(blocks + 1);
             for _ in 0..=blocks {
                 lengths.push(input.len()?);
@@ -179,4 +193,46 @@ fn inflate(
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lucene::input::Endian;
+
+    fn run(mode: Mode, data: &[u8], total: usize) -> LuceneError {
+        let mut input = Input::new("_0.fdt", data, Endian::Big);
+        decompress(mode, &mut input, total, &mut Vec::new(), &mut Vec::new()).unwrap_err()
+    }
+
+    /// Found by `cargo fuzz` (stored_fields, reduced by hand): chunk lengths summing to gigabytes made the
+    /// decoders reserve that much output before reading a compressed byte.
+    #[test]
+    fn an_output_beyond_what_the_input_can_expand_to_is_truncated_before_allocating() {
+        const INPUT: [u8; 6] = [0x00, 0x01, 0x02, 0x03, 0x00, 0x00];
+        for mode in [
+            Mode::Lz4Raw,
+            Mode::DeflateRaw,
+            Mode::Lz4PresetDict,
+            Mode::DeflatePresetDict,
+        ] {
+            match run(mode, &INPUT, 1 << 31) {
+                LuceneError::Truncated { needed, .. } => assert!(needed > 1 << 20, "{mode:?}"),
+                other => panic!("{mode:?}: {other}"),
+            }
+        }
+    }
+
+    /// Found by `cargo fuzz` (stored_fields): a block length of 1 made the LZ4-with-dictionary mode size its
+    /// table of block lengths by the output, one entry per output byte, before reading any of them.
+    #[test]
+    fn more_lz4_blocks_than_input_bytes_is_truncated_before_allocating() {
+        // dictLen 0, blockLen 1, then a few compressed lengths: 50_000 blocks cannot follow in 100 bytes.
+        let mut data = vec![0x00, 0x01];
+        data.resize(100, 0x00);
+        match run(Mode::Lz4PresetDict, &data, 50_000) {
+            LuceneError::Truncated { needed, .. } => assert!(needed > 40_000, "{needed}"),
+            other => panic!("{other}"),
+        }
+    }
 }

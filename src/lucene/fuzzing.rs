@@ -1,36 +1,77 @@
 //! Entry points for fuzzing: each parser on arbitrary bytes. They must return (any result) and never panic;
 //! `fuzz/` drives them with libFuzzer and `tests/lucene_fuzz_smoke.rs` with deterministic mutations.
+//!
+//! Files with a CodecUtil footer get their CRC recomputed first ([`with_footer_crc`]), so that mutations reach
+//! the parser behind the checksum instead of all ending at "checksum mismatch".
 
-use super::input::Endian;
+use std::borrow::Cow;
+
+use super::codec::{self, FOOTER_LEN};
+use super::input::{Endian, Input};
 use super::{compound, field_infos, live_docs, segment_info, segments, stored_fields};
 
+/// `data` with its last 8 bytes replaced by the CRC32 of the bytes before them (as a CodecUtil footer holds).
+pub fn with_footer_crc(data: &[u8]) -> Cow<'_, [u8]> {
+    if data.len() < FOOTER_LEN {
+        return Cow::Borrowed(data);
+    }
+    let mut fixed = data.to_vec();
+    let n = fixed.len();
+    let crc = crc32fast::hash(&fixed[..n - 8]);
+    fixed[n - 8..].copy_from_slice(&u64::from(crc).to_be_bytes());
+    Cow::Owned(fixed)
+}
+
+/// The index header of `data`, if it has one.
+fn header(data: &[u8]) -> Option<codec::Header> {
+    codec::read_index_header(&mut Input::new("_0", data, Endian::Big)).ok()
+}
+
 pub fn segments_n(data: &[u8]) {
-    let _ = segments::parse("segments_1", data);
+    let _ = segments::parse("segments_1", &with_footer_crc(data));
 }
 
 pub fn segment_info(data: &[u8]) {
-    let id = data
-        .get(..16)
-        .and_then(|s| <[u8; 16]>::try_from(s).ok())
-        .unwrap_or([0; 16]);
-    let _ = segment_info::parse("_0.si", data, &id);
+    let data = with_footer_crc(data);
+    // The id segments_N would expect: the file's own (a mismatch is one early error, not worth fuzzing).
+    let id = header(&data).and_then(|h| h.id).unwrap_or([0; 16]);
+    let _ = segment_info::parse("_0.si", &data, &id);
 }
 
 pub fn compound_entries(data: &[u8]) {
-    let _ = compound::parse_entries("_0.cfe", data, "_0", u64::MAX);
+    let _ = compound::parse_entries("_0.cfe", &with_footer_crc(data), "_0", u64::MAX);
 }
 
 pub fn field_infos(data: &[u8]) {
-    let _ = field_infos::parse("_0.fnm", data);
+    let _ = field_infos::parse("_0.fnm", &with_footer_crc(data));
 }
 
 pub fn live_docs(data: &[u8]) {
-    let max_doc = data.first().map(|b| u32::from(*b) * 64).unwrap_or(0);
-    let _ = live_docs::parse_live_docs("_0_1.liv", data, max_doc, 0);
+    let data = with_footer_crc(data);
+    // As many docs as the bytes between header and footer can hold, less a few picked by the last byte.
+    let body = data.len().saturating_sub(FOOTER_LEN + 40);
+    let slack = data.first().map_or(0, |b| u32::from(*b % 64));
+    let max_doc = u32::try_from(body * 8)
+        .unwrap_or(u32::MAX)
+        .saturating_sub(slack);
+    let _ = live_docs::parse_live_docs("_0_1.liv", &data, max_doc, 0);
 }
 
 pub fn doc_values_and_disi(data: &[u8]) {
-    if let Ok(entry) = live_docs::find_numeric_entry("_0.dvm", data, 0) {
+    let data = with_footer_crc(data);
+    let data = &data[..];
+    // The field the first entry is for (the soft-deletes field in the files we read).
+    let field = header(data)
+        .map(|h| {
+            let mut input = Input::new("_0.dvm", data, Endian::Big);
+            let _ = codec::read_index_header(&mut input);
+            if h.codec.starts_with("Lucene90") {
+                input.endian = Endian::Little;
+            }
+            input.u32().unwrap_or(0)
+        })
+        .unwrap_or(0);
+    if let Ok(entry) = live_docs::find_numeric_entry("_0.dvm", data, field) {
         let _ = live_docs::read_disi("_0.dvd", data, Endian::Big, &entry, 1 << 20);
     }
     let disi = live_docs::DocsWithField::Disi {

@@ -70,7 +70,8 @@ impl<'a> Input<'a> {
         LuceneError::corrupt(self.file, self.offset(), message)
     }
 
-    fn truncated(&self, needed: u64) -> LuceneError {
+    /// The input ends `needed` bytes too early.
+    pub fn truncated(&self, needed: u64) -> LuceneError {
         LuceneError::Truncated {
             file: self.file.to_string(),
             offset: self.offset(),

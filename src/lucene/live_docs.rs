@@ -26,11 +26,13 @@ impl DocSet {
     }
 
     pub fn full(max_doc: u32) -> Self {
-        let mut set = DocSet::empty(max_doc);
-        for doc in 0..max_doc {
-            set.insert(doc);
+        let mut words = vec![!0u64; (max_doc as usize).div_ceil(64)];
+        if let Some(last) = words.last_mut()
+            && !max_doc.is_multiple_of(64)
+        {
+            *last = (1 << (max_doc % 64)) - 1;
         }
-        set
+        DocSet { words }
     }
 
     pub fn insert(&mut self, doc: u32) {
@@ -66,6 +68,11 @@ pub fn parse_live_docs(file: &str, data: &[u8], max_doc: u32, del_count: u32) ->
         "Lucene90LiveDocs" => Endian::Little,
         other => return Err(LuceneError::unsupported(file, "live docs format", other)),
     };
+    // The bitset must be here before it is allocated: maxDoc comes from the .si, not from this file.
+    let bytes = (max_doc as usize).div_ceil(64) * 8;
+    if bytes > input.remaining() {
+        return Err(input.truncated((bytes - input.remaining()) as u64));
+    }
     let mut set = DocSet::empty(max_doc);
     for w in set.words.iter_mut() {
         *w = input.u64()?;
@@ -169,12 +176,22 @@ pub fn read_disi(
         .filter(|e| *e <= dvd.len() as u64)
         .ok_or_else(|| LuceneError::corrupt(file, offset, "IndexedDISI outside .dvd"))?;
     let mut input = Input::with_base(file, &dvd[offset as usize..end as usize], endian, offset);
+    let mut previous = None;
     loop {
         let block = u32::from(input.u16()?);
         let cardinality = u32::from(input.u16()?) + 1;
         if block == 0x7FFF {
             return Ok(set);
         }
+        // Blocks ascend (IndexedDISI writes each once, in order); a repeated one could make an ALL block of
+        // 4 bytes cost 65536 inserts over and over.
+        if previous.is_some_and(|p| block <= p) {
+            return Err(input.corrupt(format!(
+                "IndexedDISI block {block} after block {}",
+                previous.unwrap_or(0)
+            )));
+        }
+        previous = Some(block);
         let base = block << 16;
         if cardinality <= 4095 {
             for _ in 0..cardinality {
@@ -201,11 +218,9 @@ pub fn read_disi(
                 }
             }
         } else {
-            for low in 0..65536u32 {
-                let doc = base | low;
-                if doc < max_doc {
-                    set.insert(doc);
-                }
+            check_doc(&input, base, max_doc)?;
+            for doc in base..base.saturating_add(65536).min(max_doc) {
+                set.insert(doc);
             }
         }
     }
@@ -216,4 +231,75 @@ fn check_doc(input: &Input, doc: u32, max_doc: u32) -> Result<()> {
         return Err(input.corrupt(format!("doc {doc} beyond maxDoc {max_doc}")));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn framed_liv(words: &[u8]) -> Vec<u8> {
+        let mut out = super::super::codec::CODEC_MAGIC.to_be_bytes().to_vec();
+        out.push(16);
+        out.extend_from_slice(b"Lucene90LiveDocs");
+        out.extend_from_slice(&[0, 0, 0, 0]);
+        out.extend_from_slice(&[7; 16]);
+        out.push(1);
+        out.push(b'1');
+        out.extend_from_slice(words);
+        out.extend_from_slice(&super::super::codec::FOOTER_MAGIC.to_be_bytes());
+        out.extend_from_slice(&[0; 4]);
+        let crc = crc32fast::hash(&out);
+        out.extend_from_slice(&u64::from(crc).to_be_bytes());
+        out
+    }
+
+    #[test]
+    fn full_sets_exactly_max_doc_bits() {
+        assert_eq!(DocSet::full(0).count(), 0);
+        assert_eq!(DocSet::full(64).count(), 64);
+        assert_eq!(DocSet::full(130).count(), 130);
+        assert!(DocSet::full(130).contains(129) && !DocSet::full(130).contains(130));
+    }
+
+    /// maxDoc comes from the .si: a .liv far too short for it is truncated before its bitset is allocated.
+    #[test]
+    fn a_live_docs_file_too_short_for_max_doc_is_truncated_before_allocating() {
+        let data = framed_liv(&[0xFF; 8]);
+        match parse_live_docs("_0_1.liv", &data, u32::MAX, 0).unwrap_err() {
+            LuceneError::Truncated { needed, .. } => assert!(needed > 1 << 28, "{needed}"),
+            other => panic!("{other}"),
+        }
+        assert_eq!(
+            parse_live_docs("_0_1.liv", &data, 64, 0)
+                .map(|s| s.count())
+                .ok(),
+            Some(64)
+        );
+    }
+
+    /// A repeated ALL block (4 bytes each) made the DISI decoder do 65536 inserts per 4 input bytes.
+    #[test]
+    fn a_repeated_indexed_disi_block_is_an_error() {
+        const DISI: [u8; 12] = [0, 1, 0xFF, 0xFF, 0, 1, 0xFF, 0xFF, 0x7F, 0xFF, 0, 0];
+        let at = DocsWithField::Disi {
+            offset: 0,
+            length: DISI.len() as u64,
+            dense_rank_power: -1,
+        };
+        let err = read_disi("_0.dvd", &DISI, Endian::Big, &at, 1 << 18).unwrap_err();
+        assert!(err.to_string().contains("block 1 after block 1"), "{err}");
+    }
+
+    /// An ALL block past maxDoc is corrupt, as a SPARSE or DENSE one is (block 0xFFFF: its end is 2^32).
+    #[test]
+    fn an_all_block_beyond_max_doc_is_an_error() {
+        const DISI: [u8; 8] = [0xFF, 0xFF, 0xFF, 0xFF, 0x7F, 0xFF, 0, 0];
+        let at = DocsWithField::Disi {
+            offset: 0,
+            length: DISI.len() as u64,
+            dense_rank_power: -1,
+        };
+        let err = read_disi("_0.dvd", &DISI, Endian::Big, &at, 1 << 20).unwrap_err();
+        assert!(err.to_string().contains("beyond maxDoc"), "{err}");
+    }
 }

@@ -131,6 +131,9 @@ pub struct Buffers {
     scratch: Vec<u8>,
 }
 
+/// More documents than any Lucene writer puts in one chunk (4096 for BEST_COMPRESSION), by a wide margin.
+const MAX_CHUNK_DOCS: u32 = 1 << 17;
+
 /// Decodes the chunk at the start of `input`; returns how many bytes it took.
 pub fn read_chunk(
     input: &mut Input,
@@ -145,6 +148,13 @@ pub fn read_chunk(
     let sliced = token & 1 == 1;
     if docs == 0 {
         return Err(input.corrupt("chunk with no documents"));
+    }
+    // Lucene's writers flush a chunk at 4096 documents at most (maxDocsPerChunk); far more is corruption, and
+    // would size the per-document arrays below from a single corrupt VInt.
+    if docs > MAX_CHUNK_DOCS {
+        return Err(input.corrupt(format!(
+            "chunk of {docs} documents (at most {MAX_CHUNK_DOCS} are plausible)"
+        )));
     }
     chunk.docs = docs;
     chunk.num_fields.clear();
@@ -341,4 +351,35 @@ fn read_long(input: &mut Input) -> Result<i64> {
         0xC0 => v.wrapping_mul(86_400_000),
         _ => v,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk(data: &[u8], mode: Mode, lucene90: bool) -> Result<usize> {
+        let format = Format {
+            mode,
+            lucene90,
+            token_shift: 1,
+            chunk_size: 1 << 14,
+            endian: Endian::Big,
+        };
+        let mut input = Input::new("_0.fdt", data, Endian::Big);
+        read_chunk(
+            &mut input,
+            &format,
+            &mut Chunk::default(),
+            &mut Buffers::default(),
+        )
+    }
+
+    /// Found by `cargo fuzz` (stored_fields): a token of 2^31 documents and packed ints of width 0 sized the
+    /// per-document arrays at gigabytes before any document byte was read.
+    #[test]
+    fn a_huge_document_count_is_an_error_not_an_allocation() {
+        const INPUT: [u8; 8] = [0x00, 0xff, 0xff, 0xff, 0xff, 0x79, 0x00, 0x6c];
+        let err = chunk(&INPUT, Mode::Lz4Raw, false).unwrap_err().to_string();
+        assert!(err.contains("_0.fdt") && err.contains("documents"), "{err}");
+    }
 }

@@ -8,7 +8,9 @@
 mod blob;
 mod dat;
 mod document;
+pub mod fuzzing;
 mod repository;
+mod repository_data;
 mod s3;
 mod shard_dir;
 pub mod smile;

@@ -11,18 +11,8 @@ use serde_json::Value;
 use super::SnapshotError;
 use super::blob::BlobSource;
 use super::dat;
-use super::smile;
-
-/// A snapshot as the repository lists it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct SnapshotInfo {
-    pub name: String,
-    pub uuid: String,
-    pub state: String,
-    pub indices: Vec<String>,
-    /// Version of Elasticsearch/OpenSearch that wrote it, when recorded.
-    pub version: Option<String>,
-}
+use super::repository_data;
+pub use super::repository_data::{FileInfo, SnapshotInfo};
 
 /// An index of a snapshot.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -35,35 +25,10 @@ pub struct IndexInfo {
     pub mappings: Value,
 }
 
-/// One Lucene file of a shard snapshot.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileInfo {
-    /// Blob name (`__abc`, or `v__abc` for files whose content is in `meta_hash`).
-    pub blob: String,
-    /// Lucene file name.
-    pub physical_name: String,
-    pub length: u64,
-    pub part_size: Option<u64>,
-    /// Content of virtual (`v__`) files.
-    pub inline: Option<Vec<u8>>,
-}
-
 /// An open repository.
 pub struct Repository {
     pub(crate) source: Arc<dyn BlobSource>,
     data: Value,
-}
-
-fn state_name(state: &Value) -> String {
-    match state.as_u64() {
-        Some(0) => "IN_PROGRESS".into(),
-        Some(1) => "SUCCESS".into(),
-        Some(2) => "FAILED".into(),
-        Some(3) => "PARTIAL".into(),
-        Some(4) => "INCOMPATIBLE".into(),
-        Some(n) => format!("UNKNOWN({n})"),
-        None => state.as_str().unwrap_or("UNKNOWN").to_string(),
-    }
 }
 
 impl Repository {
@@ -106,40 +71,7 @@ impl Repository {
 
     /// Every snapshot, in repository order.
     pub fn snapshots(&self) -> Vec<SnapshotInfo> {
-        let indices = self.data["indices"]
-            .as_object()
-            .cloned()
-            .unwrap_or_default();
-        self.data["snapshots"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|s| {
-                let uuid = s["uuid"].as_str().unwrap_or_default().to_string();
-                let mut names: Vec<String> = indices
-                    .iter()
-                    .filter(|(_, v)| {
-                        v["snapshots"]
-                            .as_array()
-                            .is_some_and(|a| a.iter().any(|u| u.as_str() == Some(uuid.as_str())))
-                    })
-                    .map(|(k, _)| k.clone())
-                    .collect();
-                names.sort();
-                let version = match &s["version"] {
-                    Value::String(v) => Some(v.clone()),
-                    Value::Number(n) => Some(n.to_string()),
-                    _ => None,
-                };
-                SnapshotInfo {
-                    name: s["name"].as_str().unwrap_or_default().to_string(),
-                    uuid,
-                    state: state_name(&s["state"]),
-                    indices: names,
-                    version,
-                }
-            })
-            .collect()
+        repository_data::snapshots(&self.data)
     }
 
     pub fn snapshot(&self, name: &str) -> Result<SnapshotInfo, SnapshotError> {
@@ -253,44 +185,6 @@ impl Repository {
             .read_all(&blob)
             .map_err(|e| ctx(format!("{blob}: {e}")))?;
         let meta = dat::decode(&blob, &bytes, "snapshot").map_err(|e| ctx(e.to_string()))?;
-        let mut files = Vec::new();
-        for f in meta["files"].as_array().into_iter().flatten() {
-            let name = f["name"]
-                .as_str()
-                .ok_or_else(|| ctx(format!("{blob}: a file entry has no name")))?;
-            let physical = f["physical_name"]
-                .as_str()
-                .ok_or_else(|| ctx(format!("{blob}: {name} has no physical_name")))?;
-            let length = f["length"]
-                .as_u64()
-                .ok_or_else(|| ctx(format!("{blob}: {name} has no length")))?;
-            let part_size = f["part_size"]
-                .as_u64()
-                .filter(|p| *p > 0 && *p < i64::MAX as u64);
-            let inline = if name.starts_with("v__") {
-                let bytes = smile::bytes_of(&f["meta_hash"]).ok_or_else(|| {
-                    ctx(format!(
-                        "{blob}: virtual file {physical} has no meta_hash content"
-                    ))
-                })?;
-                if bytes.len() as u64 != length {
-                    return Err(ctx(format!(
-                        "{blob}: virtual file {physical} holds {} bytes, expected {length}",
-                        bytes.len()
-                    )));
-                }
-                Some(bytes)
-            } else {
-                None
-            };
-            files.push(FileInfo {
-                blob: name.to_string(),
-                physical_name: physical.to_string(),
-                length,
-                part_size,
-                inline,
-            });
-        }
-        Ok(files)
+        repository_data::shard_files(&blob, &meta).map_err(ctx)
     }
 }
