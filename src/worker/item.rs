@@ -60,11 +60,10 @@ enum Stop {
     Fatal(WorkerError),
 }
 
-/// Per-item counts and the checkpoint window.
+/// The checkpoint window, with the indexed / rejected counts of the acknowledged prefix (what the item records:
+/// a successor re-sends everything after the checkpoint, so later batches are not claimed twice).
 struct ItemState {
     tracker: AckTracker,
-    migrated: u64,
-    failed: u64,
 }
 
 /// Folds one finished batch in. `Some` when the item must stop.
@@ -98,9 +97,7 @@ fn settle(
             out.stats.documents += indexed;
             out.stats.source_bytes += result.source_bytes;
             out.stats.failed_documents += rejected;
-            state.migrated += indexed;
-            state.failed += rejected;
-            state.tracker.ack(result.seq);
+            state.tracker.ack_counted(result.seq, indexed, rejected);
             None
         }
         BatchEnd::HandOff => Some(Stop::HandOff),
@@ -181,8 +178,6 @@ pub async fn migrate_item<T: JsonTransport>(
     };
     let mut state = ItemState {
         tracker: AckTracker::new(id.starting_doc),
-        migrated: 0,
-        failed: 0,
     };
     let mut inflight = FuturesUnordered::new();
     let mut shutdown = w.shutdown.clone();
@@ -224,7 +219,12 @@ pub async fn migrate_item<T: JsonTransport>(
             ));
         }
         w.coordinator
-            .complete(id, w.clock.now_s(), state.migrated, state.failed)
+            .complete(
+                id,
+                w.clock.now_s(),
+                state.tracker.prefix_counts().0,
+                state.tracker.prefix_counts().1,
+            )
             .await?;
         out.stats.items_completed += 1;
         return Ok(ItemEnd::Completed);
@@ -286,8 +286,8 @@ async fn handoff<T: JsonTransport>(
             id,
             checkpoint,
             w.clock.now_s(),
-            state.migrated,
-            state.failed,
+            state.tracker.prefix_counts().0,
+            state.tracker.prefix_counts().1,
         )
         .await?;
     out.stats.lease_handoffs += 1;

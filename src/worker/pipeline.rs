@@ -6,6 +6,15 @@
 
 use std::collections::VecDeque;
 
+/// One dispatched batch: its sequence number, the document after it, and its (indexed, rejected) counts once
+/// acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Dispatched {
+    seq: u64,
+    next_doc: u64,
+    counts: Option<(u64, u64)>,
+}
+
 /// The in-flight window of one work item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AckTracker {
@@ -13,8 +22,12 @@ pub struct AckTracker {
     checkpoint: u64,
     /// Sequence number the next dispatched batch gets.
     next_seq: u64,
-    /// Dispatched batches not yet folded into the checkpoint, oldest first: (seq, doc after the batch, acked).
-    window: VecDeque<(u64, u64, bool)>,
+    /// Dispatched batches not yet folded into the checkpoint, oldest first: (seq, doc after the batch, the
+    /// batch's (indexed, rejected) counts once acknowledged).
+    window: VecDeque<Dispatched>,
+    /// Documents indexed / rejected in the acknowledged prefix: what a handed-off item may claim, since the
+    /// successor re-sends everything after the checkpoint.
+    prefix_counts: (u64, u64),
 }
 
 impl AckTracker {
@@ -24,6 +37,7 @@ impl AckTracker {
             checkpoint: starting_doc,
             next_seq: 0,
             window: VecDeque::new(),
+            prefix_counts: (0, 0),
         }
     }
 
@@ -31,21 +45,41 @@ impl AckTracker {
     pub fn dispatch(&mut self, last_doc: u64) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.window
-            .push_back((seq, last_doc.saturating_add(1), false));
+        self.window.push_back(Dispatched {
+            seq,
+            next_doc: last_doc.saturating_add(1),
+            counts: None,
+        });
         seq
     }
 
     /// Records that batch `seq` was acknowledged by the target (every item indexed or rejected for good).
     /// Unknown or repeated sequence numbers are ignored.
     pub fn ack(&mut self, seq: u64) {
-        if let Some(entry) = self.window.iter_mut().find(|(s, _, _)| *s == seq) {
-            entry.2 = true;
+        self.ack_counted(seq, 0, 0);
+    }
+
+    /// [`AckTracker::ack`] with the batch's indexed and rejected document counts.
+    pub fn ack_counted(&mut self, seq: u64, indexed: u64, rejected: u64) {
+        if let Some(entry) = self.window.iter_mut().find(|d| d.seq == seq) {
+            entry.counts.get_or_insert((indexed, rejected));
         }
-        while let Some(&(_, next_doc, true)) = self.window.front() {
+        while let Some(&Dispatched {
+            next_doc,
+            counts: Some((indexed, rejected)),
+            ..
+        }) = self.window.front()
+        {
             self.checkpoint = next_doc;
+            self.prefix_counts.0 += indexed;
+            self.prefix_counts.1 += rejected;
             self.window.pop_front();
         }
+    }
+
+    /// (indexed, rejected) documents of the acknowledged prefix.
+    pub fn prefix_counts(&self) -> (u64, u64) {
+        self.prefix_counts
     }
 
     /// The first document not covered by the acknowledged prefix: where a successor must start.
@@ -62,6 +96,22 @@ impl AckTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_follow_the_acknowledged_prefix_only() {
+        let mut t = AckTracker::new(0);
+        let a = t.dispatch(99);
+        let b = t.dispatch(199);
+        t.ack_counted(b, 100, 0);
+        assert_eq!(
+            t.prefix_counts(),
+            (0, 0),
+            "b is behind a, which is in flight"
+        );
+        t.ack_counted(a, 98, 2);
+        assert_eq!(t.prefix_counts(), (198, 2));
+        assert_eq!(t.checkpoint(), 200);
+    }
 
     #[test]
     fn the_checkpoint_follows_in_order_acks() {
