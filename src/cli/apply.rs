@@ -11,9 +11,11 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use crate::cli::Context;
-use crate::cli::platforms::{self, approve, make_plan, require_approval_possible, with_platform};
+use crate::cli::platforms::{
+    self, Platform, approve, make_plan, require_approval_possible, with_platform,
+};
 use crate::config::Migration;
-use crate::converge::{Declared, Runner, SettleOptions, SystemClock};
+use crate::converge::SettleOptions;
 use crate::exit::Outcome;
 use crate::output::Format;
 use crate::output::converge_view::ConvergeView;
@@ -45,7 +47,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     let platform = platforms::platform(&m, ctx).await?;
     let work = async {
         with_platform!(&platform, |stacks, fleet| {
-            deploy(&args, ctx, &m, &rendered, stacks, fleet).await
+            deploy(&args, ctx, &m, &rendered, &platform, stacks, fleet).await
         })
     };
     tokio::select! {
@@ -66,6 +68,7 @@ async fn deploy<S: Stacks, F: Fleet + Clone>(
     ctx: &Context,
     m: &Migration,
     rendered: &Rendered,
+    platform: &Platform,
     stacks: &S,
     fleet: &F,
 ) -> anyhow::Result<Outcome> {
@@ -102,7 +105,7 @@ async fn deploy<S: Stacks, F: Fleet + Clone>(
     } else if ctx.printer.format == Format::Human {
         ctx.printer.line("Stacks: no changes.");
     }
-    converge(args, ctx, m, fleet.clone()).await.context(
+    converge(args, ctx, m, platform, fleet.clone()).await.context(
         "the stacks are deployed, but converging the fleet failed; fix the cause and run `backfill apply` (or `backfill converge`) again",
     )
 }
@@ -155,17 +158,10 @@ async fn converge<F: Fleet>(
     args: &Args,
     ctx: &Context,
     m: &Migration,
+    platform: &Platform,
     fleet: F,
 ) -> anyhow::Result<Outcome> {
-    let working_state = platforms::working_state(m, ctx).await?;
-    let health = platforms::health(m, ctx).await?;
-    let mut runner = Runner::new(
-        Declared::from(&m.backfill),
-        fleet,
-        working_state,
-        health,
-        SystemClock,
-    );
+    let mut runner = platforms::runner(m, ctx, platform, fleet).await?;
     let mut view = ConvergeView::new(ctx.printer.clone());
     if args.wait {
         let options = SettleOptions {
@@ -178,23 +174,15 @@ async fn converge<F: Fleet>(
             .run_until_settled(&options, &mut |e| view.event(&e))
             .await?;
         view.finish();
-        if ctx.printer.format == Format::Human {
-            ctx.printer.line(format!(
-                "Backfill {}: {}",
-                decision.status.status.as_str(),
-                decision.status.reason
-            ));
-        }
+        platforms::report_decision(ctx, &decision, "");
     } else {
         let decision = runner.pass(&mut |e| view.event(&e)).await?;
         view.finish();
-        if ctx.printer.format == Format::Human {
-            ctx.printer.line(format!(
-                "Backfill {}: {}. The converge loop keeps it there with `backfill apply --wait` or `backfill converge --watch`.",
-                decision.status.status.as_str(),
-                decision.status.reason
-            ));
-        }
+        platforms::report_decision(
+            ctx,
+            &decision,
+            ". The converge loop keeps it there with `backfill apply --wait` or `backfill converge --watch`.",
+        );
     }
     Ok(Outcome::Success)
 }

@@ -5,9 +5,8 @@ use std::time::Duration;
 
 use crate::cli::Context;
 use crate::cli::platforms::{self, with_platform};
-use crate::converge::{Declared, Runner, SettleOptions, SystemClock};
+use crate::converge::SettleOptions;
 use crate::exit::Outcome;
-use crate::output::Format;
 use crate::output::converge_view::ConvergeView;
 
 #[derive(Debug, clap::Args)]
@@ -26,16 +25,8 @@ pub struct Args {
 pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     let m = platforms::load(ctx, true)?;
     let platform = platforms::platform(&m, ctx).await?;
-    let working_state = platforms::working_state(&m, ctx).await?;
-    let health = platforms::health(&m, ctx).await?;
-    with_platform!(platform, |_stacks, fleet| {
-        let mut runner = Runner::new(
-            Declared::from(&m.backfill),
-            fleet,
-            working_state,
-            health,
-            SystemClock,
-        );
+    with_platform!(&platform, |_stacks, fleet| {
+        let mut runner = platforms::runner(&m, ctx, &platform, fleet.clone()).await?;
         let mut view = ConvergeView::new(ctx.printer.clone());
         if args.watch {
             let mut sink = |e: crate::converge::ConvergeEvent| view.event(&e);
@@ -57,13 +48,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
             .run_until_settled(&options, &mut |e| view.event(&e))
             .await?;
         view.finish();
-        if ctx.printer.format == Format::Human {
-            ctx.printer.line(format!(
-                "Backfill {}: {}",
-                decision.status.status.as_str(),
-                decision.status.reason
-            ));
-        }
+        platforms::report_decision(ctx, &decision, "");
         Ok(Outcome::Success)
     })
 }

@@ -107,7 +107,7 @@ async fn stop_fleet<F: Fleet>(ctx: &Context, fleet: &F, m: &Migration) -> anyhow
 
 /// Archives (verified) and deletes the working state when it exists; an unreachable target stops the destroy.
 async fn archive_working_state(ctx: &Context, m: &Migration) -> anyhow::Result<()> {
-    let ws = platforms::working_state(m, ctx).await?;
+    let ws = platforms::working_state(m, platforms::target_client(m, ctx).await?).await;
     let now = SystemClock.now();
     let present = ws.observe(now).await.context(
         "cannot read the working state on the target (pass --keep-working-state to leave it)",

@@ -12,7 +12,9 @@ use crate::converge::health::TargetHealth;
 use crate::converge::lifecycle::HealthSample;
 use crate::converge::ramp::HealthSource;
 use crate::converge::working_state::TargetWorkingState;
+use crate::converge::{Decision, Declared, Runner, SystemClock};
 use crate::coordination::archive::{ArchiveDestination, FileOrS3Store};
+use crate::output::Format;
 use crate::plan::{FORMAT_VERSION, FleetPlan, Operation, Plan};
 use crate::platform::aws::{AwsClients, CloudFormation, CloudWatchHealth, EcsFleet};
 use crate::platform::local::{self, LocalFleet, LocalStacks};
@@ -101,21 +103,50 @@ impl HealthSource for Health {
     }
 }
 
-/// The health source for `m` (see [`Health`]).
-pub async fn health(m: &Migration, ctx: &Context) -> anyhow::Result<Health> {
-    let target = TargetHealth {
-        transport: target_client(m, ctx).await?,
+/// The health source for `m` (see [`Health`]), reading the target through `client` and CloudWatch through the
+/// platform's AWS clients when there are any.
+fn health(m: &Migration, client: Client, aws: Option<&AwsClients>) -> Health {
+    let target = TargetHealth { transport: client };
+    match (aws, &m.dashboard.target_domain) {
+        (Some(aws), Some(domain)) => Health::CloudWatch(CloudWatchHealth {
+            target,
+            cloudwatch: aws.cloudwatch.clone(),
+            domain: domain.clone(),
+        }),
+        _ => Health::Target(target),
+    }
+}
+
+/// The converge loop for `m` over `fleet`: one target client (credentials and secrets resolved once) shared by
+/// the working state and the ramp's health source.
+pub async fn runner<F: Fleet>(
+    m: &Migration,
+    ctx: &Context,
+    platform: &Platform,
+    fleet: F,
+) -> anyhow::Result<Runner<F, TargetWorkingState<Client, FileOrS3Store>, Health, SystemClock>> {
+    let client = target_client(m, ctx).await?;
+    let aws = match platform {
+        Platform::Aws(stacks, _) => Some(stacks.clients()),
+        Platform::Local(..) => None,
     };
-    match (&m.platform, &m.dashboard.target_domain) {
-        (PlatformKind::Aws, Some(domain)) => {
-            let clients = AwsClients::load(&m.aws).await;
-            Ok(Health::CloudWatch(CloudWatchHealth {
-                target,
-                cloudwatch: clients.cloudwatch,
-                domain: domain.clone(),
-            }))
-        }
-        _ => Ok(Health::Target(target)),
+    Ok(Runner::new(
+        Declared::from(&m.backfill),
+        fleet,
+        working_state(m, client.clone()).await,
+        health(m, client, aws),
+        SystemClock,
+    ))
+}
+
+/// The last line of a converge run (`apply`, `converge`): the derived status and its reason.
+pub fn report_decision(ctx: &Context, decision: &Decision, hint: &str) {
+    if ctx.printer.format == Format::Human {
+        ctx.printer.line(format!(
+            "Backfill {}: {}{hint}",
+            decision.status.status.as_str(),
+            decision.status.reason
+        ));
     }
 }
 
@@ -151,19 +182,19 @@ pub async fn archive_store(location: &str) -> FileOrS3Store {
 /// The working state on the target, archiving to `backfill.archive` (default: [`default_archive_dir`]).
 pub async fn working_state(
     m: &Migration,
-    ctx: &Context,
-) -> anyhow::Result<TargetWorkingState<Client, FileOrS3Store>> {
+    client: Client,
+) -> TargetWorkingState<Client, FileOrS3Store> {
     let destination = m
         .backfill
         .archive
         .clone()
         .unwrap_or_else(|| default_archive_dir(m).display().to_string());
-    Ok(TargetWorkingState {
-        transport: target_client(m, ctx).await?,
+    TargetWorkingState {
+        transport: client,
         store: archive_store(&destination).await,
         session: None,
         destination: ArchiveDestination(destination),
-    })
+    }
 }
 
 /// Plans the stacks and the fleet for `operation`.

@@ -148,6 +148,16 @@ impl<'t, T: JsonTransport> Coordinator<'t, T> {
         }
     }
 
+    /// A work item this worker is acting on: its absence is a protocol error, not "no item".
+    async fn get_existing(&self, doc_id: &str) -> Result<Versioned, CoordinationError> {
+        self.get(doc_id)
+            .await?
+            .ok_or_else(|| CoordinationError::Unexpected {
+                what: format!("GET {doc_id}"),
+                body: "not found".into(),
+            })
+    }
+
     async fn get(&self, doc_id: &str) -> Result<Option<Versioned>, CoordinationError> {
         let resp = self
             .transport
@@ -286,13 +296,7 @@ impl<'t, T: JsonTransport> Coordinator<'t, T> {
         failed: u64,
     ) -> Result<(), CoordinationError> {
         let doc_id = id.to_id();
-        let current = self
-            .get(&doc_id)
-            .await?
-            .ok_or_else(|| CoordinationError::Unexpected {
-                what: format!("GET {doc_id}"),
-                body: "not found".into(),
-            })?;
+        let current = self.get_existing(&doc_id).await?;
         let done = lease::complete(&current.item, &self.worker_id, now, migrated, failed).map_err(
             |refusal| CoordinationError::Refused {
                 id: doc_id.clone(),
@@ -306,13 +310,7 @@ impl<'t, T: JsonTransport> Coordinator<'t, T> {
     /// Gives a held item back without progress, claimable at once by any worker.
     pub async fn release(&self, id: &WorkItemId) -> Result<(), CoordinationError> {
         let doc_id = id.to_id();
-        let current = self
-            .get(&doc_id)
-            .await?
-            .ok_or_else(|| CoordinationError::Unexpected {
-                what: format!("GET {doc_id}"),
-                body: "not found".into(),
-            })?;
+        let current = self.get_existing(&doc_id).await?;
         let free = lease::release(&current.item, &self.worker_id).map_err(|refusal| {
             CoordinationError::Refused {
                 id: doc_id.clone(),
@@ -348,13 +346,7 @@ impl<'t, T: JsonTransport> Coordinator<'t, T> {
             starting_doc: next_doc,
             ..id.clone()
         };
-        let current = self
-            .get(&doc_id)
-            .await?
-            .ok_or_else(|| CoordinationError::Unexpected {
-                what: format!("GET {doc_id}"),
-                body: "not found".into(),
-            })?;
+        let current = self.get_existing(&doc_id).await?;
         let recorded =
             lease::record_successors(&current.item, &self.worker_id, &[successor.to_id()])
                 .map_err(|refusal| CoordinationError::Refused {
