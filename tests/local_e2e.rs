@@ -111,31 +111,16 @@ impl Drop for Migration {
     }
 }
 
-fn curl(url: &str) -> Value {
-    let out = Command::new("curl")
-        .args(["-s", url])
-        .output()
-        .expect("curl");
-    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-}
-
-fn count(target: &str, index: &str) -> u64 {
-    let _ = curl(&format!("{target}/{index}/_refresh"));
-    curl(&format!("{target}/{index}/_count"))["count"]
-        .as_u64()
-        .unwrap_or(0)
-}
-
 /// Every expected document is in the target, with its source, and nothing else is.
 fn assert_target_equals(target: &str, snap: &SyntheticSnapshot) {
     for (index, docs) in &snap.expected {
         assert_eq!(
-            count(target, index),
+            support::doc_count(target, index),
             docs.len() as u64,
             "documents in {index}"
         );
         for doc in docs.iter().step_by(37) {
-            let got = curl(&format!("{target}/{index}/_doc/{}", doc.id));
+            let got = support::get_json(&format!("{target}/{index}/_doc/{}", doc.id));
             let want: Value = serde_json::from_str(&doc.source).expect("source json");
             assert_eq!(got["_source"], want, "{index}/{}", doc.id);
         }
@@ -247,7 +232,7 @@ fn paused_mid_run_then_running_again_loses_and_duplicates_nothing() {
 
     m.ok(&["apply", "--auto-approve"]);
     wait_until("documents to flow", Duration::from_secs(120), || {
-        count(&osmem.url, "orders") > 0
+        support::doc_count(&osmem.url, "orders") > 0
     });
     m.write(&snap, "paused", 2);
     let text = m.ok(&["apply", "--auto-approve", "--wait"]);
@@ -255,7 +240,7 @@ fn paused_mid_run_then_running_again_loses_and_duplicates_nothing() {
     wait_until("workers to stop", Duration::from_secs(60), || {
         m.worker_pids().is_empty()
     });
-    let paused_at = count(&osmem.url, "orders");
+    let paused_at = support::doc_count(&osmem.url, "orders");
     assert!(
         paused_at < snap.total() as u64,
         "paused before the end ({paused_at} of {})",
@@ -263,7 +248,7 @@ fn paused_mid_run_then_running_again_loses_and_duplicates_nothing() {
     );
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(
-        count(&osmem.url, "orders"),
+        support::doc_count(&osmem.url, "orders"),
         paused_at,
         "nothing moves while paused"
     );
@@ -352,7 +337,7 @@ fn stopped_archives_then_restore_state_and_running_resume() {
             .filter_map(|e| e.ok().map(|e| e.path()))
             .collect();
     assert_eq!(archives.len(), 1, "one archive: {archives:?}");
-    let index = curl(&format!("{}/.migrations_working_state/_count", osmem.url));
+    let index = support::get_json(&format!("{}/.migrations_working_state/_count", osmem.url));
     assert!(index["count"].is_null(), "working state deleted: {index}");
     m.ok(&["restore-state", archives[0].to_str().expect("utf8")]);
     let restored = m.status();

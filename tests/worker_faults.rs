@@ -109,14 +109,6 @@ fn start_proxy(upstream: String, faults: Arc<Faults>) -> String {
     url
 }
 
-fn curl(url: &str) -> Value {
-    let out = Command::new("curl")
-        .args(["-s", url])
-        .output()
-        .expect("curl");
-    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-}
-
 #[test]
 fn throttled_and_dropped_bulk_requests_are_retried_and_every_document_lands_once() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -170,15 +162,15 @@ fn throttled_and_dropped_bulk_requests_are_retried_and_every_document_lands_once
         .sum();
     assert!(retries >= 5, "the worker counted its retries ({retries})");
 
-    let _ = curl(&format!("{}/faults/_refresh", osmem.url));
-    let count = curl(&format!("{}/faults/_count", osmem.url));
+    let _ = support::get_json(&format!("{}/faults/_refresh", osmem.url));
+    let count = support::get_json(&format!("{}/faults/_count", osmem.url));
     assert_eq!(
         count["count"].as_u64(),
         Some(snap.total() as u64),
         "exactly once"
     );
     for doc in snap.expected["faults"].iter().step_by(23) {
-        let got = curl(&format!("{}/faults/_doc/{}", osmem.url, doc.id));
+        let got = support::get_json(&format!("{}/faults/_doc/{}", osmem.url, doc.id));
         let want: Value = serde_json::from_str(&doc.source).expect("json");
         assert_eq!(got["_source"], want, "{}", doc.id);
     }

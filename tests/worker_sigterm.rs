@@ -15,21 +15,6 @@ use serde_json::Value;
 /// ~2.4 KB synthetic documents at a few hundred per second on a 2-core machine), small enough to build fast.
 const DOCS: usize = 5_000;
 
-fn curl(url: &str) -> Value {
-    let out = Command::new("curl")
-        .args(["-s", url])
-        .output()
-        .expect("curl");
-    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-}
-
-fn count(target: &str, index: &str) -> u64 {
-    let _ = curl(&format!("{target}/{index}/_refresh"));
-    curl(&format!("{target}/{index}/_count"))["count"]
-        .as_u64()
-        .unwrap_or(0)
-}
-
 /// Ids (and routing-free sources) present in the target among `ids`, by multi-get.
 fn present(target: &str, index: &str, ids: &[&str]) -> Vec<Value> {
     let body = serde_json::json!({ "ids": ids }).to_string();
@@ -76,7 +61,7 @@ fn sigterm_mid_shard_hands_off_at_the_acknowledged_prefix_and_a_second_worker_fi
     let pid = i32::try_from(child.id()).expect("pid");
     // Wait until documents are flowing.
     let started = Instant::now();
-    while count(&osmem.url, "big") == 0 {
+    while support::doc_count(&osmem.url, "big") == 0 {
         assert!(
             started.elapsed() < Duration::from_secs(60),
             "no documents arrived"
@@ -98,7 +83,7 @@ fn sigterm_mid_shard_hands_off_at_the_acknowledged_prefix_and_a_second_worker_fi
         took < Duration::from_secs(10),
         "exit took {took:?}: {stderr}"
     );
-    let landed = count(&osmem.url, "big");
+    let landed = support::doc_count(&osmem.url, "big");
     assert!(
         landed < 2 * DOCS as u64,
         "the worker finished before the signal ({landed} docs)"
@@ -106,8 +91,8 @@ fn sigterm_mid_shard_hands_off_at_the_acknowledged_prefix_and_a_second_worker_fi
 
     // The working state: the item that was interrupted is complete and names a successor that starts after
     // its acknowledged prefix; the successor is claimable.
-    let _ = curl(&format!("{}/.migrations_working_state/_refresh", osmem.url));
-    let state = curl(&format!(
+    let _ = support::get_json(&format!("{}/.migrations_working_state/_refresh", osmem.url));
+    let state = support::get_json(&format!(
         "{}/.migrations_working_state/_search?size=100",
         osmem.url
     ));
@@ -178,7 +163,7 @@ fn sigterm_mid_shard_hands_off_at_the_acknowledged_prefix_and_a_second_worker_fi
         String::from_utf8_lossy(&second.stderr)
     );
     eprintln!("second worker: {:?}", t1.elapsed());
-    assert_eq!(count(&osmem.url, "big"), snap.total() as u64);
+    assert_eq!(support::doc_count(&osmem.url, "big"), snap.total() as u64);
     for doc in docs.iter().step_by(397) {
         let got = present(&osmem.url, "big", &[doc.id.as_str()]);
         let want: Value = serde_json::from_str(&doc.source).expect("source");

@@ -177,3 +177,20 @@ pub fn shared_dir() -> PathBuf {
 pub fn backfill_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_backfill"))
 }
+
+/// `GET url` as JSON (`Null` when the answer is not JSON): the tests' view of the target.
+pub fn get_json(url: &str) -> serde_json::Value {
+    let out = Command::new("curl")
+        .args(["-s", url])
+        .output()
+        .expect("curl");
+    serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+}
+
+/// Documents in `index` on `target` after a refresh (0 when the index does not exist).
+pub fn doc_count(target: &str, index: &str) -> u64 {
+    let _ = get_json(&format!("{target}/{index}/_refresh"));
+    get_json(&format!("{target}/{index}/_count"))["count"]
+        .as_u64()
+        .unwrap_or(0)
+}
