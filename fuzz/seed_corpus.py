@@ -2,12 +2,16 @@
 """Seeds fuzz/corpus/<target>/ from real files: every file under the fixture roots is classified by its
 CodecUtil header (codec name) or, for repository data, by name; compound files are split into their sub-files
 (.cfe entries, paired with the .cfs whose header carries the same segment id). Seeds are named by content hash,
-so reruns add nothing twice. Usage: seed_corpus.py CORPUS_DIR FIXTURE_DIR..."""
+so reruns add nothing twice. The `shard` target gets small whole indices written by lucene-gen (when LUCENE_GEN
+names it), packed as [u8 name length, name, u32 LE length, data]*; `lz4` gets hand-made blocks.
+Usage: seed_corpus.py CORPUS_DIR FIXTURE_DIR..."""
 
 import hashlib
 import os
 import struct
+import subprocess
 import sys
+import tempfile
 import zlib
 
 MAGIC = b"\x3f\xd7\x6c\x17"
@@ -121,6 +125,41 @@ class Seeder:
                 continue
 
 
+def pack_dir(path):
+    """A Lucene directory as one `shard` fuzz input."""
+    out = bytearray()
+    for name in sorted(os.listdir(path)):
+        if name == "write.lock":
+            continue
+        with open(os.path.join(path, name), "rb") as f:
+            data = f.read()
+        out += bytes([len(name)]) + name.encode() + struct.pack("<I", len(data)) + data
+    return bytes(out)
+
+
+def seed_shards(seeder, lucene_gen):
+    """Small indices in every layout the reader handles: both Lucene versions and modes, compound or not,
+    several segments, hard deletes."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for v in ("v8", "v9"):
+            for mode in ("BEST_SPEED", "BEST_COMPRESSION"):
+                for extra in ([], ["--cfs", "--delete-every", "3", "--max-buffered-docs", "4"]):
+                    d = os.path.join(tmp, f"{v}-{mode}-{len(extra)}")
+                    cmd = [lucene_gen, v, "write", "--dir", d, "--n", "10", "--mode", mode, "--doc-bytes", "300"]
+                    subprocess.run(cmd + extra, check=True, stdout=subprocess.DEVNULL)
+                    seeder.emit("shard", pack_dir(d))
+
+
+def seed_lz4(seeder):
+    """Blocks as `[dictionary length, produce lo, produce hi, block...]` (see lucene::fuzzing::lz4)."""
+    text = bytes((i * 13) % 97 for i in range(64))
+    block = bytes([0xF3, 49]) + text + bytes([20, 0, 0x1F, 33, 3, 0, 10, 0x00, 106, 0, 0x40, 1, 2, 3, 4])
+    seeder.emit("lz4", bytes([16, 109, 0]) + block)
+    seeder.emit("lz4", bytes([0, 9, 0, 0x32]) + b"abc" + bytes([3, 0]))
+    short = b"".join(bytes([0x31, 48 + i % 10, 120, 121, 20, 0]) for i in range(30)) + bytes([0x20, 33, 33])
+    seeder.emit("lz4", bytes([40, 242, 0]) + short)
+
+
 def main():
     corpus, roots = sys.argv[1], sys.argv[2:]
     seeder = Seeder(corpus)
@@ -130,6 +169,9 @@ def main():
                 with open(os.path.join(dirpath, name), "rb") as f:
                     seeder.file(name, f.read())
     seeder.split_compound()
+    seed_lz4(seeder)
+    if os.environ.get("LUCENE_GEN"):
+        seed_shards(seeder, os.environ["LUCENE_GEN"])
     for target, n in sorted(seeder.counts.items()):
         print(f"seeded {target}: {n} files")
 

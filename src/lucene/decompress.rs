@@ -47,7 +47,7 @@ pub fn decompress(
         Mode::Lz4Raw => {
             let start = input.pos();
             let rest = input.bytes(input.remaining())?;
-            let used = lz4::decompress(rest, out, total, 0).map_err(|m| {
+            let used = lz4::decompress(rest, out, total).map_err(|m| {
                 if m == lz4::ENDS_EARLY {
                     LuceneError::Truncated {
                         file: input.file.to_string(),
@@ -82,17 +82,19 @@ pub fn decompress(
             for _ in 0..=blocks {
                 lengths.push(input.len()?);
             }
-            // Every block's compressed length is known, so the standard LZ4 block decoder applies; each block
-            // is decoded in place after the dictionary, which it may reference as an external dictionary.
-            out.resize(total, 0);
+            // Every block's compressed length is known. Each block is decoded right after a copy of the
+            // dictionary (Lucene's `dictionary ‖ block` window) so that matches into the dictionary are plain
+            // back-references, then appended to `out`.
             let dict_data = input.bytes(lengths[0])?;
-            lz4_block(input, dict_data, &mut out[..dict_len], &[])?;
+            lz4_block(input, dict_data, out, dict_len)?;
             let mut at = dict_len;
             for &len in &lengths[1..] {
                 let data = input.bytes(len)?;
                 let n = (total - at).min(block_len);
-                let (head, tail) = out.split_at_mut(at);
-                lz4_block(input, data, &mut tail[..n], &head[..dict_len])?;
+                scratch.clear();
+                scratch.extend_from_slice(&out[..dict_len]);
+                lz4_block(input, data, scratch, n)?;
+                out.extend_from_slice(&scratch[dict_len..]);
                 at += n;
             }
         }
@@ -133,17 +135,12 @@ pub fn decompress(
     Ok(())
 }
 
-/// One standard LZ4 block that must fill `out` exactly.
-fn lz4_block(input: &Input, data: &[u8], out: &mut [u8], dict: &[u8]) -> Result<()> {
-    let produced = lz4_flex::block::decompress_into_with_dict(data, out, dict)
-        .map_err(|e| input.corrupt(format!("LZ4 block: {e}")))?;
-    if produced != out.len() {
-        return Err(input.corrupt(format!(
-            "LZ4 block produced {produced} bytes, expected {}",
-            out.len()
-        )));
-    }
-    Ok(())
+/// One LZ4 block of known compressed length, appending `produce` bytes to `out` (whose bytes it may
+/// reference).
+fn lz4_block(input: &Input, data: &[u8], out: &mut Vec<u8>, produce: usize) -> Result<()> {
+    lz4::decompress(data, out, produce)
+        .map(|_| ())
+        .map_err(|m| input.corrupt(format!("LZ4 block: {m}")))
 }
 
 /// Raw inflate of `data` into `out`, expecting `expected` bytes.

@@ -124,3 +124,86 @@ pub fn stored_fields_chunk(data: &[u8]) {
         }
     }
 }
+
+/// The fast LZ4 decoder against the byte-at-a-time reference after the same bytes: both must give the same
+/// bytes and consumed length, or both fail with the same message. Input: `[before, produce lo, produce hi,
+/// block...]`, with `before % 64` bytes (a dictionary) already in the output.
+pub fn lz4(data: &[u8]) {
+    let [before, lo, hi, block @ ..] = data else {
+        return;
+    };
+    let produce = usize::from(*lo) | (usize::from(*hi) << 8);
+    let dict: Vec<u8> = (0..usize::from(*before % 64))
+        .map(|i| (i * 31 % 251) as u8)
+        .collect();
+    let (mut fast, mut slow) = (dict.clone(), dict);
+    let a = super::lz4::decompress(block, &mut fast, produce);
+    let b = super::lz4::decompress_reference(block, &mut slow, produce);
+    assert_eq!(a, b, "fast and reference LZ4 decoders disagree");
+    assert_eq!(
+        fast, slow,
+        "fast and reference LZ4 decoders produced different bytes"
+    );
+}
+
+/// A whole shard in memory: opens the newest commit and reads every live document, as the reader does on a
+/// repository. Input: files packed as `[u8 name length, name, u32 LE data length, data]*` (see
+/// `fuzz/seed_corpus.py`); every footer CRC is recomputed so mutations reach the parsers behind it.
+pub fn shard(data: &[u8]) {
+    let mut files = std::collections::BTreeMap::new();
+    let mut rest = data;
+    while let [n, tail @ ..] = rest {
+        let n = usize::from(*n);
+        let Some((name, tail)) = tail.split_at_checked(n) else {
+            break;
+        };
+        let Some((len, tail)) = tail.split_at_checked(4) else {
+            break;
+        };
+        let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
+        let Some((body, tail)) = tail.split_at_checked(len.min(tail.len())) else {
+            break;
+        };
+        files.insert(
+            String::from_utf8_lossy(name).into_owned(),
+            with_footer_crc(body).into_owned(),
+        );
+        rest = tail;
+    }
+    let dir = std::sync::Arc::new(MemDirectory(files));
+    let Ok(index) = super::ShardIndex::open(dir, None) else {
+        return;
+    };
+    let _ = index.live_doc_count();
+    for doc in index.documents(0).take(1 << 16) {
+        if doc.is_err() {
+            break;
+        }
+    }
+}
+
+/// Files held in memory.
+struct MemDirectory(std::collections::BTreeMap<String, Vec<u8>>);
+
+impl super::Directory for MemDirectory {
+    fn file_names(&self) -> Vec<String> {
+        self.0.keys().cloned().collect()
+    }
+    fn file_len(&self, name: &str) -> std::io::Result<u64> {
+        self.0
+            .get(name)
+            .map(|d| d.len() as u64)
+            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
+    }
+    fn read_at(&self, name: &str, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        let eof = || std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
+        let data = self
+            .0
+            .get(name)
+            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))?;
+        let start = usize::try_from(offset).map_err(|_| eof())?;
+        let end = start.checked_add(buf.len()).ok_or_else(eof)?;
+        buf.copy_from_slice(data.get(start..end).ok_or_else(eof)?);
+        Ok(())
+    }
+}
