@@ -151,17 +151,18 @@ impl Documents {
             let data = open.chunk.data.get(start..end).ok_or_else(|| {
                 LuceneError::corrupt("stored fields", 0, "document bytes outside the chunk")
             })?;
-            let label = format!("{}.fdt doc {local}", seg.summary.name);
             let names = |n: u32| seg.field_names.get(&n).cloned();
             let mut fields = Vec::new();
+            // The document's label is built only when it is needed: for an error.
             stored_fields::decode_document(
-                &label,
+                "",
                 data,
                 open.chunk.num_fields[i as usize],
                 seg.endian(),
                 &names,
                 &mut fields,
-            )?;
+            )
+            .map_err(|e| e.in_file(format!("{}.fdt doc {local}", seg.summary.name)))?;
             return Ok(Some(StoredDocument {
                 global_doc: global,
                 fields,

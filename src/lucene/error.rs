@@ -53,6 +53,17 @@ impl LuceneError {
         }
     }
 
+    /// The same error named after `file` (a caller that knows more context than the parser did).
+    pub fn in_file(mut self, name: String) -> Self {
+        match &mut self {
+            LuceneError::Corrupt { file, .. }
+            | LuceneError::Truncated { file, .. }
+            | LuceneError::Unsupported { file, .. }
+            | LuceneError::Io { file, .. } => *file = name,
+        }
+        self
+    }
+
     pub fn io(file: &str, source: std::io::Error) -> Self {
         LuceneError::Io {
             file: file.to_string(),
@@ -62,3 +73,17 @@ impl LuceneError {
 }
 
 pub type Result<T, E = LuceneError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_can_be_renamed_after_its_context_keeping_the_offset() {
+        let e = LuceneError::corrupt("", 7, "stored field type 6").in_file("_0.fdt doc 41".into());
+        assert_eq!(
+            e.to_string(),
+            "_0.fdt doc 41 at offset 7: stored field type 6"
+        );
+    }
+}
