@@ -247,19 +247,9 @@ fn the_ecs_variables_run_a_worker_without_a_file_and_override_one() {
         ("BACKFILL_BATCH_MAX_DOCS", "1".to_string()),
         ("BACKFILL_MAX_CONNECTIONS", "2".to_string()),
     ];
-    let out = Command::new(support::backfill_bin())
-        .args(["-c", tmp.path().join("absent.yaml").to_str().expect("utf8")])
-        .args(["worker", "--id", "w1", "--log-format", "json"])
-        .envs(envs.iter().map(|(k, v)| (k, v)))
-        .output()
-        .expect("run worker");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let absent = tmp.path().join("absent.yaml");
+    let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let stdout = support::run_worker_json(&["-c", absent.to_str().expect("utf8")], &envs);
     let emf: Vec<Value> = stdout
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())

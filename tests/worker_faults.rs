@@ -9,7 +9,6 @@ mod synthetic;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -128,25 +127,7 @@ fn throttled_and_dropped_bulk_requests_are_retried_and_every_document_lands_once
         ),
     )
     .expect("config");
-    let out = Command::new(support::backfill_bin())
-        .args([
-            "-c",
-            config.to_str().expect("utf8"),
-            "worker",
-            "--id",
-            "w1",
-            "--log-format",
-            "json",
-        ])
-        .output()
-        .expect("run worker");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = support::run_worker_json(&["-c", config.to_str().expect("utf8")], &[]);
     assert!(
         faults.throttled.load(Ordering::SeqCst) >= 3,
         "429s injected"

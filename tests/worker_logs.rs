@@ -5,8 +5,6 @@
 
 mod support;
 
-use std::process::Command;
-
 use serde_json::Value;
 
 #[test]
@@ -24,18 +22,7 @@ fn json_logs_and_emf_documents_with_dashboard_names_and_deltas() {
         ),
     )
     .expect("config");
-    let out = Command::new(support::backfill_bin())
-        .args(["-c", config.to_str().expect("utf8"), "worker", "--id", "w1"])
-        .args(["--log-format", "json"])
-        .output()
-        .expect("run worker");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = support::run_worker_json(&["-c", config.to_str().expect("utf8")], &[]);
     let lines: Vec<Value> = stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))

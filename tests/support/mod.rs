@@ -178,6 +178,25 @@ pub fn backfill_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_backfill"))
 }
 
+/// Runs `backfill worker --id w1 --log-format json` with `config_args` (e.g. `-c FILE`) and `envs`, requires
+/// exit 0 (no work left; stdout and stderr in the failure message) and returns its stdout.
+pub fn run_worker_json(config_args: &[&str], envs: &[(&str, &str)]) -> String {
+    let out = std::process::Command::new(backfill_bin())
+        .args(config_args)
+        .args(["worker", "--id", "w1", "--log-format", "json"])
+        .envs(envs.iter().copied())
+        .output()
+        .expect("run worker");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 /// `GET url` as JSON (`Null` when the answer is not JSON): the tests' view of the target.
 pub fn get_json(url: &str) -> serde_json::Value {
     let out = Command::new("curl")
