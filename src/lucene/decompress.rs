@@ -82,20 +82,32 @@ pub fn decompress(
             for _ in 0..=blocks {
                 lengths.push(input.len()?);
             }
-            // Every block's compressed length is known. Each block is decoded right after a copy of the
-            // dictionary (Lucene's `dictionary ‖ block` window) so that matches into the dictionary are plain
-            // back-references, then appended to `out`.
+            // Every compressed byte of the chunk must be here before any is decoded: a streaming caller then
+            // fetches exactly what is missing instead of decoding the front of the chunk twice.
+            let compressed = lengths
+                .iter()
+                .try_fold(0usize, |sum, &len| sum.checked_add(len))
+                .ok_or_else(|| input.corrupt("compressed lengths overflow"))?;
+            if compressed > input.remaining() {
+                return Err(input.truncated((compressed - input.remaining()) as u64));
+            }
             let dict_data = input.bytes(lengths[0])?;
-            lz4_block(input, dict_data, out, dict_len)?;
-            let mut at = dict_len;
+            lz4_block(input, dict_data, out, 0, dict_len)?;
             for &len in &lengths[1..] {
                 let data = input.bytes(len)?;
+                let at = out.len();
                 let n = (total - at).min(block_len);
+                // Lucene decodes each block in a buffer holding `dictionary ‖ block`. Here the dictionary is
+                // copied over the end of the previous block, the block decoded in place right after it (its
+                // window starting at the copy), and the overwritten bytes put back: three copies of the small
+                // dictionary instead of one of the whole block.
+                let window = at - dict_len;
                 scratch.clear();
-                scratch.extend_from_slice(&out[..dict_len]);
-                lz4_block(input, data, scratch, n)?;
-                out.extend_from_slice(&scratch[dict_len..]);
-                at += n;
+                scratch.extend_from_slice(&out[window..at]);
+                out.copy_within(..dict_len, window);
+                let decoded = lz4_block(input, data, out, window, n);
+                out[window..at].copy_from_slice(scratch);
+                decoded?;
             }
         }
         Mode::DeflatePresetDict => {
@@ -105,6 +117,13 @@ pub fn decompress(
                 return Err(input.corrupt(format!(
                     "dictionary {dict_len} / block {block_len} do not fit {total} bytes"
                 )));
+            }
+            // Every compressed byte of the chunk must be here before any is inflated (as for LZ4 above).
+            let blocks = (total - dict_len).div_ceil(block_len.max(1));
+            let mut probe = input.clone();
+            for _ in 0..=blocks {
+                let len = probe.len()?;
+                probe.bytes(len)?;
             }
             let len = input.len()?;
             if len > 0 {
@@ -119,9 +138,7 @@ pub fn decompress(
                 let n = remaining.min(block_len);
                 let len = input.len()?;
                 let data = input.bytes(len)?;
-                scratch.clear();
-                inflate(input, data, Some(&dict), n, scratch)?;
-                out.extend_from_slice(scratch);
+                inflate(input, data, Some(&dict), n, out)?;
                 remaining -= n;
             }
         }
@@ -135,10 +152,16 @@ pub fn decompress(
     Ok(())
 }
 
-/// One LZ4 block of known compressed length, appending `produce` bytes to `out` (whose bytes it may
-/// reference).
-fn lz4_block(input: &Input, data: &[u8], out: &mut Vec<u8>, produce: usize) -> Result<()> {
-    lz4::decompress(data, out, produce)
+/// One LZ4 block of known compressed length, appending `produce` bytes to `out`; its matches may reference
+/// `out` from `window` on.
+fn lz4_block(
+    input: &Input,
+    data: &[u8],
+    out: &mut Vec<u8>,
+    window: usize,
+    produce: usize,
+) -> Result<()> {
+    lz4::decompress_in_window(data, out, window, produce)
         .map(|_| ())
         .map_err(|m| input.corrupt(format!("LZ4 block: {m}")))
 }

@@ -66,7 +66,7 @@ impl Documents {
             .files
             .file_len(&fdt)
             .map_err(|e| LuceneError::io(&fdt, e))?;
-        let mut stream = FileStream::open(seg.files.clone(), &fdt, len).with_block(self.block);
+        let mut stream = FileStream::open(seg.files.clone(), &fdt, len, self.block);
         let fdm_data = match seg.files.file_len(&fdm) {
             Ok(_) => Some(
                 seg.files
@@ -148,15 +148,20 @@ impl Documents {
                 open.chunk.offsets[i as usize],
                 open.chunk.offsets[i as usize + 1],
             );
-            let data = open.chunk.data.get(start..end).ok_or_else(|| {
-                LuceneError::corrupt("stored fields", 0, "document bytes outside the chunk")
-            })?;
-            let names = |n: u32| seg.field_names.get(&n).cloned();
+            if start > end || end > open.chunk.data.len() {
+                return Err(LuceneError::corrupt(
+                    "stored fields",
+                    0,
+                    "document bytes outside the chunk",
+                ));
+            }
+            let data = open.chunk.data.slice(start..end);
+            let names = |n: u32| seg.field_name(n);
             let mut fields = Vec::new();
             // The document's label is built only when it is needed: for an error.
             stored_fields::decode_document(
                 "",
-                data,
+                &data,
                 open.chunk.num_fields[i as usize],
                 seg.endian(),
                 &names,
@@ -190,8 +195,10 @@ fn read_next_chunk(
                 stream.consume(used);
                 return Ok(());
             }
-            Err(LuceneError::Truncated { .. }) if !stream.at_eof_window() => {
-                want = window.len().saturating_mul(2).max(want);
+            Err(LuceneError::Truncated { needed, .. }) if !stream.at_eof_window() => {
+                // The window ends inside the chunk: fetch what is missing (each fill reads at least a block).
+                let needed = usize::try_from(needed).unwrap_or(usize::MAX);
+                want = window.len().saturating_add(needed).max(want);
             }
             Err(e) => return Err(e),
         }

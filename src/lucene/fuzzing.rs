@@ -109,11 +109,12 @@ pub fn stored_fields_chunk(data: &[u8]) {
                     chunk.offsets.get(i),
                     chunk.offsets.get(i + 1),
                     chunk.num_fields.get(i),
-                ) && let Some(doc) = chunk.data.get(start..end)
+                ) && start <= end
+                    && end <= chunk.data.len()
                 {
                     let _ = stored_fields::decode_document(
                         "_0.fdt",
-                        doc,
+                        &chunk.data.slice(start..end),
                         n,
                         endian,
                         &names,
@@ -127,7 +128,8 @@ pub fn stored_fields_chunk(data: &[u8]) {
 
 /// The fast LZ4 decoder against the byte-at-a-time reference after the same bytes: both must give the same
 /// bytes and consumed length, or both fail with the same message. Input: `[before, produce lo, produce hi,
-/// block...]`, with `before % 64` bytes (a dictionary) already in the output.
+/// block...]`, with `before % 64` bytes (a dictionary) already in the output; the fast decoder also runs with
+/// its window after `7 * (before / 64)` unrelated bytes.
 pub fn lz4(data: &[u8]) {
     let [before, lo, hi, block @ ..] = data else {
         return;
@@ -136,7 +138,7 @@ pub fn lz4(data: &[u8]) {
     let dict: Vec<u8> = (0..usize::from(*before % 64))
         .map(|i| (i * 31 % 251) as u8)
         .collect();
-    let (mut fast, mut slow) = (dict.clone(), dict);
+    let (mut fast, mut slow) = (dict.clone(), dict.clone());
     let a = super::lz4::decompress(block, &mut fast, produce);
     let b = super::lz4::decompress_reference(block, &mut slow, produce);
     assert_eq!(a, b, "fast and reference LZ4 decoders disagree");
@@ -144,6 +146,16 @@ pub fn lz4(data: &[u8]) {
         fast, slow,
         "fast and reference LZ4 decoders produced different bytes"
     );
+    // The window after other bytes (how preset-dictionary blocks are decoded in place): matches must not
+    // reach those bytes.
+    let mut windowed: Vec<u8> = (0..usize::from(*before / 64) * 7)
+        .map(|i| i as u8)
+        .collect();
+    let window_start = windowed.len();
+    windowed.extend_from_slice(&dict);
+    let c = super::lz4::decompress_in_window(block, &mut windowed, window_start, produce);
+    assert_eq!(a, c, "windowed and whole-output LZ4 decoders disagree");
+    assert_eq!(&windowed[window_start..], &fast[..]);
 }
 
 /// A whole shard in memory: opens the newest commit and reads every live document, as the reader does on a
@@ -183,7 +195,7 @@ pub fn shard(data: &[u8]) {
 }
 
 /// Files held in memory.
-struct MemDirectory(std::collections::BTreeMap<String, Vec<u8>>);
+pub(crate) struct MemDirectory(pub(crate) std::collections::BTreeMap<String, Vec<u8>>);
 
 impl super::Directory for MemDirectory {
     fn file_names(&self) -> Vec<String> {

@@ -29,18 +29,33 @@ const FAST_OUTPUT: usize = 14 + 2 * WILD;
 /// Matches may reference everything already in `out` (a dictionary) and the new bytes. On error `out` is
 /// left as it was.
 pub fn decompress(input: &[u8], out: &mut Vec<u8>, produce: usize) -> Result<usize, &'static str> {
+    decompress_in_window(input, out, 0, produce)
+}
+
+/// [`decompress`] with the window starting at `out[window_start]`: matches may not reach before it (they
+/// are an error, as they would be in a buffer holding only `out[window_start..]`).
+pub fn decompress_in_window(
+    input: &[u8],
+    out: &mut Vec<u8>,
+    window_start: usize,
+    produce: usize,
+) -> Result<usize, &'static str> {
     let start = out.len();
+    let Some(op) = start.checked_sub(window_start) else {
+        return Err(OUTSIDE_WINDOW);
+    };
     let target = start.checked_add(produce).ok_or("length overflow")?;
     out.reserve(produce);
     let mut block = Block {
         input,
         ip: 0,
-        op: start,
-        target,
+        op,
+        target: target - window_start,
     };
-    let base = out.as_mut_ptr();
+    // SAFETY: `window_start <= start <= capacity`, so the pointer stays inside the allocation.
+    let base = unsafe { out.as_mut_ptr().add(window_start) };
     while block.op < block.target {
-        // SAFETY: `out` has capacity for `target` bytes and is initialised below `op`.
+        // SAFETY: `base` has capacity for `block.target` bytes and is initialised below `op`.
         unsafe { block.step(base)? };
     }
     // SAFETY: every byte of `start..target` was written (op only advances over written bytes).
@@ -250,7 +265,24 @@ mod tests {
         let b = decompress_reference(input, &mut slow, produce);
         assert_eq!(a, b, "fast and reference disagree on {input:?}");
         assert_eq!(fast, slow);
+        // The same with the window starting after unrelated bytes, which matches must not reach.
+        let mut windowed = b"0123456789abcdef unrelated bytes before the window".to_vec();
+        let window_start = windowed.len();
+        windowed.extend_from_slice(before);
+        let c = decompress_in_window(input, &mut windowed, window_start, produce);
+        assert_eq!(a, c, "windowed decode disagrees on {input:?}");
+        assert_eq!(&windowed[window_start..], &fast[..]);
         a.map(|_| fast)
+    }
+
+    #[test]
+    fn a_window_starting_past_the_output_is_an_error() {
+        let mut out = b"abc".to_vec();
+        assert_eq!(
+            decompress_in_window(&[0x10, b'a'], &mut out, 4, 1),
+            Err(OUTSIDE_WINDOW)
+        );
+        assert_eq!(out, b"abc");
     }
 
     #[test]

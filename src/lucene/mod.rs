@@ -76,7 +76,8 @@ impl ShardIndex {
                 .dir
                 .file_len(name)
                 .map_err(|e| LuceneError::io(name, e))?;
-            stream::FileStream::open(self.dir.clone(), name, len).verify_to_end()?;
+            stream::FileStream::open(self.dir.clone(), name, len, stream::DEFAULT_BLOCK)
+                .verify_to_end()?;
             bytes += len;
         }
         Ok((names.len(), bytes))

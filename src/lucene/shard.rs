@@ -3,7 +3,6 @@
 //! global document number = sum of `maxDoc` of the earlier segments + the local doc id. Deleted documents take
 //! positions but are never yielded, so a resume offset never skips or repeats a live document.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::compound::{self, Entries};
@@ -46,12 +45,21 @@ pub(crate) struct Segment {
     /// Live documents; `None` means all are live.
     pub live: Option<DocSet>,
     pub doc_base: u64,
-    pub field_names: HashMap<u32, Arc<str>>,
+    /// Field numbers and names, sorted by number (looked up for every stored field of every document).
+    field_names: Vec<(u32, Arc<str>)>,
 }
 
 impl Segment {
     pub fn endian(&self) -> Endian {
         self.info.endian
+    }
+
+    /// The name of field `number`, if the field infos have it.
+    pub fn field_name(&self, number: u32) -> Option<Arc<str>> {
+        self.field_names
+            .binary_search_by_key(&number, |(n, _)| *n)
+            .ok()
+            .map(|i| self.field_names[i].1.clone())
     }
 }
 
@@ -177,10 +185,11 @@ fn open_segment(dir: &Arc<dyn Directory>, commit: &SegmentCommitInfo) -> Result<
         }
         live = Some(set);
     }
-    let field_names = fields
+    let mut field_names: Vec<(u32, Arc<str>)> = fields
         .iter()
         .map(|f| (f.number, Arc::<str>::from(f.name.as_str())))
         .collect();
+    field_names.sort_by_key(|(number, _)| *number);
     Ok(Some(Segment {
         summary,
         info,

@@ -13,17 +13,19 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use super::codec::read_index_header;
 use super::decompress::{self, Mode};
 use super::error::{LuceneError, Result};
 use super::input::{Endian, Input};
 use super::stream::FileStream;
 
-/// A stored field value.
+/// A stored field value. Binary values share the decompressed chunk they come from (no copy per document).
 #[derive(Debug, Clone, PartialEq)]
 pub enum StoredValue {
     String(String),
-    Binary(Vec<u8>),
+    Binary(Bytes),
     Int(i32),
     Long(i64),
     Float(f32),
@@ -121,7 +123,8 @@ pub struct Chunk {
     pub num_fields: Vec<u32>,
     /// Offsets of each doc in `data` (docs + 1 entries).
     pub offsets: Vec<usize>,
-    pub data: Vec<u8>,
+    /// The decompressed documents; binary values are slices of it.
+    pub data: Bytes,
 }
 
 /// Reusable buffers for chunk decoding.
@@ -129,6 +132,20 @@ pub struct Chunk {
 pub struct Buffers {
     piece: Vec<u8>,
     scratch: Vec<u8>,
+    lengths: Vec<u32>,
+}
+
+/// The allocation behind a chunk's bytes, for the next chunk, when no document holds a slice of it any
+/// more (else a new one).
+fn reclaim(data: Bytes) -> Vec<u8> {
+    match data.try_into_mut() {
+        Ok(unique) => {
+            let mut buffer = Vec::from(unique);
+            buffer.clear();
+            buffer
+        }
+        Err(_) => Vec::new(),
+    }
 }
 
 /// More documents than any Lucene writer puts in one chunk (4096 for BEST_COMPRESSION), by a wide margin.
@@ -158,44 +175,40 @@ pub fn read_chunk(
     }
     chunk.docs = docs;
     chunk.num_fields.clear();
-    let mut lengths = Vec::with_capacity(docs as usize);
+    let lengths = &mut bufs.lengths;
+    lengths.clear();
     if docs == 1 {
         chunk.num_fields.push(input.vint()?);
         lengths.push(input.vint()?);
     } else if format.lucene90 {
         read_stored_ints(input, docs as usize, &mut chunk.num_fields)?;
-        read_stored_ints(input, docs as usize, &mut lengths)?;
+        read_stored_ints(input, docs as usize, lengths)?;
     } else {
         read_packed_ints(input, docs as usize, &mut chunk.num_fields)?;
-        read_packed_ints(input, docs as usize, &mut lengths)?;
+        read_packed_ints(input, docs as usize, lengths)?;
     }
     chunk.offsets.clear();
     chunk.offsets.push(0);
     let mut total = 0usize;
-    for &len in &lengths {
+    for &len in lengths.iter() {
         total = total
             .checked_add(len as usize)
             .ok_or_else(|| input.corrupt("chunk length overflow"))?;
         chunk.offsets.push(total);
     }
-    chunk.data.clear();
+    let mut data = reclaim(std::mem::take(&mut chunk.data));
     if sliced {
         let mut done = 0;
         while done < total {
             let n = format.chunk_size.min(total - done);
             decompress::decompress(format.mode, input, n, &mut bufs.piece, &mut bufs.scratch)?;
-            chunk.data.extend_from_slice(&bufs.piece);
+            data.extend_from_slice(&bufs.piece);
             done += n;
         }
     } else if total > 0 {
-        decompress::decompress(
-            format.mode,
-            input,
-            total,
-            &mut chunk.data,
-            &mut bufs.scratch,
-        )?;
+        decompress::decompress(format.mode, input, total, &mut data, &mut bufs.scratch)?;
     }
+    chunk.data = Bytes::from(data);
     Ok(input.pos() - start)
 }
 
@@ -212,15 +225,18 @@ fn read_packed_ints(input: &mut Input, count: usize, out: &mut Vec<u32>) -> Resu
         return Err(input.corrupt(format!("{bits} bits per value")));
     }
     let bytes = input.bytes((count * bits as usize).div_ceil(8))?;
-    let mut bit = 0usize;
+    // Big-endian bit packing: bytes go into the low end of `pending`, values come off its high end. At most
+    // 31 + 8 bits are pending, so the u64 never loses one that is still needed.
+    let mask = (1u64 << bits) - 1;
+    let (mut pending, mut have) = (0u64, 0u32);
+    let mut next = bytes.iter();
     for _ in 0..count {
-        let mut v: u64 = 0;
-        for _ in 0..bits {
-            let b = (bytes[bit / 8] >> (7 - (bit % 8))) & 1;
-            v = (v << 1) | u64::from(b);
-            bit += 1;
+        while have < bits {
+            pending = (pending << 8) | u64::from(*next.next().unwrap_or(&0));
+            have += 8;
         }
-        out.push(v as u32);
+        have -= bits;
+        out.push(((pending >> have) & mask) as u32);
     }
     Ok(())
 }
@@ -274,7 +290,7 @@ fn read_stored_ints(input: &mut Input, count: usize, out: &mut Vec<u32>) -> Resu
 /// Decodes one document's stored fields; `names` maps field numbers to names.
 pub fn decode_document(
     file: &str,
-    data: &[u8],
+    data: &Bytes,
     num_fields: u32,
     endian: Endian,
     names: &dyn Fn(u32) -> Option<Arc<str>>,
@@ -289,7 +305,9 @@ pub fn decode_document(
             0 => StoredValue::String(input.string()?),
             1 => {
                 let n = input.len()?;
-                StoredValue::Binary(input.bytes(n)?.to_vec())
+                let at = input.pos();
+                input.bytes(n)?;
+                StoredValue::Binary(data.slice(at..at + n))
             }
             2 => StoredValue::Int(input.zint()?),
             3 => StoredValue::Float(read_float(&mut input)?),
