@@ -5,8 +5,9 @@
 //! thread and its read-ahead), and peak RSS. As in `lucene-gen`, the timed passes hand every document's
 //! fields to the caller and count the `_source` bytes; the CRC is an extra, untimed pass.
 //!
-//! `cargo bench --bench reader -- REPO SNAPSHOT INDEX [--threads N] [--iters N]`; with `--threads 2` the
-//! shards are read in parallel, one thread per shard (scaling). `scripts/bench-reader` drives it.
+//! `cargo bench --bench reader -- REPO SNAPSHOT INDEX [--threads N] [--iters N] [--pin]`; with `--threads 2`
+//! the shards are read in parallel, one thread per shard (scaling); `--pin` keeps shard `i`'s thread on core
+//! `i` (its read-ahead thread inherits the core). `scripts/bench-reader` drives it.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -42,6 +43,18 @@ fn read_shard(
         docs += 1;
     }
     (docs, bytes, crc.finalize())
+}
+
+/// Keeps the calling thread (and the threads it starts) on `core`.
+fn pin_to(core: usize) {
+    // SAFETY: a zeroed `cpu_set_t` is the empty set; the calls only read and write the set given.
+    unsafe {
+        let mut set = std::mem::zeroed::<libc::cpu_set_t>();
+        libc::CPU_SET(core, &mut set);
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            eprintln!("could not pin to core {core}");
+        }
+    }
 }
 
 /// CPU seconds (user + system, all threads) this process has used.
@@ -86,7 +99,7 @@ fn main() {
     };
     if positional.len() < 3 {
         eprintln!(
-            "usage: cargo bench --bench reader -- REPO SNAPSHOT INDEX [--threads N] [--iters N]"
+            "usage: cargo bench --bench reader -- REPO SNAPSHOT INDEX [--threads N] [--iters N] [--pin]"
         );
         return;
     }
@@ -96,6 +109,7 @@ fn main() {
         positional[2].clone(),
     );
     let threads = flag("--threads").unwrap_or(1);
+    let pin = args.iter().any(|a| a == "--pin");
     let iters = flag("--iters").unwrap_or(3);
     let repo = Arc::new(Repository::open(Arc::new(FsBlobSource::new(&root))).expect("repository"));
     let info = repo.snapshot(&snapshot).expect("snapshot");
@@ -115,7 +129,12 @@ fn main() {
             .iter()
             .map(|&s| {
                 let (repo, snapshot, index) = (repo.clone(), snapshot.clone(), index.clone());
-                std::thread::spawn(move || read_shard(&repo, &snapshot, &index, s, false))
+                std::thread::spawn(move || {
+                    if pin {
+                        pin_to(s as usize);
+                    }
+                    read_shard(&repo, &snapshot, &index, s, false)
+                })
             })
             .collect();
         let parts: Vec<(u64, u64, u32)> = handles
