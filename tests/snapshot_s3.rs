@@ -1,10 +1,34 @@
 //! The S3 blob source against a real S3 API (moto_server): a fixture repository uploaded to a bucket reads
-//! exactly like the same repository on disk, through `backfill snapshot` with the standard endpoint override.
+//! exactly like the same repository on disk, through `backfill snapshot` with the standard endpoint override,
+//! and through the library with stored fields read ahead on a background thread.
 
 mod support;
 
 use std::path::Path;
 use std::process::Command;
+use std::sync::Arc;
+
+use backfill::lucene::StoredDocument;
+use backfill::snapshot::{BlobSource, FsBlobSource, Repository, S3BlobSource};
+
+/// Every stored document of every shard of `index`, reading stored fields `block` bytes at a time.
+fn stored_documents(source: Arc<dyn BlobSource>, index: &str, block: usize) -> Vec<StoredDocument> {
+    let repo = Repository::open(source).expect("repository");
+    let snapshot = repo.snapshot("snap-es7").expect("snapshot");
+    let index = repo.index(&snapshot, index).expect("index");
+    (0..index.shards)
+        .flat_map(|shard| {
+            let open = repo.open_shard(&snapshot, &index, shard).expect("shard");
+            let docs: Vec<StoredDocument> = open
+                .lucene
+                .documents(0)
+                .with_read_block(block)
+                .map(|d| d.expect("document"))
+                .collect();
+            docs
+        })
+        .collect()
+}
 
 fn upload(
     dir: &Path,
@@ -107,5 +131,20 @@ fn a_repository_in_s3_reads_like_the_same_repository_on_disk() {
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+
+    // In 4 KiB blocks each `.fdt` (multi-part blobs of 32 KiB here) is read ahead by a background thread
+    // making its own ranged GETs, while the reading thread fetches the segments' other files.
+    for (key, value) in moto.env() {
+        // SAFETY: this test binary holds this one test, and no other thread reads the environment now.
+        unsafe { std::env::set_var(key, value) };
+    }
+    let s3 = S3BlobSource::connect("snapshots", "repos/es7", Some("us-east-1")).expect("s3");
+    let read_ahead = stored_documents(Arc::new(s3), "events", 4096);
+    let on_disk = stored_documents(Arc::new(FsBlobSource::new(&fixture)), "events", 1 << 20);
+    assert!(read_ahead.len() > 500, "both shards read");
+    assert!(
+        read_ahead == on_disk,
+        "S3 read ahead yields the same documents"
     );
 }

@@ -197,6 +197,25 @@ pub fn read_chunk(
         chunk.offsets.push(total);
     }
     let mut data = reclaim(std::mem::take(&mut chunk.data));
+    let decoded = decompress_chunk(input, format, total, sliced, &mut data, bufs);
+    if decoded.is_err() {
+        // Keep the buffer for the retry (a streaming caller fetches more and reads the chunk again).
+        data.clear();
+    }
+    chunk.data = Bytes::from(data);
+    decoded?;
+    Ok(input.pos() - start)
+}
+
+/// The chunk's `total` document bytes into `data` (in `chunk_size` slices when `sliced`).
+fn decompress_chunk(
+    input: &mut Input,
+    format: &Format,
+    total: usize,
+    sliced: bool,
+    data: &mut Vec<u8>,
+    bufs: &mut Buffers,
+) -> Result<()> {
     if sliced {
         let mut done = 0;
         while done < total {
@@ -206,10 +225,9 @@ pub fn read_chunk(
             done += n;
         }
     } else if total > 0 {
-        decompress::decompress(format.mode, input, total, &mut data, &mut bufs.scratch)?;
+        decompress::decompress(format.mode, input, total, data, &mut bufs.scratch)?;
     }
-    chunk.data = Bytes::from(data);
-    Ok(input.pos() - start)
+    Ok(())
 }
 
 /// Lucene50/87 `saveInts`: vint bitsPerValue; 0 → one vint for all, else big-endian packed values.

@@ -20,6 +20,9 @@ use super::error::{LuceneError, Result};
 /// Default read size: large sequential reads suit both disks and object stores.
 pub const DEFAULT_BLOCK: usize = 1 << 20;
 
+/// The largest read size taken; larger requests are clamped (each buffer is 1.5 blocks).
+const MAX_BLOCK: usize = 64 << 20;
+
 /// Smaller blocks are read on the caller's thread: handing them over would cost more than reading them.
 const MIN_READ_AHEAD_BLOCK: usize = 4096;
 
@@ -111,10 +114,10 @@ impl Reader {
 }
 
 impl FileStream {
-    /// Opens `name` (`len` bytes) for reading front to back, `block` bytes (at least 1) per read; files
+    /// Opens `name` (`len` bytes) for reading front to back, `block` bytes (1 B to 64 MiB) per read; files
     /// longer than one block (of at least 4 KiB) are read ahead on a background thread.
     pub fn open(dir: Arc<dyn Directory>, name: &str, len: u64, block: usize) -> Self {
-        let block = block.max(1);
+        let block = block.clamp(1, MAX_BLOCK);
         let reader = |dir| Reader {
             dir,
             name: name.to_string(),
