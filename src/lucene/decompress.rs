@@ -66,14 +66,7 @@ pub fn decompress(
             inflate(input, data, None, total, out)?;
         }
         Mode::Lz4PresetDict => {
-            let dict_len = input.vint()? as usize;
-            let block_len = input.vint()? as usize;
-            if dict_len > total || (block_len == 0 && total > dict_len) {
-                return Err(input.corrupt(format!(
-                    "dictionary {dict_len} / block {block_len} do not fit {total} bytes"
-                )));
-            }
-            let blocks = (total - dict_len).div_ceil(block_len.max(1));
+            let (dict_len, block_len, blocks) = preset_dict_layout(input, total)?;
             // A compressed length (at least one byte) per block and the dictionary.
             if blocks >= input.remaining() {
                 return Err(input.truncated((blocks + 1 - input.remaining()) as u64));
@@ -111,15 +104,8 @@ pub fn decompress(
             }
         }
         Mode::DeflatePresetDict => {
-            let dict_len = input.vint()? as usize;
-            let block_len = input.vint()? as usize;
-            if dict_len > total || (block_len == 0 && total > dict_len) {
-                return Err(input.corrupt(format!(
-                    "dictionary {dict_len} / block {block_len} do not fit {total} bytes"
-                )));
-            }
+            let (dict_len, block_len, blocks) = preset_dict_layout(input, total)?;
             // Every compressed byte of the chunk must be here before any is inflated (as for LZ4 above).
-            let blocks = (total - dict_len).div_ceil(block_len.max(1));
             let mut probe = input.clone();
             for _ in 0..=blocks {
                 let len = probe.len()?;
@@ -150,6 +136,20 @@ pub fn decompress(
         )));
     }
     Ok(())
+}
+
+/// The preset-dictionary modes' header: `vint dictLen, vint blockLen`, checked against the `total` output;
+/// returns them and the number of blocks after the dictionary.
+fn preset_dict_layout(input: &mut Input, total: usize) -> Result<(usize, usize, usize)> {
+    let dict_len = input.vint()? as usize;
+    let block_len = input.vint()? as usize;
+    if dict_len > total || (block_len == 0 && total > dict_len) {
+        return Err(input.corrupt(format!(
+            "dictionary {dict_len} / block {block_len} do not fit {total} bytes"
+        )));
+    }
+    let blocks = (total - dict_len).div_ceil(block_len.max(1));
+    Ok((dict_len, block_len, blocks))
 }
 
 /// One LZ4 block of known compressed length, appending `produce` bytes to `out`; its matches may reference
