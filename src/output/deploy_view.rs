@@ -11,6 +11,11 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::{Color, Format, Printer};
 use crate::platform::{DeployError, DeployEvent};
 
+/// A resource event's reason as a suffix to its status line: ` (reason)`, or nothing without one.
+fn reason_suffix(reason: Option<&str>) -> String {
+    reason.map(|r| format!(" ({r})")).unwrap_or_default()
+}
+
 struct Live {
     multi: MultiProgress,
     bars: HashMap<(String, String), (ProgressBar, Instant)>,
@@ -85,10 +90,7 @@ impl DeployView {
                 reason,
                 ..
             } => {
-                let reason = reason
-                    .as_deref()
-                    .map(|r| format!(" ({r})"))
-                    .unwrap_or_default();
+                let reason = reason_suffix(reason.as_deref());
                 format!("{t} {stack}: {logical_id} ({resource_type}) {status}{reason}")
             }
             DeployEvent::StackFinished {
@@ -125,10 +127,7 @@ impl DeployView {
                     bar.enable_steady_tick(Duration::from_millis(120));
                     (bar, Instant::now())
                 });
-                let reason = reason
-                    .as_deref()
-                    .map(|r| format!(" ({r})"))
-                    .unwrap_or_default();
+                let reason = reason_suffix(reason.as_deref());
                 let color = if status.ends_with("_FAILED") {
                     Color::Red
                 } else if status.ends_with("_COMPLETE") {
