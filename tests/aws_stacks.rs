@@ -80,13 +80,40 @@ impl Recorder {
     }
 }
 
-async fn plan_and_apply(cfn: &CloudFormation, stacks: &RenderedStacks) -> Vec<DeployEvent> {
-    let plans = cfn.plan(stacks).await.expect("plan");
+/// Applies `plans` to `stacks` (the apply must succeed) and returns the deploy events it emitted.
+async fn apply_recorded(
+    cfn: &CloudFormation,
+    plans: &[StackPlan],
+    stacks: &RenderedStacks,
+) -> Vec<DeployEvent> {
     let recorder = Recorder::default();
-    cfn.apply(&plans, stacks, &recorder.sink())
+    cfn.apply(plans, stacks, &recorder.sink())
         .await
         .expect("apply");
     recorder.take()
+}
+
+async fn plan_and_apply(cfn: &CloudFormation, stacks: &RenderedStacks) -> Vec<DeployEvent> {
+    let plans = cfn.plan(stacks).await.expect("plan");
+    apply_recorded(cfn, &plans, stacks).await
+}
+
+/// The names of `stacks`, in their order.
+fn stack_names(stacks: &RenderedStacks) -> Vec<String> {
+    stacks.stacks.iter().map(|s| s.stack_name.clone()).collect()
+}
+
+/// `(stack, status, ok)` of every `StackFinished` event, in order.
+fn finished_stacks(events: &[DeployEvent]) -> Vec<(&str, &str, bool)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            DeployEvent::StackFinished {
+                stack, status, ok, ..
+            } => Some((stack.as_str(), status.as_str(), *ok)),
+            _ => None,
+        })
+        .collect()
 }
 
 fn actions(plans: &[StackPlan]) -> Vec<(&str, StackAction)> {
@@ -119,7 +146,7 @@ async fn from_nothing_every_resource_is_added_then_a_second_plan_changes_nothing
     let moto = support::Moto::start();
     let cfn = platform(&moto).await;
     let stacks = rendered(&migration(|t| t));
-    let names: Vec<String> = stacks.stacks.iter().map(|s| s.stack_name.clone()).collect();
+    let names = stack_names(&stacks);
 
     let plans = cfn.plan(&stacks).await.expect("plan");
     assert_eq!(
@@ -161,22 +188,9 @@ async fn from_nothing_every_resource_is_added_then_a_second_plan_changes_nothing
         );
     }
 
-    let recorder = Recorder::default();
-    cfn.apply(&plans, &stacks, &recorder.sink())
-        .await
-        .expect("apply");
-    let events = recorder.take();
-    let finished: Vec<_> = events
-        .iter()
-        .filter_map(|e| match e {
-            DeployEvent::StackFinished {
-                stack, status, ok, ..
-            } => Some((stack.as_str(), status.as_str(), *ok)),
-            _ => None,
-        })
-        .collect();
+    let events = apply_recorded(&cfn, &plans, &stacks).await;
     assert_eq!(
-        finished,
+        finished_stacks(&events),
         vec![
             ("orders-2024-logs", "CREATE_COMPLETE", true),
             ("orders-2024-workers", "CREATE_COMPLETE", true),
@@ -245,11 +259,7 @@ async fn a_retention_change_is_one_modify_with_before_and_after() {
     assert_eq!(logs.parameters[0].name, "RetentionInDays");
     assert!(logs.tags.is_empty());
 
-    let recorder = Recorder::default();
-    cfn.apply(&plans, &changed, &recorder.sink())
-        .await
-        .expect("apply");
-    let events = recorder.take();
+    let events = apply_recorded(&cfn, &plans, &changed).await;
     // Only the stack that changes is touched.
     assert!(events.iter().all(|e| match e {
         DeployEvent::StackStarted { stack, operation } =>
@@ -389,13 +399,7 @@ async fn a_failing_create_names_the_cause_and_the_next_plan_recreates_the_stack(
             .contains("REVIEW_IN_PROGRESS")
     );
     assert_eq!(plans[0].resources[0].action, Action::Add);
-    let events = {
-        let recorder = Recorder::default();
-        cfn.apply(&plans, &fixed, &recorder.sink())
-            .await
-            .expect("recreate");
-        recorder.take()
-    };
+    let events = apply_recorded(&cfn, &plans, &fixed).await;
     assert!(matches!(&events[0], DeployEvent::Notice { .. }));
     assert_eq!(
         cfn.baseline("broken")
@@ -514,11 +518,7 @@ async fn a_stack_in_rollback_complete_is_planned_as_recreate_and_apply_recreates
         "planning must not delete"
     );
 
-    let recorder = Recorder::default();
-    cfn.apply(&plans, &stacks, &recorder.sink())
-        .await
-        .expect("apply");
-    let events = recorder.take();
+    let events = apply_recorded(&cfn, &plans, &stacks).await;
     let started: Vec<_> = events
         .iter()
         .filter_map(|e| match e {
@@ -556,7 +556,7 @@ async fn destroy_removes_every_stack_in_reverse_order() {
     let cfn = platform(&moto).await;
     let stacks = rendered(&migration(|t| t));
     plan_and_apply(&cfn, &stacks).await;
-    let names: Vec<String> = stacks.stacks.iter().map(|s| s.stack_name.clone()).collect();
+    let names = stack_names(&stacks);
 
     let plans = cfn.plan_destroy(&names).await.expect("plan destroy");
     assert_eq!(
@@ -579,21 +579,13 @@ async fn destroy_removes_every_stack_in_reverse_order() {
     cfn.destroy(&plans, &recorder.sink())
         .await
         .expect("destroy");
-    let finished: Vec<_> = recorder
-        .take()
-        .into_iter()
-        .filter_map(|e| match e {
-            DeployEvent::StackFinished {
-                stack, status, ok, ..
-            } => Some((stack, status, ok)),
-            _ => None,
-        })
-        .collect();
+    let events = recorder.take();
+    let finished = finished_stacks(&events);
     assert_eq!(finished.len(), 3);
     assert!(
         finished
             .iter()
-            .all(|(_, status, ok)| status == "DELETE_COMPLETE" && *ok)
+            .all(|(_, status, ok)| *status == "DELETE_COMPLETE" && *ok)
     );
 
     let again = cfn.plan_destroy(&names).await.expect("second destroy plan");
