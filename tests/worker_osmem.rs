@@ -39,12 +39,18 @@ fn encode(id: &str) -> String {
         .collect()
 }
 
-fn get(url: &str) -> Value {
-    let out = Command::new("curl")
-        .args(["-s", url])
-        .output()
-        .expect("curl");
-    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+/// Asserts that `target` holds the expected document `doc` (`id`, `routing` when it has one, `source` as JSON
+/// text) in `index` with that source; the failure message is `{context}{index}/{id}`.
+fn assert_document_landed(target: &str, index: &str, doc: &Value, context: &str) {
+    let id = doc["id"].as_str().expect("id");
+    let routing = doc["routing"]
+        .as_str()
+        .map(|r| format!("?routing={r}"))
+        .unwrap_or_default();
+    let got = support::get_json(&format!("{target}/{index}/_doc/{}{routing}", encode(id)));
+    let want: Value =
+        serde_json::from_str(doc["source"].as_str().expect("source")).expect("source json");
+    assert_eq!(got["_source"], want, "{context}{index}/{id}");
 }
 
 #[test]
@@ -91,27 +97,13 @@ fn one_worker_migrates_each_fixture_exactly() {
             let name = index["name"].as_str().expect("index");
             for doc in index["shards"][0]["docs"].as_array().expect("docs") {
                 total += 1;
-                let id = doc["id"].as_str().expect("id");
-                let routing = doc["routing"]
-                    .as_str()
-                    .map(|r| format!("?routing={r}"))
-                    .unwrap_or_default();
-                let got = get(&format!(
-                    "{}/{name}/_doc/{}{routing}",
-                    osmem.url,
-                    encode(id)
-                ));
-                let want: Value = serde_json::from_str(doc["source"].as_str().expect("source"))
-                    .expect("source json");
-                assert_eq!(got["_source"], want, "{fixture}: {name}/{id}");
+                assert_document_landed(&osmem.url, name, doc, &format!("{fixture}: "));
             }
-            let _ = get(&format!("{}/{name}/_refresh", osmem.url));
-            let count = get(&format!("{}/{name}/_count", osmem.url));
             let live = index["shards"][0]["live_docs"].as_u64().expect("live");
             if live > 0 {
                 assert_eq!(
-                    count["count"].as_u64(),
-                    Some(live),
+                    support::doc_count(&osmem.url, name),
+                    live,
                     "{fixture}: {name} count"
                 );
             }
@@ -184,11 +176,9 @@ fn three_concurrent_workers_migrate_every_document_once() {
             .entry(doc["id"].as_str().expect("id").to_string())
             .or_insert(0) += 1;
     }
-    let _ = get(&format!("{}/events/_refresh", osmem.url));
-    let count = get(&format!("{}/events/_count", osmem.url));
     assert_eq!(
-        count["count"].as_u64(),
-        Some(seen.len() as u64),
+        support::doc_count(&osmem.url, "events"),
+        seen.len() as u64,
         "every document exactly once"
     );
     for doc in expected
@@ -196,19 +186,7 @@ fn three_concurrent_workers_migrate_every_document_once() {
         .filter(|d| seen[d["id"].as_str().unwrap_or("")] == 1)
         .step_by(7)
     {
-        let id = doc["id"].as_str().expect("id");
-        let routing = doc["routing"]
-            .as_str()
-            .map(|r| format!("?routing={r}"))
-            .unwrap_or_default();
-        let got = get(&format!(
-            "{}/events/_doc/{}{routing}",
-            osmem.url,
-            encode(id)
-        ));
-        let want: Value =
-            serde_json::from_str(doc["source"].as_str().expect("source")).expect("json");
-        assert_eq!(got["_source"], want, "events/{id}");
+        assert_document_landed(&osmem.url, "events", doc, "");
     }
 }
 
@@ -242,15 +220,14 @@ fn a_document_the_target_rejects_is_reported_and_the_rest_land() {
         "{stderr}"
     );
     assert!(stderr.contains("mapper_parsing_exception"), "{stderr}");
-    let _ = get(&format!("{}/posts_2024_01_01/_refresh", osmem.url));
     assert_eq!(
-        get(&format!("{}/posts_2024_01_01/_count", osmem.url))["count"].as_u64(),
-        Some(3),
+        support::doc_count(&osmem.url, "posts_2024_01_01"),
+        3,
         "the rest land"
     );
     // The rejection is recorded on the work item, so status can say CompletedWithErrors.
-    let _ = get(&format!("{}/.migrations_working_state/_refresh", osmem.url));
-    let items = get(&format!(
+    let _ = support::get_json(&format!("{}/.migrations_working_state/_refresh", osmem.url));
+    let items = support::get_json(&format!(
         "{}/.migrations_working_state/_search?size=10",
         osmem.url
     ));
