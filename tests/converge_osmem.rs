@@ -116,15 +116,7 @@ async fn stop_archives_every_document_then_deletes_and_restore_brings_it_back() 
 async fn archive_to_s3_and_restore_from_it() {
     let osmem = support::Osmem::start();
     let moto = support::Moto::start();
-    let creds = aws_credential_types::Credentials::new("testing", "testing", None, None, "test");
-    let conf = aws_sdk_s3::config::Builder::new()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .endpoint_url(&moto.url)
-        .credentials_provider(creds)
-        .force_path_style(true)
-        .build();
-    let s3 = aws_sdk_s3::Client::from_conf(conf);
+    let s3 = moto.s3_client();
     s3.create_bucket().bucket("archives").send().await.unwrap();
     let ws = populated(&osmem, "s3://archives/backfill_working_state", Some(s3)).await;
     let report = ws.archive_and_delete(1_784_642_531).await.unwrap();

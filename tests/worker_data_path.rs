@@ -94,15 +94,7 @@ async fn a_rejected_document_is_uploaded_to_s3_when_its_item_completes() {
     let osmem = support::Osmem::start();
     let moto = support::Moto::start();
     conflicting_mapping(&osmem.url);
-    let creds = aws_credential_types::Credentials::new("testing", "testing", None, None, "test");
-    let conf = aws_sdk_s3::config::Builder::new()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .endpoint_url(&moto.url)
-        .credentials_provider(creds)
-        .force_path_style(true)
-        .build();
-    let s3 = aws_sdk_s3::Client::from_conf(conf);
+    let s3 = moto.s3_client();
     s3.create_bucket()
         .bucket("failures")
         .send()

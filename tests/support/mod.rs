@@ -142,6 +142,20 @@ impl Moto {
         }
     }
 
+    /// An S3 client for this moto (fake static credentials, path-style addressing).
+    pub fn s3_client(&self) -> aws_sdk_s3::Client {
+        let creds =
+            aws_credential_types::Credentials::new("testing", "testing", None, None, "test");
+        let conf = aws_sdk_s3::config::Builder::new()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new("us-east-1"))
+            .endpoint_url(&self.url)
+            .credentials_provider(creds)
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(conf)
+    }
+
     /// Environment for a `backfill` process that should talk to this moto: endpoint override and fake
     /// static credentials.
     pub fn env(&self) -> Vec<(&'static str, String)> {
