@@ -90,6 +90,15 @@ impl Migration {
             .collect()
     }
 
+    /// Log files the migration's worker processes wrote (one per process started).
+    fn worker_log_files(&self) -> usize {
+        std::fs::read_dir(self.state_dir().join("logs"))
+            .expect("logs")
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with("worker-"))
+            .count()
+    }
+
     fn worker_pids(&self) -> Vec<u32> {
         let out = Command::new("pgrep")
             .args(["-f", &format!("worker --id {}-", self.name)])
@@ -111,6 +120,25 @@ impl Drop for Migration {
     }
 }
 
+/// A scenario's world in a fresh temporary directory: a synthetic snapshot of `indices` (name, shards,
+/// documents), a fresh `osmem-server` target and the migration `name` between them (running, 2 workers).
+/// Bind the parts in this order: they drop in reverse, so the migration is destroyed while its target still runs.
+fn scenario(
+    name: &str,
+    indices: &[(&str, usize, usize)],
+) -> (
+    tempfile::TempDir,
+    SyntheticSnapshot,
+    support::Osmem,
+    Migration,
+) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let snap = synthetic::build(tmp.path(), indices);
+    let osmem = support::Osmem::start();
+    let m = Migration::new(name, &snap, &osmem.url);
+    (tmp, snap, osmem, m)
+}
+
 /// Every expected document is in the target, with its source, and nothing else is.
 fn assert_target_equals(target: &str, snap: &SyntheticSnapshot) {
     for (index, docs) in &snap.expected {
@@ -125,6 +153,16 @@ fn assert_target_equals(target: &str, snap: &SyntheticSnapshot) {
             assert_eq!(got["_source"], want, "{index}/{}", doc.id);
         }
     }
+}
+
+/// Declares `m` running again: `apply --wait` completes it, the target then holds exactly the snapshot's
+/// documents, and destroy leaves nothing behind.
+fn assert_running_again_completes_exactly(m: &Migration, snap: &SyntheticSnapshot, target: &str) {
+    m.write(snap, "running", 2);
+    let text = m.ok(&["apply", "--auto-approve", "--wait"]);
+    assert!(text.contains("Backfill Completed"), "{text}");
+    assert_target_equals(target, snap);
+    assert_destroyed(m);
 }
 
 fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
@@ -154,10 +192,7 @@ fn assert_destroyed(m: &Migration) {
 
 #[test]
 fn apply_wait_migrates_a_multi_index_multi_shard_snapshot_with_two_workers() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let snap = synthetic::build(tmp.path(), &[("logs", 2, 700), ("events", 3, 400)]);
-    let osmem = support::Osmem::start();
-    let m = Migration::new("e2e-full", &snap, &osmem.url);
+    let (_tmp, snap, osmem, m) = scenario("e2e-full", &[("logs", 2, 700), ("events", 3, 400)]);
 
     let plan = m.backfill(&["plan", "--detailed-exitcode"]);
     assert_eq!(plan.status.code(), Some(2), "changes present");
@@ -186,11 +221,7 @@ fn apply_wait_migrates_a_multi_index_multi_shard_snapshot_with_two_workers() {
     assert!(text.contains("Desired=0"), "{text}");
 
     // Two workers shared the work: both wrote a log file in the log group.
-    let logs = std::fs::read_dir(m.state_dir().join("logs"))
-        .expect("logs")
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with("worker-"))
-        .count();
+    let logs = m.worker_log_files();
     assert!(logs >= 2, "one log file per worker process");
 
     assert_dashboard_draws_series(&m);
@@ -225,10 +256,7 @@ fn apply_wait_migrates_a_multi_index_multi_shard_snapshot_with_two_workers() {
 
 #[test]
 fn paused_mid_run_then_running_again_loses_and_duplicates_nothing() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let snap = synthetic::build(tmp.path(), &[("orders", 4, 6000)]);
-    let osmem = support::Osmem::start();
-    let m = Migration::new("e2e-pause", &snap, &osmem.url);
+    let (_tmp, snap, osmem, m) = scenario("e2e-pause", &[("orders", 4, 6000)]);
 
     m.ok(&["apply", "--auto-approve"]);
     wait_until("documents to flow", Duration::from_secs(120), || {
@@ -254,19 +282,12 @@ fn paused_mid_run_then_running_again_loses_and_duplicates_nothing() {
     );
     assert_eq!(m.status()["workers"]["desired"], 0);
 
-    m.write(&snap, "running", 2);
-    let text = m.ok(&["apply", "--auto-approve", "--wait"]);
-    assert!(text.contains("Backfill Completed"), "{text}");
-    assert_target_equals(&osmem.url, &snap);
-    assert_destroyed(&m);
+    assert_running_again_completes_exactly(&m, &snap, &osmem.url);
 }
 
 #[test]
 fn sigkilled_workers_are_restarted_and_the_migration_completes_exactly() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let snap = synthetic::build(tmp.path(), &[("chaos", 6, 3000)]);
-    let osmem = support::Osmem::start();
-    let m = Migration::new("e2e-chaos", &snap, &osmem.url);
+    let (_tmp, snap, osmem, m) = scenario("e2e-chaos", &[("chaos", 6, 3000)]);
     m.write(&snap, "running", 3);
 
     let apply = Command::new(support::backfill_bin())
@@ -305,11 +326,7 @@ fn sigkilled_workers_are_restarted_and_the_migration_completes_exactly() {
     assert!(out.status.success(), "{text}");
     assert!(text.contains("Backfill Completed"), "{text}");
     assert_target_equals(&osmem.url, &snap);
-    let restarted = std::fs::read_dir(m.state_dir().join("logs"))
-        .expect("logs")
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with("worker-"))
-        .count();
+    let restarted = m.worker_log_files();
     assert!(
         restarted > 3,
         "the supervisor restarted killed workers ({restarted} processes)"
@@ -319,10 +336,7 @@ fn sigkilled_workers_are_restarted_and_the_migration_completes_exactly() {
 
 #[test]
 fn stopped_archives_then_restore_state_and_running_resume() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let snap = synthetic::build(tmp.path(), &[("books", 3, 3000)]);
-    let osmem = support::Osmem::start();
-    let m = Migration::new("e2e-stop", &snap, &osmem.url);
+    let (_tmp, snap, osmem, m) = scenario("e2e-stop", &[("books", 3, 3000)]);
 
     m.ok(&["apply", "--auto-approve"]);
     wait_until("a work item to complete", Duration::from_secs(120), || {
@@ -345,11 +359,7 @@ fn stopped_archives_then_restore_state_and_running_resume() {
         restored["shards"]["completed"].as_u64().unwrap_or(0) >= 1 && migrated(&m) > 0,
         "restored progress: {restored}"
     );
-    m.write(&snap, "running", 2);
-    let text = m.ok(&["apply", "--auto-approve", "--wait"]);
-    assert!(text.contains("Backfill Completed"), "{text}");
-    assert_target_equals(&osmem.url, &snap);
-    assert_destroyed(&m);
+    assert_running_again_completes_exactly(&m, &snap, &osmem.url);
 }
 
 /// `backfill dashboard` refreshes the page from the workers' metric lines; headless Chromium renders it and the
