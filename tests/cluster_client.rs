@@ -9,6 +9,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
@@ -35,6 +36,8 @@ struct Captured {
 #[derive(Debug, Clone, Copy)]
 enum Reply {
     Status(u16),
+    /// A status with a `Retry-After` of this many seconds.
+    RetryAfter(u16, u32),
     /// Close the connection without answering (a dropped connection).
     Drop,
 }
@@ -94,12 +97,15 @@ fn serve(stream: std::net::TcpStream, reply: Reply, record: &Mutex<Vec<Captured>
         body,
     });
     let mut stream = stream;
-    if let Reply::Status(status) = reply {
-        let text = format!(
-            "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{{}}"
-        );
-        stream.write_all(text.as_bytes()).ok()?;
-    }
+    let (status, extra) = match reply {
+        Reply::Status(status) => (status, String::new()),
+        Reply::RetryAfter(status, seconds) => (status, format!("retry-after: {seconds}\r\n")),
+        Reply::Drop => return Some(()),
+    };
+    let text = format!(
+        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: 2\r\n{extra}connection: close\r\n\r\n{{}}"
+    );
+    stream.write_all(text.as_bytes()).ok()?;
     Some(())
 }
 
@@ -381,6 +387,35 @@ async fn throttled_requests_succeed_after_retries() {
         seen.iter().all(|r| r.body == NDJSON.as_bytes()),
         "each attempt resends the body"
     );
+}
+
+#[tokio::test]
+async fn a_retry_after_is_waited_for_up_to_the_policy_limit() {
+    let cases = [
+        // (Retry-After seconds, the policy's limit, the least wait)
+        (1, Duration::from_secs(5), Duration::from_secs(1)),
+        (3600, Duration::from_millis(300), Duration::from_millis(300)),
+    ];
+    for (asked, limit, least) in cases {
+        let capture = Capture::start(&[Reply::RetryAfter(503, asked), Reply::Status(200)]);
+        let policy = RetryPolicy {
+            max_retry_after: limit,
+            ..RetryPolicy::immediate(3)
+        };
+        let client = none_client(&capture.url).await.with_retry_policy(policy);
+        let start = std::time::Instant::now();
+        let answer = client
+            .send(Method::Get, "/idx/_doc/1", None)
+            .await
+            .expect("second attempt succeeds");
+        let waited = start.elapsed();
+        assert_eq!(answer.status, 200);
+        assert_eq!(capture.requests().len(), 2);
+        assert!(
+            waited >= least && waited < least + Duration::from_secs(20),
+            "asked {asked} s, limit {limit:?}: waited {waited:?}"
+        );
+    }
 }
 
 #[tokio::test]

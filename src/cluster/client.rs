@@ -7,7 +7,8 @@
 //!
 //! Guarantees:
 //! - a request is retried only when [`is_repeatable`] and the failure is [`is_retryable_status`] or a
-//!   connection error, at most `max_attempts` sends in all; every attempt is signed afresh;
+//!   connection error, at most `max_attempts` sends in all, after the backoff or the answer's `Retry-After`,
+//!   whichever is longer (see [`RetryPolicy::delay_after`]); every attempt is signed afresh;
 //! - with gzip on, the body on the wire is gzip with `Content-Encoding: gzip`, and SigV4 hashes those bytes;
 //! - the password and AWS keys never appear in `Debug` output, in [`ClusterError`]s or [`TransportError`]s;
 //!   [`JsonTransport::url`] is the endpoint without any user info.
@@ -25,7 +26,7 @@ use super::request::{
     PreparedBody, display_url, finish, method_name, parse_endpoint, prepare, redact_userinfo,
     reqwest_method,
 };
-use super::retry::{RetryPolicy, is_repeatable, is_retryable_status};
+use super::retry::{RetryPolicy, is_repeatable, is_retryable_status, parse_retry_after};
 use super::sigv4::{RequestParts, Signer, aws_error_text, signing_name};
 use super::tls::{Timeouts, TlsSettings, build_http};
 use crate::config::Env;
@@ -166,13 +167,13 @@ impl Client {
         &self.retry
     }
 
-    /// One send: signs, sends, reads the answer.
+    /// One send: signs, sends, reads the answer (status, body, and the wait its `Retry-After` asks for).
     async fn send_once(
         &self,
         method: Method,
         url: &Url,
         body: Option<&PreparedBody>,
-    ) -> Result<(u16, String), Failure> {
+    ) -> Result<Answer, Failure> {
         let mut req = self.http.request(reqwest_method(method), url.clone());
         let mut signed: Vec<(&str, &str)> = Vec::new();
         if let Some(b) = body {
@@ -222,9 +223,26 @@ impl Client {
         let connection = |e: reqwest::Error| Failure::Connection(aws_error_text(&e));
         let resp = req.send().await.map_err(connection)?;
         let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
         let text = resp.text().await.map_err(connection)?;
-        Ok((status, text))
+        Ok(Answer {
+            status,
+            text,
+            retry_after,
+        })
     }
+}
+
+/// One answer from the target.
+struct Answer {
+    status: u16,
+    text: String,
+    /// The wait the answer's `Retry-After` header asks for, if it has one.
+    retry_after: Option<std::time::Duration>,
 }
 
 /// Why one send produced no answer.
@@ -264,14 +282,14 @@ impl JsonTransport for Client {
         let mut attempt = 1u32;
         loop {
             let may_retry = repeatable && attempt < self.retry.max_attempts;
-            match self.send_once(method, &url, body.as_ref()).await {
-                Ok((status, _)) if may_retry && is_retryable_status(status) => {}
-                Ok((status, text)) => return finish(&self.display, path, status, &text),
-                Err(Failure::Connection(_)) if may_retry => {}
+            let retry_after = match self.send_once(method, &url, body.as_ref()).await {
+                Ok(answer) if may_retry && is_retryable_status(answer.status) => answer.retry_after,
+                Ok(answer) => return finish(&self.display, path, answer.status, &answer.text),
+                Err(Failure::Connection(_)) if may_retry => None,
                 Err(Failure::Connection(message)) => return Err(unreachable(message)),
                 Err(Failure::Final(error)) => return Err(error),
-            }
-            tokio::time::sleep(self.retry.delay(attempt)).await;
+            };
+            tokio::time::sleep(self.retry.delay_after(attempt, retry_after)).await;
             attempt += 1;
         }
     }

@@ -12,11 +12,12 @@
 //!   are indexed by id, so a replay overwrites with the same content) or to read-only endpoints (`_search`,
 //!   `_count`, `_mget`, `_msearch`, `_refresh`, `_flush`). Other POSTs (`_update`, auto-id `_doc`) are sent
 //!   once;
-//! - at most `max_attempts` sends, and every delay is at most the cap.
+//! - at most `max_attempts` sends, and every delay is at most the cap — unless the answer carried a
+//!   `Retry-After` (seconds or an HTTP date), which is honoured up to `max_retry_after` (30 s by default).
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use rand::Rng;
 
@@ -32,6 +33,8 @@ pub struct RetryPolicy {
     pub max_attempts: u32,
     /// Delay before retry `n` (`n` starts at 1).
     pub backoff: Backoff,
+    /// The longest wait a server's `Retry-After` is granted.
+    pub max_retry_after: Duration,
 }
 
 impl RetryPolicy {
@@ -41,6 +44,8 @@ impl RetryPolicy {
     pub const CAP: Duration = Duration::from_secs(10);
     /// Default number of sends.
     pub const MAX_ATTEMPTS: u32 = 6;
+    /// Default longest wait granted to a server's `Retry-After`.
+    pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 
     /// Full-jitter exponential backoff with the given base, cap and attempt limit.
     pub fn full_jitter(base: Duration, cap: Duration, max_attempts: u32) -> Self {
@@ -51,14 +56,16 @@ impl RetryPolicy {
                 let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
                 Duration::from_millis(rand::rng().random_range(0..=millis))
             }),
+            max_retry_after: Self::MAX_RETRY_AFTER,
         }
     }
 
-    /// `max_attempts` sends with no delay between them (tests).
+    /// `max_attempts` sends with no delay between them (tests; `Retry-After` is not waited for either).
     pub fn immediate(max_attempts: u32) -> Self {
         RetryPolicy {
             max_attempts: max_attempts.max(1),
             backoff: Arc::new(|_| Duration::ZERO),
+            max_retry_after: Duration::ZERO,
         }
     }
 
@@ -71,6 +78,26 @@ impl RetryPolicy {
     pub fn delay(&self, n: u32) -> Duration {
         (self.backoff)(n)
     }
+
+    /// Delay before retry `n` after an answer that asked for `retry_after`: the longer of the backoff and
+    /// the server's wish, the latter at most `max_retry_after`.
+    pub fn delay_after(&self, n: u32, retry_after: Option<Duration>) -> Duration {
+        let asked = retry_after
+            .unwrap_or(Duration::ZERO)
+            .min(self.max_retry_after);
+        self.delay(n).max(asked)
+    }
+}
+
+/// A `Retry-After` header value: a number of seconds, or an HTTP date (a wait from `now`; a date already
+/// past means no wait). `None` for anything else.
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 impl Default for RetryPolicy {
@@ -83,6 +110,7 @@ impl fmt::Debug for RetryPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RetryPolicy")
             .field("max_attempts", &self.max_attempts)
+            .field("max_retry_after", &self.max_retry_after)
             .finish_non_exhaustive()
     }
 }
@@ -162,6 +190,41 @@ mod tests {
         assert_eq!(policy.max_attempts, 3);
         assert_eq!(RetryPolicy::immediate(0).max_attempts, 1);
         assert_eq!(RetryPolicy::none().max_attempts, 1);
+    }
+
+    #[test]
+    fn a_servers_retry_after_lengthens_the_wait_up_to_the_limit() {
+        let policy = RetryPolicy::default();
+        let asked = |secs| policy.delay_after(1, Some(Duration::from_secs(secs)));
+        assert_eq!(asked(7), Duration::from_secs(7));
+        assert_eq!(asked(3600), RetryPolicy::MAX_RETRY_AFTER);
+        // No wish, or a shorter one than the backoff: the backoff (at most 200 ms before retry 1).
+        assert!(policy.delay_after(1, None) <= Duration::from_millis(200));
+        assert!(policy.delay_after(1, Some(Duration::ZERO)) <= Duration::from_millis(200));
+        assert_eq!(
+            RetryPolicy::immediate(3).delay_after(1, Some(Duration::from_secs(9))),
+            Duration::ZERO
+        );
+    }
+
+    #[test]
+    fn retry_after_is_seconds_or_an_http_date() {
+        let now = httpdate::parse_http_date("Tue, 01 Dec 2026 05:00:00 GMT").unwrap();
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("Tue, 01 Dec 2026 05:00:45 GMT", now),
+            Some(Duration::from_secs(45))
+        );
+        assert_eq!(
+            parse_retry_after("Tue, 01 Dec 2026 04:59:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-5", now), None);
     }
 
     #[test]
