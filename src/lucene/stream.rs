@@ -176,8 +176,8 @@ impl FileStream {
         self.read_to >= self.len
     }
 
-    /// Makes at least `want` unread bytes available (or all that remain). Returns false at end of file.
-    pub fn fill(&mut self, want: usize) -> Result<bool> {
+    /// Makes at least `want` unread bytes available (or all that remain).
+    pub fn fill(&mut self, want: usize) -> Result<()> {
         while self.end - self.pos < want && !self.at_eof_window() {
             let block = self.next_block()?;
             let left = self.end - self.pos;
@@ -205,7 +205,7 @@ impl FileStream {
             self.crc = block.crc;
             self.recycle(spent);
         }
-        Ok(self.end > self.pos)
+        Ok(())
     }
 
     fn next_block(&mut self) -> Result<Block> {
@@ -329,7 +329,7 @@ mod tests {
         let mut s = FileStream::open(Arc::new(dir), "_0.fdt", 50_000, 4096);
         let err = loop {
             match s.fill(1) {
-                Ok(_) => {
+                Ok(()) => {
                     let all = s.window().len();
                     s.consume(all);
                 }
@@ -337,9 +337,20 @@ mod tests {
             }
         };
         assert!(err.contains("_0.fdt"), "{err}");
-        // Dropped with blocks still to come: the read-ahead thread stops instead of blocking forever.
-        let mut s = stream(file(300_000), 4096);
+        // Dropped with blocks still to come: the read-ahead thread stops (and lets go of the directory)
+        // instead of blocking forever on a block nobody will take.
+        let dir: Arc<dyn Directory> =
+            Arc::new(MemDirectory([("_0.fdt".to_string(), file(300_000))].into()));
+        let mut s = FileStream::open(dir.clone(), "_0.fdt", 300_000, 4096);
         s.fill(1).unwrap();
         drop(s);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while Arc::strong_count(&dir) > 1 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the read-ahead thread still holds the directory"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
 }
