@@ -2,6 +2,7 @@
 //! exactly like the same repository on disk, through `backfill snapshot` with the standard endpoint override,
 //! and through the library with stored fields read ahead on a background thread.
 
+#[path = "it/support/mod.rs"]
 mod support;
 
 use std::path::Path;

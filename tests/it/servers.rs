@@ -1,5 +1,5 @@
 //! The test harness itself: both servers start on free ports and answer.
-mod support;
+use crate::support;
 
 #[test]
 fn osmem_starts_and_answers() {

@@ -3,7 +3,7 @@
 //! checksum. Every run must end in documents or an error, never a panic or a hang. (The coverage-guided
 //! `cargo fuzz` needs a nightly toolchain, which this project's machines do not have.)
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::io;

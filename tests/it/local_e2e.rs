@@ -2,9 +2,8 @@
 //! written by real Lucene. Each test drives the `backfill` binary exactly as a user would (apply, status,
 //! destroy, restore-state), and checks the target document by document.
 
-mod support;
-#[path = "support/synthetic.rs"]
-mod synthetic;
+use crate::support;
+use crate::synthetic;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

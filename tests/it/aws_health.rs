@@ -4,7 +4,7 @@
 //! `_nodes/stats` figures stand and the sample still succeeds. The CloudWatch reading itself (ListMetrics for the
 //! domain's full dimensions, newest `Maximum`) is unit-tested in `src/platform/aws/health.rs`.
 
-mod support;
+use crate::support;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;

@@ -6,7 +6,7 @@
 //! failing resource as an error of ExecuteChangeSet (never a rollback), so `ROLLBACK_COMPLETE` and
 //! `UPDATE_ROLLBACK_FAILED` are produced by an interceptor that rewrites DescribeStacks answers.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,7 +1,7 @@
 //! Approval on a terminal: `apply` and `destroy` without `--auto-approve` ask for the literal `yes` when stdin is
 //! a terminal (a pseudo-terminal from util-linux `script` here); any other answer changes nothing.
 
-mod support;
+use crate::support;
 
 use std::io::Write;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! Rendering: every example renders deterministically, passes cfn-lint, keeps the fleet size out of the
 //! stack, never leaks a secret, charts only metrics the worker emits, and is injection-safe for any string.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 

@@ -2,7 +2,7 @@
 //! distinct items, an expired lease is re-taken with twice the duration, completion is terminal, a checkpoint
 //! hands the rest of a shard to a successor, and "no more work" is an exact count.
 
-mod support;
+use crate::support;
 
 use std::collections::HashSet;
 

@@ -2,9 +2,8 @@
 //! successor item that starts after the last acknowledged document — every document before it is in the
 //! target. A second worker then finishes, and the target holds exactly the snapshot's documents.
 
-mod support;
-#[path = "support/synthetic.rs"]
-mod synthetic;
+use crate::support;
+use crate::synthetic;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

@@ -2,7 +2,7 @@
 //! directory or an S3 bucket (moto); a worker whose clock disagrees with the target's refuses to take leases;
 //! the `BACKFILL_*` variables of the ECS task run a worker without any migration.yaml and override one.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;

@@ -3,9 +3,8 @@
 //! documents landed; the worker cannot know). The worker must retry both and leave the target holding exactly
 //! every expected document — no loss, and no duplicate (bulk is index-by-id).
 
-mod support;
-#[path = "support/synthetic.rs"]
-mod synthetic;
+use crate::support;
+use crate::synthetic;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -1,7 +1,7 @@
 //! Real Lucene 8.8 and 9.9 indices (../shared/fixtures/lucene) read with the Lucene parsers alone: every live
 //! document, in order, with its id, routing and exact source; corrupted copies fail precisely.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::sync::Arc;

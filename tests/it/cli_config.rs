@@ -1,7 +1,7 @@
 //! The configuration commands as a user runs them: `init`, `validate`, `render`, and the commands that are
 //! not built yet, with their output streams and exit codes.
 
-mod support;
+use crate::support;
 
 use std::process::Command;
 

@@ -3,7 +3,7 @@
 //! dashboard's metric names: counter deltas (periodic and one at the end) that add up to the run's totals, and
 //! shard gauges with `ShardDurationMs` when an item completes.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 

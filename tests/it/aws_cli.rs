@@ -2,7 +2,7 @@
 //! (CloudFormation, ECS) and an `osmem-server` target (the converge step after the stacks). The plan text is
 //! covered by an `insta` snapshot with ids and times filtered.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

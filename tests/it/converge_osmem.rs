@@ -2,8 +2,8 @@
 //! stop archives then deletes, restore-state brings it back, pause/resume keeps progress, completion scales
 //! to 0. Fleet counts are plain observation values here; the ECS fleet has its own tests.
 
-mod status_support;
-mod support;
+use crate::status_support;
+use crate::support;
 
 use backfill::converge::lifecycle::{Observed, RampMemory, StopMemory, WorkingStateObservation};
 use backfill::converge::runner::WorkingState;

@@ -2,7 +2,7 @@
 //! then holds exactly the expected documents; three concurrent workers on a two-shard snapshot migrate every
 //! document exactly once.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Command;

@@ -2,7 +2,7 @@
 //! moto_server for Secrets Manager, and a tiny header-capture listener (not an OpenSearch fake: it records the
 //! raw request and replays scripted statuses) to check auth headers, retries and gzip on the wire.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};

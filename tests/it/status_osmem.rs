@@ -1,8 +1,8 @@
 //! `status` against osmem-server: a working state written exactly like the upstream workers, read with one
 //! request; text checked line by line; 25,000 items counted exactly; problems reported, never dropped.
 
-mod status_support;
-mod support;
+use crate::status_support;
+use crate::support;
 
 use backfill::converge::Status;
 use backfill::converge::status::{NoFleet, WorkingStateAccess, collect, derive_report};

@@ -2,7 +2,7 @@
 //! blobs, compressed metadata) read straight from the repository: every fixture yields exactly its expected
 //! live documents, segments and counts; corrupted copies fail with a precise error.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -1,0 +1,30 @@
+//! The integration tests, one binary (as cargo's `tests/testsuite` and uv's `tests/it`): each test binary links the
+//! library and six AWS SDKs, so one link instead of twenty-four. Each module is one area; `support` starts the real
+//! servers (osmem, moto) and `synthetic` writes snapshot repositories with real Lucene.
+
+mod status_support;
+mod support;
+#[path = "support/synthetic.rs"]
+mod synthetic;
+
+mod approval;
+mod aws_cli;
+mod aws_health;
+mod aws_stacks;
+mod cli_config;
+mod cluster_client;
+mod config_errors;
+mod converge_osmem;
+mod coordination_osmem;
+mod local_e2e;
+mod lucene_fixtures;
+mod lucene_fuzz_smoke;
+mod render_templates;
+mod servers;
+mod snapshot_fixtures;
+mod status_osmem;
+mod worker_data_path;
+mod worker_faults;
+mod worker_logs;
+mod worker_osmem;
+mod worker_sigterm;
