@@ -248,6 +248,11 @@ impl<'t, T: JsonTransport> Coordinator<'t, T> {
                     .put_if(doc_id, &claimed, current.seq_no, current.primary_term)
                     .await
                 {
+                    Ok(()) if lease::recorded_successors(&claimed).is_some() => {
+                        // Its holder stopped between recording successors and completing it: finish that
+                        // handoff (migrating it again from its start could only end in a refused checkpoint).
+                        self.finish_handoff(&id, &claimed, now).await?;
+                    }
                     Ok(()) => {
                         return Ok(Acquired::Item {
                             id,
@@ -261,6 +266,33 @@ impl<'t, T: JsonTransport> Coordinator<'t, T> {
             }
             // Every candidate was taken by someone else in the meantime: look again.
         }
+    }
+
+    /// Finishes a handoff whose holder stopped after recording the successors: creates them (create-only, so
+    /// ones already created are kept) and completes the item with the counts recorded with the successors.
+    async fn finish_handoff(
+        &self,
+        id: &WorkItemId,
+        claimed: &WorkItem,
+        now: i64,
+    ) -> Result<(), CoordinationError> {
+        let successors = lease::recorded_successors(claimed).unwrap_or_default();
+        self.create_items(
+            &successors,
+            claimed.next_acquisition_lease_exponent.saturating_sub(1),
+        )
+        .await?;
+        let doc_id = id.to_id();
+        let current = self.get_existing(&doc_id).await?;
+        let done =
+            lease::complete_handoff(&current.item, &self.worker_id, now).map_err(|refusal| {
+                CoordinationError::Refused {
+                    id: doc_id.clone(),
+                    refusal,
+                }
+            })?;
+        self.put_if(&doc_id, &done, current.seq_no, current.primary_term)
+            .await
     }
 
     /// Incomplete items (exact, after a refresh), excluding `shard_setup`.
@@ -347,12 +379,17 @@ impl<'t, T: JsonTransport> Coordinator<'t, T> {
             ..id.clone()
         };
         let current = self.get_existing(&doc_id).await?;
-        let recorded =
-            lease::record_successors(&current.item, &self.worker_id, &[successor.to_id()])
-                .map_err(|refusal| CoordinationError::Refused {
-                    id: doc_id.clone(),
-                    refusal,
-                })?;
+        let recorded = lease::record_successors(
+            &current.item,
+            &self.worker_id,
+            &[successor.to_id()],
+            migrated,
+            failed,
+        )
+        .map_err(|refusal| CoordinationError::Refused {
+            id: doc_id.clone(),
+            refusal,
+        })?;
         if recorded != current.item {
             self.put_if(&doc_id, &recorded, current.seq_no, current.primary_term)
                 .await?;

@@ -174,11 +174,15 @@ fn check_holder(item: &WorkItem, me: &str) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// Records the successors (write-once): the first step of a checkpoint handoff.
+/// Records the successors (write-once) with the counts of the prefix this item covers: the first step of a
+/// checkpoint handoff. The counts travel with the successors, so whoever finishes the handoff (this worker, or
+/// another one after a crash between the steps) completes the item with the right numbers.
 pub fn record_successors(
     item: &WorkItem,
     me: &str,
     successors: &[String],
+    migrated: u64,
+    failed: u64,
 ) -> Result<WorkItem, Refusal> {
     check_holder(item, me)?;
     let joined = successors.join(",");
@@ -186,12 +190,39 @@ pub fn record_successors(
         Some(existing) if *existing != joined => Err(Refusal::OtherSuccessors {
             existing: existing.clone(),
         }),
-        _ => {
+        Some(_) => Ok(item.clone()),
+        None => {
             let mut next = item.clone();
             next.successor_items = Some(joined);
+            next.documents_migrated = Some(migrated);
+            next.failed_documents = Some(failed);
             Ok(next)
         }
     }
+}
+
+/// The successors an interrupted handoff recorded: an item claimed with these must not be migrated again from
+/// its start; the claimer finishes the handoff instead (creates them, completes the item), as upstream does.
+pub fn recorded_successors(item: &WorkItem) -> Option<Vec<WorkItemId>> {
+    let joined = item.successor_items.as_deref()?;
+    Some(
+        joined
+            .split(',')
+            .filter(|id| !id.is_empty())
+            .filter_map(WorkItemId::parse)
+            .collect(),
+    )
+}
+
+/// Completes an item whose handoff was interrupted after its successors were recorded, keeping the counts the
+/// handing-off holder recorded with them.
+pub fn complete_handoff(item: &WorkItem, me: &str, now: i64) -> Result<WorkItem, Refusal> {
+    check_holder(item, me)?;
+    let mut next = item.clone();
+    next.completed_at = Some(now);
+    next.documents_migrated = Some(item.documents_migrated.unwrap_or(0));
+    next.failed_documents = Some(item.failed_documents.unwrap_or(0));
+    Ok(next)
 }
 
 /// Completes the item (terminal), with the holder's document counts.
@@ -306,7 +337,7 @@ mod tests {
         assert_eq!(claim(&done, "w2", 10_000, 60), Err(Refusal::Completed));
         assert_eq!(complete(&done, "w1", 30, 5, 0), Err(Refusal::Completed));
         assert_eq!(
-            record_successors(&done, "w1", &["x".into()]),
+            record_successors(&done, "w1", &["x".into()], 0, 0),
             Err(Refusal::Completed)
         );
     }
@@ -338,16 +369,49 @@ mod tests {
             ..id()
         }
         .to_id();
-        let recorded = record_successors(&held, "w1", std::slice::from_ref(&next)).expect("first");
+        let recorded =
+            record_successors(&held, "w1", std::slice::from_ref(&next), 7, 1).expect("first");
         assert_eq!(
-            record_successors(&recorded, "w1", std::slice::from_ref(&next)),
+            (recorded.documents_migrated, recorded.failed_documents),
+            (Some(7), Some(1))
+        );
+        assert_eq!(
+            record_successors(&recorded, "w1", std::slice::from_ref(&next), 9, 9),
             Ok(recorded.clone()),
             "same value again is fine"
         );
         assert!(matches!(
-            record_successors(&recorded, "w1", &["other".into()]),
+            record_successors(&recorded, "w1", &["other".into()], 7, 1),
             Err(Refusal::OtherSuccessors { .. })
         ));
+    }
+
+    #[test]
+    fn an_interrupted_handoff_is_finished_by_the_next_claimer_with_the_recorded_counts() {
+        let held = claim(&unassigned(&id(), "w0", 0), "w1", 10, 60).expect("claim");
+        let successor = WorkItemId {
+            starting_doc: 200,
+            ..id()
+        };
+        let recorded =
+            record_successors(&held, "w1", &[successor.to_id()], 200, 3).expect("record");
+        // w1 dies here: the lease runs out, w2 claims the item and must not migrate it from document 0.
+        let reclaimed = claim(&recorded, "w2", 10_000, 60).expect("expired lease is claimable");
+        assert_eq!(recorded_successors(&reclaimed), Some(vec![successor]));
+        let done = complete_handoff(&reclaimed, "w2", 10_001).expect("holder finishes");
+        assert_eq!(
+            (
+                done.completed_at,
+                done.documents_migrated,
+                done.failed_documents
+            ),
+            (Some(10_001), Some(200), Some(3))
+        );
+        assert!(matches!(
+            complete_handoff(&reclaimed, "w1", 10_001),
+            Err(Refusal::NotHolder { .. })
+        ));
+        assert_eq!(recorded_successors(&held), None);
     }
 
     #[test]

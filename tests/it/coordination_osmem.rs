@@ -161,3 +161,62 @@ async fn a_checkpoint_hands_the_rest_of_the_shard_to_a_successor() {
     b.complete(&next, 200, 100, 0).await.expect("complete");
     assert_eq!(b.remaining().await.expect("count"), 0);
 }
+
+#[tokio::test]
+async fn a_handoff_interrupted_after_recording_its_successor_is_finished_by_the_next_claimer() {
+    use backfill::coordination::transport::{Body, JsonTransport, Method};
+
+    let osmem = support::Osmem::start();
+    let transport = HttpTransport::new(&osmem.url, None).expect("transport");
+    let a = Coordinator::new(&transport, INDEX, "a", 60);
+    a.setup_index().await.expect("setup");
+    a.create_items(&items(1), 0).await.expect("create");
+    let mut rng = StdRng::seed_from_u64(3);
+    let Acquired::Item { id, .. } = a.acquire(100, &mut rng).await.expect("acquire") else {
+        panic!("item")
+    };
+    // `a` records its successor (with the prefix's counts) and dies before creating it and completing the item.
+    let path = format!("/{INDEX}/_doc/{}", id.to_id());
+    let mut doc = transport
+        .send(Method::Get, &path, None)
+        .await
+        .expect("get")
+        .body["_source"]
+        .clone();
+    let successor = WorkItemId {
+        starting_doc: 500,
+        ..id.clone()
+    };
+    doc["successor_items"] = successor.to_id().into();
+    doc["documentsMigrated"] = 500.into();
+    doc["failedDocuments"] = 2.into();
+    transport
+        .send(
+            Method::Put,
+            &format!("{path}?refresh=true"),
+            Some(Body::Json(doc)),
+        )
+        .await
+        .expect("put");
+
+    // After the lease lapses, `b` finishes the handoff and is handed the successor, not the shard from its start.
+    let b = Coordinator::new(&transport, INDEX, "b", 60);
+    let Acquired::Item { id: next, .. } = b.acquire(1_000, &mut rng).await.expect("b acquires")
+    else {
+        panic!("the successor")
+    };
+    assert_eq!(next, successor);
+    let original = transport.send(Method::Get, &path, None).await.expect("get");
+    let source = &original.body["_source"];
+    assert_eq!(
+        (
+            source["completedAt"].as_i64(),
+            source["documentsMigrated"].as_u64(),
+            source["failedDocuments"].as_u64()
+        ),
+        (Some(1_000), Some(500), Some(2)),
+        "completed with the counts recorded with the successor: {source}"
+    );
+    b.complete(&next, 1_100, 100, 0).await.expect("complete");
+    assert_eq!(b.remaining().await.expect("count"), 0);
+}
