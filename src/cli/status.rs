@@ -7,11 +7,11 @@ use anyhow::Context as _;
 
 use crate::cli::Context;
 use crate::cli::platforms::{self, with_platform};
+use crate::cluster::transport::JsonTransport;
 use crate::converge::lifecycle::Declared;
 use crate::converge::runner::{Clock, SystemClock};
 use crate::converge::status::{NoFleet, collect};
 use crate::coordination::progress::working_state_index;
-use crate::coordination::transport::JsonTransport;
 use crate::exit::Outcome;
 use crate::output::Format;
 use crate::output::status_view::{json_document, text_lines};

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::lifecycle::HealthSample;
 use super::ramp::HealthSource;
-use crate::coordination::transport::{JsonTransport, Method};
+use crate::cluster::transport::{JsonTransport, Method};
 
 /// Reads health from the target itself.
 pub struct TargetHealth<T> {

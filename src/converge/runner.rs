@@ -20,9 +20,9 @@ use super::lifecycle::{
 };
 use super::ramp::HealthSource;
 use super::reconcile::{Action, Decision, reconcile};
+use crate::cluster::transport::TransportError;
 use crate::coordination::archive::{ArchiveError, ArchiveReport};
 use crate::coordination::progress::{ProgressError, WorkProgress};
-use crate::coordination::transport::TransportError;
 use crate::platform::{Fleet, FleetObservation, PlatformError};
 
 /// Wall clock and sleeping, injected.

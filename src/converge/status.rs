@@ -11,8 +11,8 @@ use super::lifecycle::{
     WorkingStateObservation, console_fleet_state,
 };
 use super::reconcile::reconcile;
+use crate::cluster::transport::{JsonTransport, TransportError};
 use crate::coordination::progress::{ProgressError, WorkProgress, fetch_progress};
-use crate::coordination::transport::{JsonTransport, TransportError};
 use crate::platform::{Fleet, FleetObservation, PlatformError};
 
 /// What happened when reading the working state.

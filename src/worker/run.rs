@@ -16,9 +16,9 @@ use super::item::{self, ItemEnd, Outputs, Work};
 use super::report::{Observer, Reporter};
 use super::retry::{Clock, RetryPolicy};
 use super::skew::{self, SkewCheck};
+use crate::cluster::transport::{JsonTransport, TransportError};
 use crate::coordination::coordinator::{Acquired, CoordinationError, Coordinator};
 use crate::coordination::lease::WorkItemId;
-use crate::coordination::transport::{JsonTransport, TransportError};
 use crate::snapshot::{IndexInfo, Repository, SnapshotError, SnapshotInfo};
 
 /// How this worker runs.

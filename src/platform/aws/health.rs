@@ -11,10 +11,10 @@
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, DimensionFilter, Statistic};
 
+use crate::cluster::transport::JsonTransport;
 use crate::converge::health::TargetHealth;
 use crate::converge::lifecycle::HealthSample;
 use crate::converge::ramp::HealthSource;
-use crate::coordination::transport::JsonTransport;
 
 /// Health of an Amazon OpenSearch Service domain.
 pub struct CloudWatchHealth<T> {
