@@ -5,8 +5,7 @@
 
 use serde_json::Value;
 
-use super::lifecycle::HealthSample;
-use super::ramp::HealthSource;
+use super::ports::{HealthSample, HealthSource};
 use crate::cluster::transport::{JsonTransport, Method};
 
 /// Reads health from the target itself.

@@ -7,6 +7,7 @@ use crate::support;
 
 use backfill::cluster::Client;
 use backfill::converge::lifecycle::{Observed, RampMemory, StopMemory, WorkingStateObservation};
+use backfill::converge::ports::FleetObservation;
 use backfill::converge::runner::WorkingState;
 use backfill::converge::working_state::TargetWorkingState;
 use backfill::converge::{Action, Declared, DeclaredState, Status, reconcile};
@@ -14,7 +15,6 @@ use backfill::coordination::archive::{
     ArchiveDestination, ArchiveLocation, FileOrS3Store, restore,
 };
 use backfill::coordination::progress::WorkProgress;
-use backfill::platform::FleetObservation;
 use serde_json::json;
 use status_support::*;
 
@@ -255,7 +255,7 @@ fn restore_state_cli_recreates_the_index() {
 #[tokio::test]
 async fn target_health_reads_cluster_status_without_node_stats() {
     use backfill::converge::health::TargetHealth;
-    use backfill::converge::ramp::HealthSource;
+    use backfill::converge::ports::HealthSource;
     let osmem = support::Osmem::start();
     let h = TargetHealth {
         transport: support::target_client(&osmem.url),

@@ -5,10 +5,10 @@ use crate::status_support;
 use crate::support;
 
 use backfill::converge::Status;
+use backfill::converge::ports::FleetObservation;
 use backfill::converge::status::{NoFleet, WorkingStateAccess, collect, derive_report};
 use backfill::coordination::progress::{WORKING_STATE_INDEX, fetch_progress};
 use backfill::output::status_view::{json_document, text_lines};
-use backfill::platform::FleetObservation;
 use serde_json::json;
 use status_support::*;
 
