@@ -19,3 +19,6 @@ pub mod platform;
 pub mod render;
 pub mod snapshot;
 pub mod worker;
+
+#[cfg(test)]
+mod architecture_tests;

@@ -16,13 +16,14 @@ use crate::cli::platforms::{
 };
 use crate::config::Migration;
 use crate::converge::SettleOptions;
+use crate::converge::ports::Fleet;
 use crate::exit::Outcome;
 use crate::output::Format;
 use crate::output::converge_view::ConvergeView;
 use crate::output::deploy_view::DeployView;
 use crate::output::plan_view::{plan_json, plan_lines};
 use crate::plan::{Operation, Plan};
-use crate::platform::{Fleet, Stacks};
+use crate::platform::Stacks;
 use crate::render::Rendered;
 
 #[derive(Debug, clap::Args)]

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::cli::Context;
 use crate::cli::platforms;
-use crate::coordination::transport::{JsonTransport, Method};
+use crate::cluster::transport::{JsonTransport, Method};
 use crate::exit::Outcome;
 use crate::output::Format;
 use crate::snapshot::{self, Repository};

@@ -9,16 +9,15 @@ use crate::cli::Context;
 use crate::cluster::{Auth, Client, TlsSettings};
 use crate::config::{self, LoadOptions, Migration, PlatformKind, ProcessEnv};
 use crate::converge::health::TargetHealth;
-use crate::converge::lifecycle::HealthSample;
-use crate::converge::ramp::HealthSource;
+use crate::converge::ports::{Fleet, HealthSample, HealthSource};
 use crate::converge::working_state::TargetWorkingState;
 use crate::converge::{Decision, Declared, Runner, SystemClock};
 use crate::coordination::archive::{ArchiveDestination, FileOrS3Store};
 use crate::output::Format;
 use crate::plan::{FORMAT_VERSION, FleetPlan, Operation, Plan};
+use crate::platform::Stacks;
 use crate::platform::aws::{AwsClients, CloudFormation, CloudWatchHealth, EcsFleet};
 use crate::platform::local::{self, LocalFleet, LocalStacks};
-use crate::platform::{Fleet, Stacks};
 use crate::render::{self, Rendered, Templates};
 
 /// The platform of a migration: its stacks and its fleet.
@@ -91,7 +90,7 @@ pub async fn target_client(m: &Migration, ctx: &Context) -> anyhow::Result<Clien
 /// `dashboard.target_domain` names the domain, otherwise the target's `_cluster/health` and `_nodes/stats`.
 pub enum Health {
     Target(TargetHealth<Client>),
-    CloudWatch(CloudWatchHealth<Client>),
+    CloudWatch(CloudWatchHealth<TargetHealth<Client>>),
 }
 
 impl HealthSource for Health {

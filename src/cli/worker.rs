@@ -19,7 +19,8 @@ use crate::snapshot::{self, Repository};
 use crate::worker::env as worker_env;
 use crate::worker::report::Observer;
 use crate::worker::retry::{RetryPolicy, SystemClock};
-use crate::worker::run::{self, Source, WorkerError, WorkerExit, WorkerOptions, WorkerStats};
+use crate::worker::run;
+use crate::worker::{Source, WorkerError, WorkerExit, WorkerOptions, WorkerStats};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -1,9 +1,9 @@
 //! The target client: one [`JsonTransport`] with auth, TLS, timeouts, retries and optional gzip.
 //!
-//! It replaces the plain `HttpTransport` with the same answer semantics (2xx and 404 are returned, any other
-//! status goes through [`classify`], so 401/403 become `Unauthorized`) and adds what a long backfill against a
-//! managed cluster needs: basic or SigV4 auth, a custom CA, bounded retries of throttled or dropped requests,
-//! and gzip request bodies.
+//! Answer semantics are the seam's (2xx and 404 are returned, any other status goes through
+//! [`classify`](super::transport::classify), so 401/403 become `Unauthorized`); on top it adds what a long
+//! backfill against a managed cluster needs: basic or SigV4 auth, a custom CA, bounded retries of throttled or
+//! dropped requests, and gzip request bodies.
 //!
 //! Guarantees:
 //! - a request is retried only when [`is_repeatable`] and the failure is [`is_retryable_status`] or a
@@ -29,9 +29,9 @@ use super::request::{
 use super::retry::{RetryPolicy, is_repeatable, is_retryable_status, parse_retry_after};
 use super::sigv4::{RequestParts, Signer, aws_error_text, signing_name};
 use super::tls::{Timeouts, TlsSettings, build_http};
+use super::transport::{Body, JsonResponse, JsonTransport, Method, TransportError};
 use crate::config::Env;
 use crate::config::{Target, TargetAuth};
-use crate::coordination::transport::{Body, JsonResponse, JsonTransport, Method, TransportError};
 
 /// HTTP client for the target cluster. Cheap to clone (the connection pool and auth are shared).
 #[derive(Clone)]

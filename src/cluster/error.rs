@@ -6,7 +6,7 @@
 //! password or secret value; messages hold only names, ARNs, paths and the underlying error's text (SDK and
 //! TLS errors never echo secret values).
 //!
-//! Failures of individual requests are [`crate::coordination::transport::TransportError`]s, as for every
+//! Failures of individual requests are [`crate::cluster::transport::TransportError`]s, as for every
 //! other `JsonTransport`.
 
 use std::path::PathBuf;

@@ -1,7 +1,10 @@
-//! HTTP client for the target cluster: auth (none, basic, SigV4), TLS, timeouts, retries and gzip, behind the
-//! same [`JsonTransport`](crate::coordination::transport::JsonTransport) seam as the plain `HttpTransport`.
+//! The bottom of the crate's target side: the [`JsonTransport`](transport::JsonTransport) seam every module that
+//! talks to the target depends on, and the one HTTP client for the target cluster that implements it: auth
+//! (none, basic, SigV4), TLS, timeouts, retries and gzip.
 //!
 //! Build one with [`Client::from_target`] from the resolved `target:` configuration. Layout:
+//! - [`transport`]: the seam ([`JsonTransport`](transport::JsonTransport), its `Body`/`Method`, the answer
+//!   contract and [`TransportError`](transport::TransportError));
 //! - [`client`]: the [`Client`] and its request loop (answer semantics, retries, gzip, redacted `Debug`);
 //! - [`auth`]: basic-auth password resolution (environment variable or Secrets Manager) and the [`Auth`] kinds;
 //! - [`sigv4`]: pure SigV4 signing plus the credentials-refreshing [`Signer`];
@@ -20,6 +23,7 @@ mod request;
 pub mod retry;
 pub mod sigv4;
 pub mod tls;
+pub mod transport;
 
 pub use auth::{Auth, Password};
 pub use client::Client;

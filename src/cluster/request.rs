@@ -11,7 +11,7 @@ use reqwest::Url;
 use serde_json::Value;
 
 use super::error::ClusterError;
-use crate::coordination::transport::{Body, JsonResponse, Method, TransportError, classify};
+use super::transport::{Body, JsonResponse, Method, TransportError, classify};
 
 /// A request body encoded once and reused by every attempt.
 pub struct PreparedBody {

@@ -21,7 +21,7 @@ use std::time::{Duration, SystemTime};
 
 use rand::Rng;
 
-use crate::coordination::transport::Method;
+use super::transport::Method;
 
 /// Delay before retry number `n` (1 for the first retry).
 pub type Backoff = Arc<dyn Fn(u32) -> Duration + Send + Sync>;

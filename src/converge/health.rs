@@ -5,9 +5,8 @@
 
 use serde_json::Value;
 
-use super::lifecycle::HealthSample;
-use super::ramp::HealthSource;
-use crate::coordination::transport::{JsonTransport, Method};
+use super::ports::{HealthSample, HealthSource};
+use crate::cluster::transport::{JsonTransport, Method};
 
 /// Reads health from the target itself.
 pub struct TargetHealth<T> {

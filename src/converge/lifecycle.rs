@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::ports::{FleetObservation, HealthSample};
 use crate::coordination::progress::WorkProgress;
-use crate::platform::FleetObservation;
 
 /// `backfill.state` in migration.yaml.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,19 +62,6 @@ pub enum WorkingStateObservation {
     Absent,
     /// The index exists; exact counts.
     Present(WorkProgress),
-}
-
-/// One sample of target health, used by the ramp.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-pub struct HealthSample {
-    /// `_cluster/health` status: `green`, `yellow` or `red`.
-    pub cluster_status: String,
-    /// Cumulative write thread-pool rejections over all nodes (`_nodes/stats`).
-    pub write_rejections: Option<u64>,
-    /// Highest node CPU percentage (CloudWatch `CPUUtilization` or `_nodes/stats` os.cpu.percent).
-    pub max_cpu_percent: Option<f64>,
-    /// Highest JVM memory pressure percentage.
-    pub max_jvm_memory_pressure_percent: Option<f64>,
 }
 
 /// What the runner remembers between passes for the ramp (the only state that is not re-observable).

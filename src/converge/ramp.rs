@@ -7,17 +7,12 @@
 //! - hold when unhealthy or when health is unknown;
 //! - step down by one `step` (never below one step) when rejections rose in two consecutive passes.
 //!
-//! The decision is pure: health comes in as a [`HealthSample`] (from a [`HealthSource`]) and the only memory,
+//! The decision is pure: health comes in as a [`HealthSample`] (from a
+//! [`HealthSource`](super::ports::HealthSource)) and the only memory,
 //! [`RampMemory`], is passed in and returned.
 
-use std::future::Future;
-
-use super::lifecycle::{HealthSample, RampMemory, RampPolicy};
-
-/// Reads target health for the ramp (`_cluster/health` + `_nodes/stats`, or CloudWatch on Amazon OpenSearch).
-pub trait HealthSource: Send + Sync {
-    fn sample(&self) -> impl Future<Output = Result<HealthSample, String>> + Send;
-}
+use super::lifecycle::{RampMemory, RampPolicy};
+use super::ports::HealthSample;
 
 /// The ramp's choice for this pass.
 #[derive(Debug, Clone, PartialEq)]

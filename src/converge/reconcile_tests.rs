@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use super::*;
-use crate::converge::lifecycle::{HealthSample, RampPolicy};
-use crate::platform::FleetObservation;
+use crate::converge::lifecycle::RampPolicy;
+use crate::converge::ports::{FleetObservation, HealthSample};
 
 const NOW: u64 = 1_800_000_000;
 

@@ -15,15 +15,13 @@ use std::future::Future;
 use std::time::Duration;
 
 use super::lifecycle::{
-    Declared, DeclaredState, HealthSample, Observed, RampMemory, StopMemory,
-    WorkingStateObservation,
+    Declared, DeclaredState, Observed, RampMemory, StopMemory, WorkingStateObservation,
 };
-use super::ramp::HealthSource;
+use super::ports::{Fleet, FleetObservation, HealthSample, HealthSource, PlatformError};
 use super::reconcile::{Action, Decision, reconcile};
+use crate::cluster::transport::TransportError;
 use crate::coordination::archive::{ArchiveError, ArchiveReport};
 use crate::coordination::progress::{ProgressError, WorkProgress};
-use crate::coordination::transport::TransportError;
-use crate::platform::{Fleet, FleetObservation, PlatformError};
 
 /// Wall clock and sleeping, injected.
 pub trait Clock: Send + Sync {

@@ -10,10 +10,10 @@ use super::lifecycle::{
     Declared, DeclaredState, DerivedStatus, Observed, RampMemory, Status, StopMemory,
     WorkingStateObservation, console_fleet_state,
 };
+use super::ports::{Fleet, FleetObservation, PlatformError};
 use super::reconcile::reconcile;
+use crate::cluster::transport::{JsonTransport, TransportError};
 use crate::coordination::progress::{ProgressError, WorkProgress, fetch_progress};
-use crate::coordination::transport::{JsonTransport, TransportError};
-use crate::platform::{Fleet, FleetObservation, PlatformError};
 
 /// What happened when reading the working state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -2,13 +2,13 @@
 //! archive-then-delete (coordination module), with archives named per stop time under a destination.
 
 use super::runner::WorkingState;
+use crate::cluster::transport::JsonTransport;
 use crate::coordination::archive::{
     ArchiveDestination, ArchiveError, ArchiveReport, ArchiveStore, archive_and_delete,
 };
 use crate::coordination::progress::{
     ProgressError, WorkProgress, observe_progress, working_state_index,
 };
-use crate::coordination::transport::JsonTransport;
 
 /// The working-state index of one session on the target.
 pub struct TargetWorkingState<T, S> {

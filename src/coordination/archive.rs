@@ -13,7 +13,7 @@ pub use super::archive_store::{
     ArchiveDestination, ArchiveLocation, ArchiveStore, FileOrS3Store, utc_parts,
 };
 use super::progress::working_state_index;
-use super::transport::{Body, JsonTransport, Method, TransportError};
+use crate::cluster::transport::{Body, JsonTransport, Method, TransportError};
 
 const SCROLL_KEEP_ALIVE: &str = "2m";
 const PAGE_SIZE: usize = 1000;

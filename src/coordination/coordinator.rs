@@ -7,7 +7,7 @@ use rand::seq::SliceRandom;
 use serde_json::{Value, json};
 
 use super::lease::{self, Refusal, SHARD_SETUP_ID, WorkItem, WorkItemId};
-use super::transport::{Body, JsonTransport, Method, TransportError};
+use crate::cluster::transport::{Body, JsonTransport, Method, TransportError};
 
 /// What an acquisition attempt found.
 #[derive(Debug, Clone, PartialEq, Eq)]

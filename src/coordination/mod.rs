@@ -1,10 +1,9 @@
 //! Work items and leases in `.migrations_working_state`; exact progress counts; archive and restore.
 //!
-//! The read paths here (progress, archive, restore) go through the narrow [`transport::JsonTransport`] seam.
+//! Everything here talks to the target through the narrow [`crate::cluster::transport::JsonTransport`] seam.
 
 pub mod archive;
 pub mod archive_store;
 pub mod coordinator;
 pub mod lease;
 pub mod progress;
-pub mod transport;

@@ -12,7 +12,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::transport::{Body, JsonTransport, Method, TransportError};
+use crate::cluster::transport::{Body, JsonTransport, Method, TransportError};
 
 /// Base name of the working-state index.
 pub const WORKING_STATE_INDEX: &str = ".migrations_working_state";

@@ -149,9 +149,9 @@ pub fn json_document(report: &StatusReport) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::converge::ports::FleetObservation;
     use crate::converge::status::derive_report;
     use crate::coordination::progress::WorkProgress;
-    use crate::platform::FleetObservation;
 
     fn report() -> StatusReport {
         let p = WorkProgress {

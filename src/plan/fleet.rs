@@ -6,19 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::DesiredState;
-
-/// What the platform reports about the worker fleet, in ECS's terms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct FleetObservation {
-    /// The worker service exists (stack deployed / supervisor started).
-    pub exists: bool,
-    /// Workers asked for.
-    pub desired: u32,
-    /// Workers running now.
-    pub running: u32,
-    /// Workers starting.
-    pub pending: u32,
-}
+use crate::converge::ports::FleetObservation;
 
 /// Observed fleet → declared lifecycle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

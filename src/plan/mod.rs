@@ -13,7 +13,7 @@
 mod fleet;
 mod saved;
 
-pub use fleet::{FleetObservation, FleetPlan};
+pub use fleet::FleetPlan;
 pub use saved::{SavedPlanError, StalePlan};
 
 use serde::{Deserialize, Serialize};

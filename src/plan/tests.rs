@@ -1,5 +1,6 @@
 use super::*;
 use crate::config::DesiredState;
+use crate::converge::ports::FleetObservation;
 
 fn stack(name: &str, action: StackAction, resources: Vec<ResourceChange>) -> StackPlan {
     StackPlan {

@@ -6,6 +6,7 @@
 
 use std::future::Future;
 
+use crate::converge::ports::PlatformError;
 use crate::plan::{StackBaseline, StackPlan};
 use crate::render::RenderedStacks;
 
@@ -72,7 +73,7 @@ pub enum DeployError {
         waited_s: u64,
     },
     #[error(transparent)]
-    Platform(#[from] super::PlatformError),
+    Platform(#[from] PlatformError),
 }
 
 fn failed_message(stack: &str, root: Option<&FailedResource>, outcome: &str) -> String {

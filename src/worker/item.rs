@@ -20,11 +20,11 @@ use super::failed::FailedDocuments;
 use super::pipeline::AckTracker;
 use super::report::Reporter;
 use super::retry::Clock;
-use super::run::{Source, WorkerError, WorkerOptions, WorkerStats};
 use super::send::{BatchEnd, BatchResult, Sender};
+use super::types::{Source, WorkerError, WorkerOptions, WorkerStats};
+use crate::cluster::transport::JsonTransport;
 use crate::coordination::coordinator::Coordinator;
 use crate::coordination::lease::WorkItemId;
-use crate::coordination::transport::JsonTransport;
 
 /// How long in-flight requests may still finish after the worker decided to stop.
 const DRAIN_GRACE: Duration = Duration::from_secs(5);

@@ -11,7 +11,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::run::WorkerStats;
+use super::types::WorkerStats;
 use crate::render::metrics as names;
 
 /// Counter values: the totals of a run, or the deltas of one reporting period.

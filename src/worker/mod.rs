@@ -5,6 +5,8 @@
 //! Pure parts: `bulk` (requests/responses), `pipeline` (the acknowledged-prefix checkpoint), `retry` (backoff
 //! bounded by the lease), `skew` (clock-skew decision), `metrics` (EMF documents), `env` (container settings).
 //! I/O: `send` (one batch), `item` (one work item), `run` (the loop), `failed` (rejected documents), `report`.
+//! Shared values: `types` (options, source, totals, exit, error), re-exported here. Files import in one direction:
+//! `run` → `item` → `send`/`report` → `metrics`, all onto `types` and the pure parts, never back.
 
 pub mod bulk;
 pub mod env;
@@ -17,3 +19,6 @@ pub mod retry;
 pub mod run;
 pub mod send;
 pub mod skew;
+pub mod types;
+
+pub use types::{Source, WorkerError, WorkerExit, WorkerOptions, WorkerStats};

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::metrics::{self, MetricValues, Periodic};
 use super::retry::Clock;
-use super::run::WorkerStats;
+use super::types::WorkerStats;
 
 /// Receives the worker's output.
 pub trait Observer {

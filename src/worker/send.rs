@@ -8,7 +8,7 @@ use tokio::sync::watch;
 
 use super::bulk::{self, Batch, ItemFailure};
 use super::retry::{Clock, Next, RetryPolicy};
-use crate::coordination::transport::{Body, JsonTransport, Method, TransportError};
+use crate::cluster::transport::{Body, JsonTransport, Method, TransportError};
 
 /// What a batch's sending needs; shared by every batch of an item.
 pub struct Sender<'a, T: JsonTransport> {

@@ -14,7 +14,7 @@
 use serde_json::Value;
 
 use super::retry::Clock;
-use crate::coordination::transport::{JsonTransport, Method, TransportError};
+use crate::cluster::transport::{JsonTransport, Method, TransportError};
 
 /// The most skew tolerated for a lease of `lease_seconds`: a tenth of the lease, at least 5 s (the server
 /// reports whole seconds) and at most 30 s.

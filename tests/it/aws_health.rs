@@ -10,7 +10,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use backfill::cluster::{Auth, Client, TlsSettings};
 use backfill::converge::health::TargetHealth;
-use backfill::converge::ramp::HealthSource;
+use backfill::converge::ports::HealthSource;
 use backfill::platform::aws::CloudWatchHealth;
 
 async fn sdk_config(moto: &support::Moto) -> SdkConfig {

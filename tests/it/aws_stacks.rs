@@ -23,9 +23,10 @@ use aws_sdk_cloudformation::operation::delete_stack::DeleteStackInput;
 use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
 use aws_sdk_cloudformation::types::StackStatus;
 use backfill::config::{LoadOptions, MapEnv, Migration};
+use backfill::converge::ports::{Fleet, PlatformError};
 use backfill::plan::{Action, StackAction, StackPlan};
 use backfill::platform::aws::{AwsClients, CloudFormation, EcsFleet, Timing};
-use backfill::platform::{DeployError, DeployEvent, Fleet, PlatformError, Stacks};
+use backfill::platform::{DeployError, DeployEvent, Stacks};
 use backfill::render::{RenderedStack, RenderedStacks, Templates, render};
 
 const EXAMPLE: &str = "examples/aws/migration.yaml";

@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
+use backfill::cluster::transport::{Body, JsonTransport, Method, TransportError};
 use backfill::cluster::{Client, ClusterError, RetryPolicy};
 use backfill::config::{MapEnv, PasswordSource, Sigv4Service, Target, TargetAuth, Tls};
-use backfill::coordination::transport::{Body, JsonTransport, Method, TransportError};
 use base64::Engine;
 use serde_json::json;
 use sha2::{Digest, Sha256};

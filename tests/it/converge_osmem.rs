@@ -5,7 +5,9 @@
 use crate::status_support;
 use crate::support;
 
+use backfill::cluster::Client;
 use backfill::converge::lifecycle::{Observed, RampMemory, StopMemory, WorkingStateObservation};
+use backfill::converge::ports::FleetObservation;
 use backfill::converge::runner::WorkingState;
 use backfill::converge::working_state::TargetWorkingState;
 use backfill::converge::{Action, Declared, DeclaredState, Status, reconcile};
@@ -13,8 +15,6 @@ use backfill::coordination::archive::{
     ArchiveDestination, ArchiveLocation, FileOrS3Store, restore,
 };
 use backfill::coordination::progress::WorkProgress;
-use backfill::coordination::transport::HttpTransport;
-use backfill::platform::FleetObservation;
 use serde_json::json;
 use status_support::*;
 
@@ -43,8 +43,8 @@ async fn populated(
     osmem: &support::Osmem,
     dir: &str,
     s3: Option<aws_sdk_s3::Client>,
-) -> TargetWorkingState<HttpTransport, FileOrS3Store> {
-    let t = HttpTransport::new(&osmem.url, None).unwrap();
+) -> TargetWorkingState<Client, FileOrS3Store> {
+    let t = support::target_client(&osmem.url);
     create_index(&t, None).await;
     put_docs(&t, None, &mixed_scenario(now())).await;
     TargetWorkingState {
@@ -174,7 +174,7 @@ async fn pause_keeps_progress_and_resume_continues() {
 #[tokio::test]
 async fn completion_scales_the_fleet_to_zero() {
     let osmem = support::Osmem::start();
-    let t = HttpTransport::new(&osmem.url, None).unwrap();
+    let t = support::target_client(&osmem.url);
     create_index(&t, None).await;
     let now = now();
     let mut docs = vec![("shard_setup".to_string(), setup_doc())];
@@ -255,10 +255,10 @@ fn restore_state_cli_recreates_the_index() {
 #[tokio::test]
 async fn target_health_reads_cluster_status_without_node_stats() {
     use backfill::converge::health::TargetHealth;
-    use backfill::converge::ramp::HealthSource;
+    use backfill::converge::ports::HealthSource;
     let osmem = support::Osmem::start();
     let h = TargetHealth {
-        transport: HttpTransport::new(&osmem.url, None).unwrap(),
+        transport: support::target_client(&osmem.url),
     };
     let sample = h.sample().await.unwrap();
     assert!(

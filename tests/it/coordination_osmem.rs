@@ -8,7 +8,6 @@ use std::collections::HashSet;
 
 use backfill::coordination::coordinator::{Acquired, Coordinator};
 use backfill::coordination::lease::WorkItemId;
-use backfill::coordination::transport::HttpTransport;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -27,7 +26,7 @@ fn items(n: u32) -> Vec<WorkItemId> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_workers_each_win_distinct_items_until_all_are_complete() {
     let osmem = support::Osmem::start();
-    let transport = HttpTransport::new(&osmem.url, None).expect("transport");
+    let transport = support::target_client(&osmem.url);
     let setup = Coordinator::new(&transport, INDEX, "setup", 600);
     setup.setup_index().await.expect("setup");
     setup.setup_index().await.expect("setup is idempotent");
@@ -45,7 +44,7 @@ async fn concurrent_workers_each_win_distinct_items_until_all_are_complete() {
     for w in 0..4u64 {
         let url = osmem.url.clone();
         tasks.push(tokio::spawn(async move {
-            let transport = HttpTransport::new(&url, None).expect("transport");
+            let transport = support::target_client(&url);
             let me = format!("worker-{w}");
             let coordinator = Coordinator::new(&transport, INDEX, &me, 600);
             let mut rng = StdRng::seed_from_u64(w);
@@ -88,7 +87,7 @@ async fn concurrent_workers_each_win_distinct_items_until_all_are_complete() {
 #[tokio::test]
 async fn an_expired_lease_is_retaken_with_twice_the_duration_and_completion_is_terminal() {
     let osmem = support::Osmem::start();
-    let transport = HttpTransport::new(&osmem.url, None).expect("transport");
+    let transport = support::target_client(&osmem.url);
     let a = Coordinator::new(&transport, INDEX, "a", 60);
     let b = Coordinator::new(&transport, INDEX, "b", 60);
     a.setup_index().await.expect("setup");
@@ -130,7 +129,7 @@ async fn an_expired_lease_is_retaken_with_twice_the_duration_and_completion_is_t
 #[tokio::test]
 async fn a_checkpoint_hands_the_rest_of_the_shard_to_a_successor() {
     let osmem = support::Osmem::start();
-    let transport = HttpTransport::new(&osmem.url, None).expect("transport");
+    let transport = support::target_client(&osmem.url);
     let a = Coordinator::new(&transport, INDEX, "a", 60);
     a.setup_index().await.expect("setup");
     a.create_items(&items(1), 0).await.expect("create");

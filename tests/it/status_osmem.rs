@@ -5,11 +5,10 @@ use crate::status_support;
 use crate::support;
 
 use backfill::converge::Status;
+use backfill::converge::ports::FleetObservation;
 use backfill::converge::status::{NoFleet, WorkingStateAccess, collect, derive_report};
 use backfill::coordination::progress::{WORKING_STATE_INDEX, fetch_progress};
-use backfill::coordination::transport::HttpTransport;
 use backfill::output::status_view::{json_document, text_lines};
-use backfill::platform::FleetObservation;
 use serde_json::json;
 use status_support::*;
 
@@ -25,7 +24,7 @@ fn fleet(desired: u32, running: u32, pending: u32) -> FleetObservation {
 #[tokio::test]
 async fn deep_check_text_matches_the_console_line_by_line() {
     let osmem = support::Osmem::start();
-    let t = HttpTransport::new(&osmem.url, None).unwrap();
+    let t = support::target_client(&osmem.url);
     let now = now();
     create_index(&t, None).await;
     put_docs(&t, None, &mixed_scenario(now)).await;
@@ -76,7 +75,7 @@ async fn deep_check_text_matches_the_console_line_by_line() {
 #[tokio::test]
 async fn counts_25000_items_exactly_in_one_request() {
     let osmem = support::Osmem::start();
-    let t = HttpTransport::new(&osmem.url, None).unwrap();
+    let t = support::target_client(&osmem.url);
     let now = now();
     create_index(&t, Some("big")).await;
     let mut docs = vec![("shard_setup".to_string(), setup_doc())];
@@ -111,7 +110,7 @@ async fn counts_25000_items_exactly_in_one_request() {
 #[tokio::test]
 async fn missing_index_and_unreachable_target_are_reported() {
     let osmem = support::Osmem::start();
-    let t = HttpTransport::new(&osmem.url, None).unwrap();
+    let t = support::target_client(&osmem.url);
     let report = collect(None, None::<&NoFleet>, &t, WORKING_STATE_INDEX, now()).await;
     assert_eq!(report.working_state, WorkingStateAccess::Missing);
     assert!(report.has_problem());
@@ -119,7 +118,7 @@ async fn missing_index_and_unreachable_target_are_reported() {
     assert!(lines.iter().any(|l| l == "Working state: missing (index .migrations_working_state does not exist)"), "{lines:#?}");
 
     let port = support::free_port();
-    let dead = HttpTransport::new(&format!("http://127.0.0.1:{port}"), None).unwrap();
+    let dead = support::target_client(&format!("http://127.0.0.1:{port}"));
     let report = collect(None, None::<&NoFleet>, &dead, WORKING_STATE_INDEX, now()).await;
     assert_eq!(report.working_state, WorkingStateAccess::Unreachable);
     assert_eq!(report.status.status, Status::Failed);

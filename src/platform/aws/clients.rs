@@ -10,7 +10,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 use crate::config::AwsSettings;
-use crate::platform::PlatformError;
+use crate::converge::ports::PlatformError;
 
 /// CloudFormation, ECS and CloudWatch clients sharing one configuration.
 #[derive(Debug, Clone)]

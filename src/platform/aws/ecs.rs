@@ -8,8 +8,7 @@
 
 use super::clients::{AwsClients, api_error, error_code};
 use crate::config::Migration;
-use crate::plan::FleetObservation;
-use crate::platform::{Fleet, PlatformError};
+use crate::converge::ports::{Fleet, FleetObservation, PlatformError};
 
 /// The ECS service running the workers.
 #[derive(Debug, Clone)]

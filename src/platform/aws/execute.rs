@@ -15,8 +15,9 @@ use aws_sdk_cloudformation::types::ChangeSetType;
 use super::clients::{api_error, describe_error, is_missing_stack};
 use super::stacks::{CloudFormation, Poll};
 use super::status::{Settled, StackEvent, first_failure, settled};
+use crate::converge::ports::PlatformError;
 use crate::plan::{StackAction, StackPlan};
-use crate::platform::{DeployError, DeployEvent, FailedResource, PlatformError};
+use crate::platform::{DeployError, DeployEvent, FailedResource};
 use crate::render::RenderedStacks;
 
 type Events<'a> = &'a (dyn Fn(DeployEvent) + Send + Sync);

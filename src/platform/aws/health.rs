@@ -11,14 +11,12 @@
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, DimensionFilter, Statistic};
 
-use crate::converge::health::TargetHealth;
-use crate::converge::lifecycle::HealthSample;
-use crate::converge::ramp::HealthSource;
-use crate::coordination::transport::JsonTransport;
+use crate::converge::ports::{HealthSample, HealthSource};
 
-/// Health of an Amazon OpenSearch Service domain.
-pub struct CloudWatchHealth<T> {
-    pub target: TargetHealth<T>,
+/// Health of an Amazon OpenSearch Service domain: the target's own health (`target`, in practice the converge
+/// loop's `TargetHealth`) with CPU and JVM memory pressure from CloudWatch.
+pub struct CloudWatchHealth<H> {
+    pub target: H,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     /// The domain name (`dashboard.target_domain`).
     pub domain: String,
@@ -27,7 +25,7 @@ pub struct CloudWatchHealth<T> {
 /// How far back a datapoint may be.
 const WINDOW_SECS: i64 = 600;
 
-impl<T> CloudWatchHealth<T> {
+impl<H> CloudWatchHealth<H> {
     /// The newest `Maximum` of `AWS/ES` `metric` for the domain, if CloudWatch has one.
     async fn latest(&self, metric: &str) -> Result<Option<f64>, String> {
         let listed = self
@@ -88,7 +86,7 @@ fn newest(points: &[(i64, f64)]) -> Option<f64> {
     points.iter().max_by_key(|(t, _)| *t).map(|(_, v)| *v)
 }
 
-impl<T: JsonTransport> HealthSource for CloudWatchHealth<T> {
+impl<H: HealthSource> HealthSource for CloudWatchHealth<H> {
     async fn sample(&self) -> Result<HealthSample, String> {
         let mut sample = self.target.sample().await?;
         // CloudWatch is the better source, not the only one: when it cannot be read, the target's own figures

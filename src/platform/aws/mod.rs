@@ -6,7 +6,7 @@
 //!   concurrently), apply (execute in order, follow stack events), destroy, discard;
 //! - `changes`, [`template_diff`], `status`: the pure parts — change sets to plan entries, the template-diff
 //!   fallback for change sets without details, and every decision on a status string;
-//! - [`EcsFleet`]: [`crate::platform::Fleet`] over DescribeServices / UpdateService;
+//! - [`EcsFleet`]: [`crate::converge::ports::Fleet`] over DescribeServices / UpdateService;
 //! - [`CloudWatchHealth`]: the ramp's health on Amazon OpenSearch Service (CloudWatch `AWS/ES` CPU and JVM).
 //!
 //! Tested against `moto_server` (`tests/aws_stacks.rs`), which differs from CloudFormation in ways the code

@@ -9,8 +9,9 @@ use super::clients::api_error;
 use super::stacks::{CloudFormation, Deployed, Poll};
 use super::status::{Existing, classify_existing, is_no_changes};
 use super::template_diff;
+use crate::converge::ports::PlatformError;
 use crate::plan::{Action, ResourceChange, StackAction, StackBaseline, StackPlan};
-use crate::platform::{DeployError, PlatformError};
+use crate::platform::DeployError;
 use crate::render::RenderedStack;
 
 impl CloudFormation {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::state::{StateDir, StateError};
 use super::supervisor::FleetReport;
-use crate::platform::{Fleet, FleetObservation, PlatformError};
+use crate::converge::ports::{Fleet, FleetObservation, PlatformError};
 
 /// How to start the supervisor of one migration.
 #[derive(Debug, Clone)]

@@ -12,8 +12,9 @@ use std::time::Instant;
 use super::fleet::{SupervisorLaunch, start_supervisor, stop_supervisor};
 use super::spec::{self, LocalResources, LocalSpec, ResourceKind};
 use super::state::{StateDir, StateError};
+use crate::converge::ports::PlatformError;
 use crate::plan::{Action, PropertyChange, ResourceChange, StackAction, StackBaseline, StackPlan};
-use crate::platform::{DeployError, DeployEvent, PlatformError, Stacks};
+use crate::platform::{DeployError, DeployEvent, Stacks};
 use crate::render::RenderedStacks;
 
 /// The local platform's stacks for one migration.

@@ -4,9 +4,10 @@
 //! `leaseHolderId`, `completedAt`, parents carrying `successor_items`, and successors without `indexName`.
 #![allow(dead_code)]
 
+use backfill::cluster::Client;
+use backfill::cluster::transport::{Body, JsonTransport, Method};
 use backfill::coordination::archive::index_definition;
 use backfill::coordination::progress::working_state_index;
-use backfill::coordination::transport::{Body, HttpTransport, JsonTransport, Method};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
@@ -44,7 +45,7 @@ pub fn setup_doc() -> Value {
            "nextAcquisitionLeaseExponent": 1, "leaseHolderId": "host_1", "completedAt": SETUP_AT})
 }
 
-pub async fn create_index(t: &HttpTransport, session: Option<&str>) {
+pub async fn create_index(t: &Client, session: Option<&str>) {
     let index = working_state_index(session);
     let r = t
         .send(
@@ -58,7 +59,7 @@ pub async fn create_index(t: &HttpTransport, session: Option<&str>) {
 }
 
 /// Bulk-creates documents with `?refresh=true`, as the workers do.
-pub async fn put_docs(t: &HttpTransport, session: Option<&str>, docs: &[(String, Value)]) {
+pub async fn put_docs(t: &Client, session: Option<&str>, docs: &[(String, Value)]) {
     let index = working_state_index(session);
     for chunk in docs.chunks(5000) {
         let mut body = String::new();

@@ -227,3 +227,12 @@ pub fn doc_count(target: &str, index: &str) -> u64 {
         .as_u64()
         .unwrap_or(0)
 }
+
+/// The target client for an open test server (osmem): no auth, default TLS, and no retries, so a test sees
+/// every answer exactly as the server gave it.
+pub fn target_client(url: &str) -> backfill::cluster::Client {
+    use backfill::cluster::{Auth, Client, RetryPolicy, TlsSettings};
+    Client::new(url, Auth::None, TlsSettings::default())
+        .expect("target client")
+        .with_retry_policy(RetryPolicy::none())
+}

@@ -1,0 +1,98 @@
+//! The narrow HTTP seam between everything that talks to the target and the target client.
+//!
+//! Coordination (leases, progress, archive, restore), the worker's bulk requests and clock check, and the
+//! converge loop's health reads need only "send a JSON (or NDJSON) request, get status + JSON back". Keeping that
+//! behind [`JsonTransport`] keeps them free of auth, TLS and retries, which the one implementation,
+//! [`crate::cluster::Client`], adds. The seam sits here, at the bottom of the crate, so
+//! every module above depends downwards on it. Errors are classified once, in [`classify`], so a missing index,
+//! an unreachable target and a 401/403 are always told apart and never silently dropped.
+
+use std::future::Future;
+
+use serde_json::Value;
+
+/// Request body.
+#[derive(Debug, Clone)]
+pub enum Body {
+    Json(Value),
+    /// Newline-delimited JSON (`_bulk`).
+    Ndjson(String),
+}
+
+/// HTTP method subset the target is asked with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Head,
+    Post,
+    Put,
+    Delete,
+}
+
+/// A response with a 2xx or 404 status (other statuses become [`TransportError`]s).
+#[derive(Debug, Clone)]
+pub struct JsonResponse {
+    pub status: u16,
+    pub body: Value,
+}
+
+/// Why a request to the target failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TransportError {
+    #[error("target {url} is unreachable: {message}")]
+    Unreachable { url: String, message: String },
+    #[error("target {url} refused the credentials (HTTP {status}) for {path}")]
+    Unauthorized {
+        url: String,
+        path: String,
+        status: u16,
+    },
+    #[error("target {url} answered HTTP {status} to {path}: {body}")]
+    Http {
+        url: String,
+        path: String,
+        status: u16,
+        body: String,
+    },
+    #[error("target {url} sent a response to {path} that is not JSON: {message}")]
+    Decode {
+        url: String,
+        path: String,
+        message: String,
+    },
+}
+
+/// Sends one request to the target. Implemented by [`crate::cluster::Client`].
+pub trait JsonTransport: Send + Sync {
+    /// Base URL, for messages only (never contains credentials).
+    fn url(&self) -> &str;
+    /// Sends `method path` with an optional body. 2xx and 404 are returned; anything else is an error.
+    fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Body>,
+    ) -> impl Future<Output = Result<JsonResponse, TransportError>> + Send;
+}
+
+/// Maps a non-success status to the right error (401/403 → Unauthorized, others → Http).
+pub fn classify(url: &str, path: &str, status: u16, body: &str) -> TransportError {
+    if status == 401 || status == 403 {
+        TransportError::Unauthorized {
+            url: url.to_string(),
+            path: path.to_string(),
+            status,
+        }
+    } else {
+        let mut text: String = body.chars().take(300).collect();
+        if body.len() > text.len() {
+            text.push('…');
+        }
+        TransportError::Http {
+            url: url.to_string(),
+            path: path.to_string(),
+            status,
+            body: text,
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! The values every part of the worker shares: how a worker runs ([`WorkerOptions`]), what it reads
+//! ([`Source`]), its totals ([`WorkerStats`]), how a run ends ([`WorkerExit`]) and why it fails ([`WorkerError`]).
+//!
+//! They sit in their own file, below `run`, `item`, `report` and `metrics`, so those files import in one
+//! direction (the run loop → an item → the reporter → the metrics) instead of in a circle through `run.rs`.
+
+use std::sync::Arc;
+
+use super::failed::FailedDocumentsError;
+use super::retry::RetryPolicy;
+use crate::cluster::transport::TransportError;
+use crate::coordination::coordinator::CoordinationError;
+use crate::snapshot::{IndexInfo, Repository, SnapshotError, SnapshotInfo};
+
+/// How this worker runs.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    pub worker_id: String,
+    /// The migration's name (the metrics' `MigrationName` dimension).
+    pub migration: String,
+    /// Working-state index name.
+    pub state_index: String,
+    /// Initial lease in seconds (doubles on re-acquisition).
+    pub lease_seconds: u64,
+    pub batch_max_docs: usize,
+    pub batch_max_bytes: u64,
+    /// Send `_type` in bulk actions (targets before Elasticsearch 7).
+    pub emit_type: bool,
+    /// Hand off when this fraction of the lease is left (upstream: 25%).
+    pub handoff_fraction: f64,
+    /// Bulk requests in flight at once.
+    pub max_connections: u32,
+    /// Backoff of bulk retries (always bounded by the checkpoint deadline).
+    pub retry: RetryPolicy,
+    /// `worker.failed_documents`: a directory or `s3://bucket/prefix/`; `None` writes nothing.
+    pub failed_documents: Option<String>,
+    /// Region for an S3 failed-documents destination (the SDK's default when `None`).
+    pub aws_region: Option<String>,
+}
+
+/// The snapshot this worker reads.
+pub struct Source {
+    pub repository: Arc<Repository>,
+    pub snapshot: SnapshotInfo,
+    pub indices: Vec<IndexInfo>,
+}
+
+/// How a worker run ended (mapped to the documented exit codes by the CLI).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkerExit {
+    /// Every work item is complete.
+    NoWorkLeft,
+    /// The lease ran short (or SIGTERM): the rest was handed to a successor.
+    LeaseHandedOff,
+    /// Work remains, all of it leased by others.
+    AllLeased,
+}
+
+/// Totals of one run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorkerStats {
+    pub items_completed: u64,
+    pub documents: u64,
+    pub source_bytes: u64,
+    pub bulk_requests: u64,
+    pub retries: u64,
+    /// Documents the target rejected for good.
+    pub failed_documents: u64,
+    pub lease_handoffs: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+    #[error(transparent)]
+    Coordination(#[from] CoordinationError),
+    #[error("bulk request failed after {attempts} attempts: {source}")]
+    Bulk {
+        attempts: u32,
+        #[source]
+        source: TransportError,
+    },
+    #[error("the snapshot reader stopped: {0}")]
+    Reader(String),
+    #[error(
+        "refusing to take leases: this machine's clock is {skew} s {direction} the target's (at most {max_s} s is allowed, a tenth of the lease); leases are written with the local clock, so fix the clock (NTP) or lengthen worker.lease",
+        skew = skew_s.abs(),
+        direction = if *skew_s > 0 { "behind" } else { "ahead of" }
+    )]
+    ClockSkew { skew_s: i64, max_s: i64 },
+    #[error("checking the target's clock: {0}")]
+    ClockCheck(#[source] TransportError),
+    #[error(transparent)]
+    FailedDocuments(#[from] FailedDocumentsError),
+}
