@@ -1,7 +1,9 @@
+//! The plan's tests, and plans for the tests of the views that render them.
+
 use super::*;
 use crate::config::DesiredState;
 
-fn stack(name: &str, action: StackAction, resources: Vec<ResourceChange>) -> StackPlan {
+pub(crate) fn stack(name: &str, action: StackAction, resources: Vec<ResourceChange>) -> StackPlan {
     StackPlan {
         stack_name: name.into(),
         action,
@@ -15,7 +17,7 @@ fn stack(name: &str, action: StackAction, resources: Vec<ResourceChange>) -> Sta
     }
 }
 
-fn change(id: &str, action: Action) -> ResourceChange {
+pub(crate) fn change(id: &str, action: Action) -> ResourceChange {
     ResourceChange {
         logical_id: id.into(),
         resource_type: "AWS::Logs::LogGroup".into(),
@@ -25,7 +27,7 @@ fn change(id: &str, action: Action) -> ResourceChange {
     }
 }
 
-fn fleet(desired: u32, state: DesiredState, workers: u32) -> FleetPlan {
+pub(crate) fn fleet(desired: u32, state: DesiredState, workers: u32) -> FleetPlan {
     FleetPlan {
         observed: FleetObservation {
             exists: desired > 0,
@@ -40,7 +42,7 @@ fn fleet(desired: u32, state: DesiredState, workers: u32) -> FleetPlan {
     }
 }
 
-fn plan(stacks: Vec<StackPlan>, fleet: FleetPlan) -> Plan {
+pub(crate) fn plan(stacks: Vec<StackPlan>, fleet: FleetPlan) -> Plan {
     Plan {
         format_version: FORMAT_VERSION,
         operation: Operation::Apply,
