@@ -6,6 +6,10 @@
 //!
 //! Domain modules return values or emit events; only `output` writes to the terminal.
 
+// `output` is the only writer to the terminal, through writers it is given: `print!`-style macros would bypass
+// it, and panic when the reader of stdout has gone.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod cli;
 pub mod cluster;
 pub mod config;

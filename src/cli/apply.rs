@@ -21,7 +21,7 @@ use crate::exit::Outcome;
 use crate::output::Format;
 use crate::output::converge_view::ConvergeView;
 use crate::output::deploy_view::DeployView;
-use crate::output::plan_view::{plan_json, plan_lines};
+use crate::output::plan_view;
 use crate::plan::{Operation, Plan};
 use crate::platform::Stacks;
 use crate::render::Rendered;
@@ -54,7 +54,8 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     tokio::select! {
         result = work => result,
         _ = tokio::signal::ctrl_c() => {
-            ctx.printer.line(
+            // The interruption decides the exit code, also when this message cannot be written.
+            let _ = ctx.printer.line(
                 "\nInterrupted: stopped waiting. A deployment already started continues on the platform \
                  (CloudFormation keeps going; local resources are as recorded). Watch it with `backfill status`, \
                  then run `backfill apply` again to finish converging.",
@@ -77,15 +78,20 @@ async fn deploy<S: Stacks, F: Fleet + Clone>(
         Some(path) => saved_plan(path, m, stacks, fleet).await?,
         None => {
             let plan = make_plan(stacks, fleet, m, rendered, Operation::Apply).await?;
-            show(ctx, &plan);
-            if plan.stacks_change()
-                && !approve(
-                    ctx,
-                    "Do you want to perform these actions?",
-                    args.auto_approve,
-                )?
-            {
+            let approved = plan_view::print(&plan, &ctx.printer)
+                .map_err(anyhow::Error::from)
+                .and_then(|()| {
+                    Ok(!plan.stacks_change()
+                        || approve(
+                            ctx,
+                            "Do you want to perform these actions?",
+                            args.auto_approve,
+                        )?)
+                });
+            // A plan that is not applied leaves nothing behind (unexecuted change sets are deleted).
+            if !matches!(approved, Ok(true)) {
                 stacks.discard(&plan.stacks).await;
+                approved?;
                 anyhow::bail!("apply cancelled; nothing was changed");
             }
             plan
@@ -97,14 +103,13 @@ async fn deploy<S: Stacks, F: Fleet + Clone>(
             .apply(&plan.stacks, &rendered.stacks, &|e| view.event(e))
             .await
         {
-            if ctx.printer.format == Format::Human {
-                ctx.printer.line(view.root_cause(&err));
-            }
+            // The failed deployment decides the exit code, also when its report cannot be written.
+            let _ = view.finish_failed(&err);
             return Err(anyhow::Error::new(err).context("apply failed"));
         }
-        view.finish_ok("Apply");
+        view.finish_ok("Apply")?;
     } else if ctx.printer.format == Format::Human {
-        ctx.printer.line("Stacks: no changes.");
+        ctx.printer.line("Stacks: no changes.")?;
     }
     converge(args, ctx, m, platform, fleet.clone()).await.context(
         "the stacks are deployed, but converging the fleet failed; fix the cause and run `backfill apply` (or `backfill converge`) again",
@@ -147,13 +152,6 @@ async fn saved_plan<S: Stacks, F: Fleet>(
     Ok(plan)
 }
 
-fn show(ctx: &Context, plan: &Plan) {
-    match ctx.printer.format {
-        Format::Json => ctx.printer.json(&plan_json(plan)),
-        Format::Human => ctx.printer.line(plan_lines(plan, &ctx.printer).join("\n")),
-    }
-}
-
 /// Hands over to the converge loop: one pass, or until settled with `--wait`.
 async fn converge<F: Fleet>(
     args: &Args,
@@ -163,7 +161,6 @@ async fn converge<F: Fleet>(
     fleet: F,
 ) -> anyhow::Result<Outcome> {
     let mut runner = platforms::runner(m, ctx, platform, fleet).await?;
-    let mut view = ConvergeView::new(ctx.printer.clone());
     if args.wait {
         let options = SettleOptions {
             timeout: args.wait_timeout,
@@ -171,19 +168,16 @@ async fn converge<F: Fleet>(
             until_complete: true,
             ..SettleOptions::default()
         };
-        let decision = runner
-            .run_until_settled(&options, &mut |e| view.event(&e))
-            .await?;
-        view.finish();
-        platforms::report_decision(ctx, &decision, "");
+        platforms::settle(ctx, &mut runner, &options).await?;
     } else {
+        let mut view = ConvergeView::new(ctx.printer.clone());
         let decision = runner.pass(&mut |e| view.event(&e)).await?;
-        view.finish();
+        view.finish()?;
         platforms::report_decision(
             ctx,
             &decision,
             ". The converge loop keeps it there with `backfill apply --wait` or `backfill converge --watch`.",
-        );
+        )?;
     }
     Ok(Outcome::Success)
 }

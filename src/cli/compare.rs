@@ -94,19 +94,19 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
         Format::Json => ctx.printer.json(&json!({
             "indices": rows,
             "mismatches": mismatches,
-        })),
+        }))?,
         Format::Human => {
             ctx.printer.result(format!(
                 "{:<40} {:>12} {:>12}  result",
                 "index", "source", "target"
-            ));
+            ))?;
             for r in &rows {
                 let target = r.target.map_or("missing".to_string(), |t| t.to_string());
                 let verdict = if r.matches() { "ok" } else { "DIFFERENT" };
                 ctx.printer.result(format!(
                     "{:<40} {:>12} {:>12}  {verdict}",
                     r.index, r.source, target
-                ));
+                ))?;
             }
         }
     }

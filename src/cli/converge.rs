@@ -27,16 +27,19 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     let platform = platforms::platform(&m, ctx).await?;
     with_platform!(&platform, |_stacks, fleet| {
         let mut runner = platforms::runner(&m, ctx, &platform, fleet.clone()).await?;
-        let mut view = ConvergeView::new(ctx.printer.clone());
         if args.watch {
+            let mut view = ConvergeView::new(ctx.printer.clone());
+            let closed = view.closed();
             let mut sink = |e: crate::converge::ConvergeEvent| view.event(&e);
             tokio::select! {
                 _ = runner.watch(args.interval, &mut sink) => {}
+                // Nobody reads the progress any more (`--json | head`): stop watching.
+                () = closed.notified() => {}
                 _ = tokio::signal::ctrl_c() => {
-                    ctx.printer.line("converge: interrupted; the fleet stays at its current size");
+                    ctx.printer.line("converge: interrupted; the fleet stays at its current size")?;
                 }
             }
-            view.finish();
+            view.finish()?;
             return Ok(Outcome::Success);
         }
         let options = SettleOptions {
@@ -44,11 +47,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
             poll_cap: args.interval,
             ..SettleOptions::default()
         };
-        let decision = runner
-            .run_until_settled(&options, &mut |e| view.event(&e))
-            .await?;
-        view.finish();
-        platforms::report_decision(ctx, &decision, "");
+        platforms::settle(ctx, &mut runner, &options).await?;
         Ok(Outcome::Success)
     })
 }

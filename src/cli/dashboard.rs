@@ -22,7 +22,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
             "CloudWatch dashboard {} (region {})",
             m.dashboard.name,
             m.aws.region.as_deref().unwrap_or("from the AWS profile")
-        ));
+        ))?;
         return Ok(Outcome::Success);
     }
     let state = StateDir::new(&m.local.state_dir);
@@ -35,7 +35,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     }
     dashboard::refresh(&state, &m.name)?;
     let path = std::path::absolute(state.dashboard_path())?;
-    ctx.printer.result(path.display().to_string());
+    ctx.printer.result(path.display().to_string())?;
     if args.open {
         let opener = if cfg!(target_os = "macos") {
             "open"

@@ -14,9 +14,8 @@ use crate::converge::WorkingState;
 use crate::converge::ports::Fleet;
 use crate::converge::runner::{Clock, SystemClock};
 use crate::exit::Outcome;
-use crate::output::Format;
 use crate::output::deploy_view::DeployView;
-use crate::output::plan_view::{plan_json, plan_lines};
+use crate::output::plan_view;
 use crate::plan::Operation;
 use crate::platform::Stacks;
 
@@ -37,12 +36,9 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     let platform = platforms::platform(&m, ctx).await?;
     with_platform!(&platform, |stacks, fleet| {
         let plan = make_plan(stacks, fleet, &m, &rendered, Operation::Destroy).await?;
-        match ctx.printer.format {
-            Format::Json => ctx.printer.json(&plan_json(&plan)),
-            Format::Human => ctx.printer.line(plan_lines(&plan, &ctx.printer).join("\n")),
-        }
+        plan_view::print(&plan, &ctx.printer)?;
         if !plan.stacks_change() {
-            ctx.printer.line("Nothing to destroy.");
+            ctx.printer.line("Nothing to destroy.")?;
             return Ok(Outcome::Success);
         }
         if !approve(
@@ -60,12 +56,11 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
         }
         let view = DeployView::new(ctx.printer.clone());
         if let Err(err) = stacks.destroy(&plan.stacks, &|e| view.event(e)).await {
-            if ctx.printer.format == Format::Human {
-                ctx.printer.line(view.root_cause(&err));
-            }
+            // The failed deletion decides the exit code, also when its report cannot be written.
+            let _ = view.finish_failed(&err);
             return Err(anyhow::Error::new(err).context("destroy failed"));
         }
-        view.finish_ok("Destroy");
+        view.finish_ok("Destroy")?;
         Ok(Outcome::Success)
     })
 }
@@ -101,7 +96,7 @@ async fn stop_fleet<F: Fleet>(ctx: &Context, fleet: &F, m: &Migration) -> anyhow
         ctx.printer.line(format!(
             "waiting for {} worker(s) to stop...",
             observed.running
-        ));
+        ))?;
         SystemClock.sleep(Duration::from_secs(2)).await;
     }
 }
@@ -123,6 +118,6 @@ async fn archive_working_state(ctx: &Context, m: &Migration) -> anyhow::Result<(
     ctx.printer.line(format!(
         "working state archived to {} ({} documents) and deleted; `backfill restore-state` brings it back",
         report.location, report.documents
-    ));
+    ))?;
     Ok(())
 }

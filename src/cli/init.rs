@@ -31,6 +31,6 @@ pub async fn run(_args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     ctx.printer.line(format!(
         "wrote {}; edit it, then run `backfill validate`",
         path.display()
-    ));
+    ))?;
     Ok(Outcome::Success)
 }

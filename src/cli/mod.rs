@@ -1,6 +1,9 @@
 //! Command-line definitions: one file per subcommand, each thin — resolve inputs, call the library, hand the
 //! result to `output`. This module owns the process edge: it builds the tokio runtime, dispatches, and maps
 //! the outcome (or the error) to an exit code through `crate::exit`.
+//!
+//! Every print returns its write error and subcommands pass it up like any other error; a closed pipe
+//! (`backfill snapshot docs … | head -1`) ends the command quietly with exit 0 (see [`exit_code_for`]).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,7 +11,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::exit::{self, Outcome};
-use crate::output::{Format, Printer};
+use crate::output::{self, Format, Printer};
 
 mod apply;
 mod compare;
@@ -124,14 +127,20 @@ pub fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(err) => {
-            printer.error(&anyhow::Error::new(err).context("could not start the async runtime"));
+            // Nothing is left to do when even the error cannot be written.
+            let _ = printer
+                .error(&anyhow::Error::new(err).context("could not start the async runtime"));
             return ExitCode::from(exit::ERROR);
         }
     };
     match runtime.block_on(run(cli.command, &ctx)) {
         Ok(outcome) => outcome.into(),
         Err(err) => {
-            printer.error(&err);
+            // After a closed pipe there is nobody to tell, and nothing went wrong. When the error cannot be
+            // written otherwise, its exit code still says it.
+            if !output::is_closed_pipe(&err) {
+                let _ = printer.error(&err);
+            }
             ExitCode::from(exit_code_for(&err))
         }
     }
@@ -166,6 +175,10 @@ pub struct NotBuiltYet {
 
 /// The single place where an error becomes an exit code.
 fn exit_code_for(err: &anyhow::Error) -> u8 {
+    // A closed pipe on stdout or stderr (`| head -1` read what it wanted) is success, as in ripgrep.
+    if output::is_closed_pipe(err) {
+        return Outcome::Success.code();
+    }
     if err.downcast_ref::<worker::SnapshotUnreadable>().is_some() {
         return exit::SNAPSHOT_UNREADABLE;
     }

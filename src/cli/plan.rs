@@ -7,7 +7,7 @@ use crate::cli::Context;
 use crate::cli::platforms::{self, make_plan, with_platform};
 use crate::exit::Outcome;
 use crate::output::Format;
-use crate::output::plan_view::{plan_json, plan_lines};
+use crate::output::plan_view;
 use crate::plan::Operation;
 use crate::platform::Stacks;
 
@@ -39,21 +39,18 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
         }
         plan
     });
-    match ctx.printer.format {
-        Format::Json => ctx.printer.json(&plan_json(&plan)),
-        Format::Human => {
-            ctx.printer.line(plan_lines(&plan, &ctx.printer).join("\n"));
-            match &args.out {
-                Some(path) => ctx.printer.line(format!(
-                    "\nSaved the plan to {}. To perform exactly these actions, run:\n  backfill apply {}",
-                    path.display(),
-                    path.display()
-                )),
-                None if plan.has_changes() => ctx.printer.line(
-                    "\nNote: this plan was not saved; `backfill apply` will plan again before it changes anything.",
-                ),
-                None => {}
-            }
+    plan_view::print(&plan, &ctx.printer)?;
+    if ctx.printer.format == Format::Human {
+        match &args.out {
+            Some(path) => ctx.printer.line(format!(
+                "\nSaved the plan to {}. To perform exactly these actions, run:\n  backfill apply {}",
+                path.display(),
+                path.display()
+            ))?,
+            None if plan.has_changes() => ctx.printer.line(
+                "\nNote: this plan was not saved; `backfill apply` will plan again before it changes anything.",
+            )?,
+            None => {}
         }
     }
     Ok(if args.detailed_exitcode && plan.has_changes() {

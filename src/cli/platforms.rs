@@ -11,9 +11,10 @@ use crate::config::{self, LoadOptions, Migration, PlatformKind, ProcessEnv};
 use crate::converge::health::TargetHealth;
 use crate::converge::ports::{Fleet, HealthSample, HealthSource};
 use crate::converge::working_state::TargetWorkingState;
-use crate::converge::{Decision, Declared, Runner, SystemClock};
+use crate::converge::{Decision, Declared, Runner, SettleOptions, SystemClock};
 use crate::coordination::archive::{ArchiveDestination, FileOrS3Store};
-use crate::output::Format;
+use crate::output::converge_view::ConvergeView;
+use crate::output::{self, Format};
 use crate::plan::{FORMAT_VERSION, FleetPlan, Operation, Plan};
 use crate::platform::Stacks;
 use crate::platform::aws::{AwsClients, CloudFormation, CloudWatchHealth, EcsFleet};
@@ -81,7 +82,7 @@ pub async fn target_client(m: &Migration, ctx: &Context) -> anyhow::Result<Clien
         ctx.printer.line(format!(
             "warning: TLS certificates of {} are not verified (target.tls)",
             m.target.endpoint
-        ));
+        ))?;
     }
     Ok(client)
 }
@@ -116,6 +117,9 @@ fn health(m: &Migration, client: Client, aws: Option<&AwsClients>) -> Health {
     }
 }
 
+/// The converge loop of the commands (see [`runner`]).
+pub type CliRunner<F> = Runner<F, TargetWorkingState<Client, FileOrS3Store>, Health, SystemClock>;
+
 /// The converge loop for `m` over `fleet`: one target client (credentials and secrets resolved once) shared by
 /// the working state and the ramp's health source.
 pub async fn runner<F: Fleet>(
@@ -123,7 +127,7 @@ pub async fn runner<F: Fleet>(
     ctx: &Context,
     platform: &Platform,
     fleet: F,
-) -> anyhow::Result<Runner<F, TargetWorkingState<Client, FileOrS3Store>, Health, SystemClock>> {
+) -> anyhow::Result<CliRunner<F>> {
     let client = target_client(m, ctx).await?;
     let aws = match platform {
         Platform::Aws(stacks, _) => Some(stacks.clients()),
@@ -139,14 +143,36 @@ pub async fn runner<F: Fleet>(
 }
 
 /// The last line of a converge run (`apply`, `converge`): the derived status and its reason.
-pub fn report_decision(ctx: &Context, decision: &Decision, hint: &str) {
+pub fn report_decision(ctx: &Context, decision: &Decision, hint: &str) -> output::Result {
     if ctx.printer.format == Format::Human {
         ctx.printer.line(format!(
             "Backfill {}: {}{hint}",
             decision.status.status.as_str(),
             decision.status.reason
-        ));
+        ))?;
     }
+    Ok(())
+}
+
+/// Converges until settled (`apply --wait`, `converge`) with progress, then prints the decision. Stops waiting
+/// as soon as the progress cannot be written: the reader has gone, and the loop is safe to interrupt.
+pub async fn settle<F: Fleet>(
+    ctx: &Context,
+    runner: &mut CliRunner<F>,
+    options: &SettleOptions,
+) -> anyhow::Result<()> {
+    let mut view = ConvergeView::new(ctx.printer.clone());
+    let closed = view.closed();
+    let mut sink = |e| view.event(&e);
+    let settled = tokio::select! {
+        decision = runner.run_until_settled(options, &mut sink) => Some(decision?),
+        () = closed.notified() => None,
+    };
+    view.finish()?;
+    if let Some(decision) = settled {
+        report_decision(ctx, &decision, "")?;
+    }
+    Ok(())
 }
 
 /// An open target given on the command line (`--target URL`): no auth, TLS verified.
@@ -250,8 +276,8 @@ pub fn approve(ctx: &Context, question: &str, auto_approve: bool) -> anyhow::Res
     }
     ctx.printer.line(format!(
         "\n{question}\n  Only 'yes' will be accepted to approve.\n"
-    ));
-    eprint!("  Enter a value: ");
+    ))?;
+    ctx.printer.prompt("  Enter a value: ")?;
     let mut answer = String::new();
     std::io::stdin()
         .read_line(&mut answer)

@@ -46,10 +46,10 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
             .map(|(_, p)| p.display().to_string())
             .collect();
         ctx.printer
-            .json(&serde_json::json!({ "out": args.out, "files": files }));
+            .json(&serde_json::json!({ "out": args.out, "files": files }))?;
     } else {
         for (_, path) in &written {
-            ctx.printer.line(format!("wrote {}", path.display()));
+            ctx.printer.line(format!("wrote {}", path.display()))?;
         }
     }
     Ok(Outcome::Success)

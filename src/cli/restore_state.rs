@@ -34,11 +34,11 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     };
     let report = restore(&transport, &store, args.session.as_deref(), &location).await?;
     match ctx.printer.format {
-        Format::Json => ctx.printer.json(&serde_json::to_value(&report)?),
+        Format::Json => ctx.printer.json(&serde_json::to_value(&report)?)?,
         Format::Human => ctx.printer.line(format!(
             "restored {} documents into {} from {}",
             report.documents, report.index, report.location
-        )),
+        ))?,
     }
     Ok(Outcome::Success)
 }

@@ -2,6 +2,9 @@
 //! `list`, `indices`, `docs` (NDJSON on stdout) and `verify` (every file of every shard read and
 //! checksummed, live documents counted; exit 1 on any problem). The repository comes from `--repository` or
 //! from `source.repository` in migration.yaml.
+//!
+//! Every line is written as soon as it is known, and the first failed write stops the command: `docs` stops
+//! reading the shard, so `backfill snapshot docs … | head -1` returns after one document.
 
 use std::sync::Arc;
 
@@ -106,12 +109,12 @@ pub async fn run(command: Command, ctx: &Context) -> anyhow::Result<Outcome> {
             if ctx.global.json {
                 ctx.printer.json(
                     &json!({ "repository": resolved.repo.location(), "snapshots": snapshots }),
-                );
+                )?;
             } else {
                 ctx.printer.result(format!(
                     "{:<32} {:<24} {:<12} {:<10} indices",
                     "snapshot", "uuid", "state", "version"
-                ));
+                ))?;
                 for s in snapshots {
                     let version = s.version.as_deref().unwrap_or("-");
                     ctx.printer.result(format!(
@@ -121,7 +124,7 @@ pub async fn run(command: Command, ctx: &Context) -> anyhow::Result<Outcome> {
                         s.state,
                         version,
                         s.indices.len()
-                    ));
+                    ))?;
                 }
             }
             Ok(Outcome::Success)
@@ -133,13 +136,13 @@ pub async fn run(command: Command, ctx: &Context) -> anyhow::Result<Outcome> {
             let r = resolved.clone();
             let indices = tokio::task::spawn_blocking(move || r.repo.indices(&info)).await??;
             if ctx.global.json {
-                ctx.printer.json(&json!({ "indices": indices }));
+                ctx.printer.json(&json!({ "indices": indices }))?;
             } else {
                 ctx.printer
-                    .result(format!("{:<40} {:<24} shards", "index", "id"));
+                    .result(format!("{:<40} {:<24} shards", "index", "id"))?;
                 for i in indices {
                     ctx.printer
-                        .result(format!("{:<40} {:<24} {}", i.name, i.id, i.shards));
+                        .result(format!("{:<40} {:<24} {}", i.name, i.id, i.shards))?;
                 }
             }
             Ok(Outcome::Success)
@@ -163,6 +166,7 @@ pub async fn run(command: Command, ctx: &Context) -> anyhow::Result<Outcome> {
                 };
                 for s in shards {
                     let open = resolved.repo.open_shard(&info, &index, s)?;
+                    // A failed write (the reader has gone) ends the loop: the rest of the shard is not read.
                     for doc in open.documents(from) {
                         let doc = doc?;
                         let source: serde_json::Value = serde_json::from_str(&doc.source)
@@ -170,7 +174,7 @@ pub async fn run(command: Command, ctx: &Context) -> anyhow::Result<Outcome> {
                         printer.result(
                             json!({"_index": doc.index, "_id": doc.id, "_type": doc.doc_type, "_routing": doc.routing, "shard": s, "doc": doc.global_doc, "_source": source})
                                 .to_string(),
-                        );
+                        )?;
                     }
                 }
                 Ok(())
@@ -207,21 +211,21 @@ pub async fn run(command: Command, ctx: &Context) -> anyhow::Result<Outcome> {
                                 report.push(json!({"index": index.name, "shard": s, "files": files, "bytes": bytes, "docs_read": read, "live_docs": live, "ok": ok}));
                                 if !json_out {
                                     let mark = if ok { "ok" } else { "MISMATCH" };
-                                    printer.line(format!("{mark:<8} {} shard {s}: {files} files, {bytes} bytes verified; {read} live documents read, {live} expected", index.name));
+                                    printer.line(format!("{mark:<8} {} shard {s}: {files} files, {bytes} bytes verified; {read} live documents read, {live} expected", index.name))?;
                                 }
                             }
                             Err(e) => {
                                 problems += 1;
                                 report.push(json!({"index": index.name, "shard": s, "ok": false, "error": format!("{e:#}")}));
                                 if !json_out {
-                                    printer.line(format!("FAILED   {} shard {s}: {e:#}", index.name));
+                                    printer.line(format!("FAILED   {} shard {s}: {e:#}", index.name))?;
                                 }
                             }
                         }
                     }
                 }
                 if json_out {
-                    printer.json(&json!({"snapshot": info.name, "ok": problems == 0, "shards": report}));
+                    printer.json(&json!({"snapshot": info.name, "ok": problems == 0, "shards": report}))?;
                 }
                 Ok(problems)
             })
@@ -230,7 +234,7 @@ pub async fn run(command: Command, ctx: &Context) -> anyhow::Result<Outcome> {
                 anyhow::bail!("{problems} shard(s) failed verification");
             }
             if !ctx.global.json {
-                ctx.printer.line("every file of every shard verified");
+                ctx.printer.line("every file of every shard verified")?;
             }
             Ok(Outcome::Success)
         }

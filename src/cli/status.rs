@@ -54,7 +54,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
         }
         // A platform that cannot be reached still leaves the working state to report.
         Err(err) => {
-            ctx.printer.line(format!("warning: {err:#}"));
+            ctx.printer.line(format!("warning: {err:#}"))?;
             report_loop(
                 &args,
                 ctx,
@@ -80,10 +80,10 @@ async fn report_loop<F: Fleet, T: JsonTransport>(
         let now = SystemClock.now();
         let report = collect(declared, fleet, transport, index, now).await;
         match ctx.printer.format {
-            Format::Json => ctx.printer.json(&json_document(&report)),
+            Format::Json => ctx.printer.json(&json_document(&report))?,
             Format::Human => ctx
                 .printer
-                .result(text_lines(&report, args.deep_check).join("\n")),
+                .result(text_lines(&report, args.deep_check).join("\n"))?,
         }
         if !args.watch {
             if let Some(problem) = report

@@ -20,11 +20,16 @@ pub async fn run(_args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
         stop_timeout: m.backfill.stop_timeout,
         retention_days: m.logs.retention_days,
     };
-    match tokio::task::spawn_blocking(move || supervisor::run(&options)).await? {
+    let printer = ctx.printer.clone();
+    // The supervisor's stderr is its log file: one it cannot write to is no reason to stop keeping workers.
+    let notice = move |message: &str| {
+        let _ = printer.line(message);
+    };
+    match tokio::task::spawn_blocking(move || supervisor::run(&options, &notice)).await? {
         Ok(()) => Ok(Outcome::Success),
         Err(StateError::Locked { .. }) => {
             ctx.printer
-                .line("supervisor: another supervisor already runs this migration");
+                .line("supervisor: another supervisor already runs this migration")?;
             Ok(Outcome::Success)
         }
         Err(e) => Err(e.into()),

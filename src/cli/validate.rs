@@ -13,10 +13,12 @@ pub async fn run(_args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     match (&result, ctx.printer.format) {
         (Ok(_), Format::Json) => ctx
             .printer
-            .json(&serde_json::json!({ "ok": true, "errors": [] })),
-        (Ok(_), Format::Human) => ctx.printer.result("ok"),
+            .json(&serde_json::json!({ "ok": true, "errors": [] }))?,
+        (Ok(_), Format::Human) => ctx.printer.result("ok")?,
         (Err(errors), Format::Json) => {
-            ctx.printer
+            // The invalid file decides the exit code, also when the report cannot be written.
+            let _ = ctx
+                .printer
                 .json(&serde_json::json!({ "ok": false, "errors": errors.errors }));
         }
         (Err(_), Format::Human) => {}

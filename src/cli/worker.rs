@@ -4,6 +4,9 @@
 //!
 //! Settings: `migration.yaml` gives the defaults and the `BACKFILL_*` variables the ECS task sets win
 //! (`worker::env`); without a file, the variables alone are enough.
+//!
+//! Unlike every other command, the worker keeps going when its log cannot be written (a full disk under the
+//! local supervisor, a closed pipe): the documents and the lease matter more than the log lines.
 
 use std::sync::Arc;
 
@@ -39,16 +42,17 @@ pub enum LogFormat {
     Json,
 }
 
-/// Writes one log line in the chosen format (JSON lines go to stdout with the EMF metrics, for awslogs).
+/// Writes one log line in the chosen format (JSON lines go to stdout with the EMF metrics, for awslogs). A
+/// line that cannot be written is lost (see the module doc).
 fn log(ctx: &Context, format: LogFormat, message: String) {
-    match format {
+    let _ = match format {
         LogFormat::Human => ctx.printer.line(message),
         LogFormat::Json => ctx.printer.json(&serde_json::json!({
             "timestamp": epoch_millis(),
             "level": "info",
             "message": message,
         })),
-    }
+    };
 }
 
 /// Prints the worker's log lines and EMF documents.
@@ -63,7 +67,8 @@ impl Observer for CliObserver<'_> {
     }
 
     fn metrics(&self, document: &serde_json::Value) {
-        self.ctx.printer.json(document);
+        // Lost when it cannot be written, as a log line is (see the module doc).
+        let _ = self.ctx.printer.json(document);
     }
 }
 

@@ -2,11 +2,18 @@
 //! one line per change otherwise (CI logs), and one JSON document per event with `--json`.
 //!
 //! Lines are printed only when the status, reason or an action changes, so a long `--watch` stays readable.
+//!
+//! The runner hands events to a sink that cannot fail, so the view keeps the first write error, prints nothing
+//! after it, wakes [`ConvergeView::closed`] (the command stops waiting on the loop) and returns the error from
+//! [`ConvergeView::finish`].
+
+use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
+use tokio::sync::Notify;
 
 use super::status_view::format_duration;
-use super::{Format, Printer};
+use super::{Format, OutputError, Printer};
 use crate::converge::ConvergeEvent;
 use crate::converge::reconcile::Action;
 
@@ -15,12 +22,15 @@ pub struct ConvergeView {
     printer: Printer,
     bar: Option<ProgressBar>,
     last_line: Option<String>,
+    /// The first write that failed; nothing is printed after it.
+    failure: Option<OutputError>,
+    closed: Arc<Notify>,
 }
 
 impl ConvergeView {
     pub fn new(printer: Printer) -> Self {
         let bar = (printer.interactive && printer.format == Format::Human).then(|| {
-            let bar = ProgressBar::new(0);
+            let bar = ProgressBar::with_draw_target(Some(0), printer.progress_target());
             bar.set_style(
                 ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} work items {msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_bar())
@@ -32,27 +42,46 @@ impl ConvergeView {
             printer,
             bar,
             last_line: None,
+            failure: None,
+            closed: Arc::new(Notify::new()),
         }
     }
 
-    fn say(&mut self, line: String) {
+    /// Notified once when a write fails: whoever drives the loop stops waiting on it (the loop itself cannot
+    /// tell, its sink does not fail). Take it before lending the view to the sink.
+    pub fn closed(&self) -> Arc<Notify> {
+        self.closed.clone()
+    }
+
+    fn say(&mut self, line: String) -> super::Result {
         if self.last_line.as_deref() == Some(line.as_str()) {
-            return;
+            return Ok(());
         }
         match &self.bar {
             Some(bar) => bar.println(&line),
-            None => self.printer.line(&line),
+            None => self.printer.line(&line)?,
         }
         self.last_line = Some(line);
+        Ok(())
     }
 
-    /// Renders one event.
+    /// Renders one event; after a failed write, nothing (see [`ConvergeView::finish`]).
     pub fn event(&mut self, event: &ConvergeEvent) {
-        if self.printer.format == Format::Json {
-            if let Ok(v) = serde_json::to_value(event) {
-                self.printer.json(&v);
-            }
+        if self.failure.is_some() {
             return;
+        }
+        if let Err(err) = self.render(event) {
+            self.failure = Some(err);
+            self.closed.notify_one();
+        }
+    }
+
+    fn render(&mut self, event: &ConvergeEvent) -> super::Result {
+        if self.printer.format == Format::Json {
+            return match serde_json::to_value(event) {
+                Ok(v) => self.printer.json(&v),
+                Err(_) => Ok(()),
+            };
         }
         match event {
             ConvergeEvent::Pass {
@@ -87,12 +116,12 @@ impl ConvergeView {
                     "{}: {}",
                     decision.status.status.as_str(),
                     decision.status.reason
-                ));
+                ))
             }
             ConvergeEvent::Ramp { reason } => self.say(format!("ramp: {reason}")),
             ConvergeEvent::Acted { action } => match action {
                 Action::Scale { desired } => self.say(format!("scaled the fleet to {desired}")),
-                Action::ArchiveWorkingState => {}
+                Action::ArchiveWorkingState => Ok(()),
             },
             ConvergeEvent::Archived { report } => self.say(format!(
                 "working state archived to {} ({} documents, sha256 {}){}",
@@ -112,10 +141,17 @@ impl ConvergeView {
         }
     }
 
-    /// Clears the bar.
-    pub fn finish(&self) {
+    /// Clears the bar; returns the first write error of the run, if there was one.
+    pub fn finish(&mut self) -> super::Result {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
+        match self.failure.take() {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,14 +1,18 @@
 //! Renders deployment events from `apply` / `destroy`: on a TTY one live line per resource (status and elapsed
 //! time, redrawn in place by indicatif); otherwise one plain line per event (CI logs, no redraw noise); with
 //! `--json` one event document per line. Ends with a summary, or a root-cause block on failure.
+//!
+//! The platform hands events to a sink that cannot fail, so the view keeps the first write error, prints
+//! nothing after it, and returns it from [`DeployView::finish_ok`]: a deployment is not abandoned halfway
+//! because its reader left (it would go on in CloudFormation anyway), but the command stops right after it.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use super::{Color, Format, Printer};
+use super::{Color, Format, OutputError, Printer, Stream};
 use crate::platform::{DeployError, DeployEvent};
 
 /// A resource event's reason as a suffix to its status line: ` (reason)`, or nothing without one.
@@ -27,13 +31,15 @@ pub struct DeployView {
     live: Option<Mutex<Live>>,
     started: Instant,
     counts: Mutex<(u32, u32)>,
+    /// The first write that failed; nothing is printed after it.
+    failure: Mutex<Option<OutputError>>,
 }
 
 impl DeployView {
     pub fn new(printer: Printer) -> Self {
         let live = (printer.interactive && printer.format == Format::Human).then(|| {
             Mutex::new(Live {
-                multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+                multi: MultiProgress::with_draw_target(printer.progress_target()),
                 bars: HashMap::new(),
             })
         });
@@ -42,16 +48,28 @@ impl DeployView {
             live,
             started: Instant::now(),
             counts: Mutex::new((0, 0)),
+            failure: Mutex::new(None),
         }
     }
 
-    /// Renders one event.
+    /// Renders one event; after a failed write, nothing (see [`DeployView::finish_ok`]).
     pub fn event(&self, event: DeployEvent) {
-        if self.printer.format == Format::Json {
-            if let Ok(v) = serde_json::to_value(&event) {
-                self.printer.json(&v);
-            }
+        let Ok(mut failure) = self.failure.lock() else {
             return;
+        };
+        if failure.is_none()
+            && let Err(err) = self.render(event)
+        {
+            *failure = Some(err);
+        }
+    }
+
+    fn render(&self, event: DeployEvent) -> super::Result {
+        if self.printer.format == Format::Json {
+            return match serde_json::to_value(&event) {
+                Ok(v) => self.printer.json(&v),
+                Err(_) => Ok(()),
+            };
         }
         match &event {
             DeployEvent::StackFinished { ok, .. } => {
@@ -70,10 +88,9 @@ impl DeployView {
         if let Some(live) = &self.live
             && let Ok(mut live) = live.lock()
         {
-            self.live_event(&mut live, &event);
-            return;
+            return self.live_event(&mut live, &event);
         }
-        self.printer.line(self.plain_line(&event));
+        self.printer.line(self.plain_line(&event))
     }
 
     fn plain_line(&self, event: &DeployEvent) -> String {
@@ -106,7 +123,7 @@ impl DeployView {
         }
     }
 
-    fn live_event(&self, live: &mut Live, event: &DeployEvent) {
+    fn live_event(&self, live: &mut Live, event: &DeployEvent) -> super::Result {
         match event {
             DeployEvent::Resource {
                 stack,
@@ -145,13 +162,29 @@ impl DeployView {
                 }
             }
             other => {
-                let _ = live.multi.println(self.plain_line(other));
+                return live
+                    .multi
+                    .println(self.plain_line(other))
+                    .map_err(|source| OutputError {
+                        stream: Stream::Stderr,
+                        source,
+                    });
             }
+        }
+        Ok(())
+    }
+
+    /// The first write that failed during the run, if any.
+    fn take_failure(&self) -> super::Result {
+        match self.failure.lock().ok().and_then(|mut f| f.take()) {
+            Some(err) => Err(err),
+            None => Ok(()),
         }
     }
 
-    /// Final line after a successful run.
-    pub fn finish_ok(&self, what: &str) {
+    /// Final line after a successful run; returns the first write error of the run instead, if there was one.
+    pub fn finish_ok(&self, what: &str) -> super::Result {
+        self.take_failure()?;
         let (ok, _) = self.counts.lock().map(|c| *c).unwrap_or_default();
         if self.printer.format == Format::Human {
             self.printer.line(self.printer.paint(
@@ -160,12 +193,23 @@ impl DeployView {
                     "{what} complete: {ok} stack(s) in {:.1}s.",
                     self.started.elapsed().as_secs_f64()
                 ),
-            ));
+            ))?;
         }
+        Ok(())
+    }
+
+    /// After a failed run: the root-cause block for people (nothing with `--json`, whose events said it all).
+    /// Returns the first write error of the run, if any.
+    pub fn finish_failed(&self, err: &DeployError) -> super::Result {
+        self.take_failure()?;
+        if self.printer.format == Format::Human {
+            self.printer.line(self.root_cause(err))?;
+        }
+        Ok(())
     }
 
     /// The root-cause block after a failure.
-    pub fn root_cause(&self, err: &DeployError) -> String {
+    fn root_cause(&self, err: &DeployError) -> String {
         match err {
             DeployError::Failed {
                 stack,
@@ -191,3 +235,6 @@ impl DeployView {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Color, Printer};
+use super::{Color, Format, Printer};
 use crate::plan::{Action, Operation, Plan, PropertyChange, StackAction};
 
 fn color_of(action: Action) -> Color {
@@ -122,3 +122,14 @@ pub fn plan_json(plan: &Plan) -> Value {
     }
     v
 }
+
+/// Prints the plan: the human text on stderr, or the `--json` document on stdout.
+pub fn print(plan: &Plan, printer: &Printer) -> super::Result {
+    match printer.format {
+        Format::Json => printer.json(&plan_json(plan)),
+        Format::Human => printer.line(plan_lines(plan, printer).join("\n")),
+    }
+}
+
+#[cfg(test)]
+mod tests;

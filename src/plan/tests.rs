@@ -1,8 +1,10 @@
+//! The plan's tests, and plans for the tests of the views that render them.
+
 use super::*;
 use crate::config::DesiredState;
 use crate::converge::ports::FleetObservation;
 
-fn stack(name: &str, action: StackAction, resources: Vec<ResourceChange>) -> StackPlan {
+pub(crate) fn stack(name: &str, action: StackAction, resources: Vec<ResourceChange>) -> StackPlan {
     StackPlan {
         stack_name: name.into(),
         action,
@@ -16,7 +18,7 @@ fn stack(name: &str, action: StackAction, resources: Vec<ResourceChange>) -> Sta
     }
 }
 
-fn change(id: &str, action: Action) -> ResourceChange {
+pub(crate) fn change(id: &str, action: Action) -> ResourceChange {
     ResourceChange {
         logical_id: id.into(),
         resource_type: "AWS::Logs::LogGroup".into(),
@@ -26,7 +28,7 @@ fn change(id: &str, action: Action) -> ResourceChange {
     }
 }
 
-fn fleet(desired: u32, state: DesiredState, workers: u32) -> FleetPlan {
+pub(crate) fn fleet(desired: u32, state: DesiredState, workers: u32) -> FleetPlan {
     FleetPlan {
         observed: FleetObservation {
             exists: desired > 0,
@@ -41,7 +43,7 @@ fn fleet(desired: u32, state: DesiredState, workers: u32) -> FleetPlan {
     }
 }
 
-fn plan(stacks: Vec<StackPlan>, fleet: FleetPlan) -> Plan {
+pub(crate) fn plan(stacks: Vec<StackPlan>, fleet: FleetPlan) -> Plan {
     Plan {
         format_version: FORMAT_VERSION,
         operation: Operation::Apply,

@@ -56,8 +56,9 @@ extern "C" fn on_terminate(_: libc::c_int) {
     TERMINATE.store(true, Ordering::SeqCst);
 }
 
-/// Runs the supervisor until SIGTERM/SIGINT. Returns `Locked` when another supervisor already runs.
-pub fn run(options: &SupervisorOptions) -> Result<(), StateError> {
+/// Runs the supervisor until SIGTERM/SIGINT. Returns `Locked` when another supervisor already runs. Problems
+/// that do not stop it (a worker that cannot start, a report that cannot be written) go to `notice`.
+pub fn run(options: &SupervisorOptions, notice: &dyn Fn(&str)) -> Result<(), StateError> {
     let _lock = lock_with_patience(&options.state)?;
     // SAFETY: installs an async-signal-safe handler that only stores to an atomic.
     unsafe {
@@ -106,7 +107,7 @@ pub fn run(options: &SupervisorOptions) -> Result<(), StateError> {
                             started_total += 1;
                         }
                         Err(err) => {
-                            eprintln!("supervisor: cannot start worker {index}: {err}");
+                            notice(&format!("supervisor: cannot start worker {index}: {err}"));
                             slots.start_failed(index, now_ms());
                         }
                     }
@@ -135,14 +136,14 @@ pub fn run(options: &SupervisorOptions) -> Result<(), StateError> {
         if changed || report.updated_ms.saturating_sub(last_report.updated_ms) >= 2_000 {
             let bytes = serde_json::to_vec(&report).unwrap_or_default();
             if let Err(err) = write_atomic(&options.state.fleet_path(), &bytes) {
-                eprintln!("supervisor: {err}");
+                notice(&format!("supervisor: {err}"));
             }
             last_report = report;
         }
         if last_sample.is_none_or(|t: Instant| t.elapsed() >= Duration::from_secs(5)) {
             super::dashboard::sample_fleet(&logs, epoch_ms(), counts.running, desired);
             if let Err(err) = super::dashboard::refresh(&options.state, &options.name) {
-                eprintln!("supervisor: dashboard: {err}");
+                notice(&format!("supervisor: dashboard: {err}"));
             }
             last_sample = Some(Instant::now());
         }

@@ -46,17 +46,68 @@ fn run(cmd: &mut Command, what: &str) -> Vec<u8> {
     out.stdout
 }
 
-/// Builds a repository under `dir` with `indices` = (name, shards, docs per shard).
-pub fn build(dir: &Path, indices: &[(&str, usize, usize)]) -> SyntheticSnapshot {
-    let repository = dir.join("repo");
-    let mut args: Vec<String> = vec![
+/// Writes one shard of `docs` documents with real Lucene; returns lucene-gen's report of it (`source_bytes`,
+/// `index_bytes`, …). `extra` are more `lucene-gen write` options (`--doc-bytes B`).
+fn write_shard(shard_dir: &Path, docs: usize, seed: u32, extra: &[&str]) -> Value {
+    let report = run(
+        Command::new(tool("lucene-gen"))
+            .args([
+                "v8",
+                "write",
+                "--dir",
+                shard_dir.to_str().expect("utf8"),
+                "--n",
+                &docs.to_string(),
+                "--mode",
+                "BEST_SPEED",
+                "--seed",
+                &seed.to_string(),
+                "--force-merge",
+            ])
+            .args(extra),
+        "lucene-gen write",
+    );
+    serde_json::from_slice(&report).expect("lucene-gen write reports one JSON line")
+}
+
+/// `make-snapshot` arguments for a repository at `repository` holding the snapshot `snap`.
+fn make_snapshot_args(repository: &Path) -> Vec<String> {
+    vec![
         "--out".into(),
         repository.display().to_string(),
         "--snapshot".into(),
         "snap".into(),
         "--version".into(),
         "es7".into(),
-    ];
+    ]
+}
+
+/// A repository under `dir` with one index of one shard of `docs` documents of about `doc_bytes` bytes each,
+/// for shards too large to compare document by document (no expected documents are dumped). Returns the
+/// repository and lucene-gen's report of the shard.
+pub fn build_one_shard(dir: &Path, index: &str, docs: usize, doc_bytes: usize) -> (PathBuf, Value) {
+    let repository = dir.join("repo");
+    let shard_dir = dir.join(format!("lucene-{index}-0"));
+    let report = write_shard(
+        &shard_dir,
+        docs,
+        1,
+        &["--doc-bytes", &doc_bytes.to_string()],
+    );
+    let mut args = make_snapshot_args(&repository);
+    args.push("--index".into());
+    args.push(format!("{index}:{}", shard_dir.display()));
+    run(
+        Command::new(tool("make-snapshot")).args(&args),
+        "make-snapshot",
+    );
+    (repository, report)
+}
+
+/// Builds a repository under `dir` with `indices` = (name, shards, docs per shard).
+pub fn build(dir: &Path, indices: &[(&str, usize, usize)]) -> SyntheticSnapshot {
+    let repository = dir.join("repo");
+    let mut args = make_snapshot_args(&repository);
     let mut expected = BTreeMap::new();
     let mut seed = 1;
     for (name, shards, docs) in indices {
@@ -64,22 +115,7 @@ pub fn build(dir: &Path, indices: &[(&str, usize, usize)]) -> SyntheticSnapshot 
         let mut docs_of_index = Vec::new();
         for shard in 0..*shards {
             let shard_dir = dir.join(format!("lucene-{name}-{shard}"));
-            run(
-                Command::new(tool("lucene-gen")).args([
-                    "v8",
-                    "write",
-                    "--dir",
-                    shard_dir.to_str().expect("utf8"),
-                    "--n",
-                    &docs.to_string(),
-                    "--mode",
-                    "BEST_SPEED",
-                    "--seed",
-                    &seed.to_string(),
-                    "--force-merge",
-                ]),
-                "lucene-gen write",
-            );
+            write_shard(&shard_dir, *docs, seed, &[]);
             seed += 1;
             let dump = run(
                 Command::new(tool("lucene-gen")).args([
