@@ -163,10 +163,10 @@ async fn a_checkpoint_hands_the_rest_of_the_shard_to_a_successor() {
 
 #[tokio::test]
 async fn a_handoff_interrupted_after_recording_its_successor_is_finished_by_the_next_claimer() {
-    use backfill::coordination::transport::{Body, JsonTransport, Method};
+    use backfill::cluster::transport::{Body, JsonTransport, Method};
 
     let osmem = support::Osmem::start();
-    let transport = HttpTransport::new(&osmem.url, None).expect("transport");
+    let transport = support::target_client(&osmem.url);
     let a = Coordinator::new(&transport, INDEX, "a", 60);
     a.setup_index().await.expect("setup");
     a.create_items(&items(1), 0).await.expect("create");

@@ -4,11 +4,11 @@ use futures::FutureExt;
 
 use super::*;
 use crate::converge::lifecycle::{DerivedStatus, RampMemory, Status, StopMemory};
+use crate::converge::ports::FleetObservation;
 use crate::converge::reconcile::Decision;
 use crate::coordination::archive::ArchiveReport;
 use crate::coordination::progress::WorkProgress;
 use crate::output::testing::{closed, live, plain};
-use crate::platform::FleetObservation;
 
 const START: u64 = 1_784_642_531;
 
