@@ -6,6 +6,7 @@
 //!
 //! Domain modules return values or emit events; only `output` writes to the terminal.
 
+pub mod aws_sdk;
 pub mod cli;
 pub mod cluster;
 pub mod config;

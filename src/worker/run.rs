@@ -16,6 +16,8 @@ use super::item::{self, ItemEnd, Outputs, Work};
 use super::report::{Observer, Reporter};
 use super::retry::{Clock, RetryPolicy};
 use super::skew::{self, SkewCheck};
+use crate::aws_sdk::AwsSdk;
+use crate::config::{AwsSettings, Location};
 use crate::coordination::coordinator::{Acquired, CoordinationError, Coordinator};
 use crate::coordination::lease::WorkItemId;
 use crate::coordination::transport::{JsonTransport, TransportError};
@@ -41,10 +43,10 @@ pub struct WorkerOptions {
     pub max_connections: u32,
     /// Backoff of bulk retries (always bounded by the checkpoint deadline).
     pub retry: RetryPolicy,
-    /// `worker.failed_documents`: a directory or `s3://bucket/prefix/`; `None` writes nothing.
-    pub failed_documents: Option<String>,
-    /// Region for an S3 failed-documents destination (the SDK's default when `None`).
-    pub aws_region: Option<String>,
+    /// `worker.failed_documents`: a directory or an S3 key prefix; `None` writes nothing.
+    pub failed_documents: Option<Location>,
+    /// `aws.profile` and `aws.region`, for an S3 failed-documents destination.
+    pub aws: AwsSettings,
 }
 
 /// The snapshot this worker reads.
@@ -179,10 +181,10 @@ async fn run_items<T: JsonTransport>(
     let gauges = |remaining: u64| shards_total.saturating_sub(remaining);
     reporter.shards(shards_total, gauges(coordinator.remaining().await?), None);
     let mut failed = FailedDocuments::open(
-        options.failed_documents.as_deref(),
+        options.failed_documents.as_ref(),
         &options.worker_id,
         clock.now_ms(),
-        options.aws_region.as_deref(),
+        &AwsSdk::new(&options.aws),
     )
     .await;
     let work = Work {

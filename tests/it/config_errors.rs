@@ -70,7 +70,7 @@ fn cases() -> Vec<Case> {
         // 13. bad S3 bucket
         (BASE.replace("/snapshots", "s3://Bad_Bucket/x"), 4, 15, "source.repository", "`Bad_Bucket` is not a valid S3 bucket name", "3-63"),
         // 14. unsupported URL scheme
-        (BASE.replace("/snapshots", "gs://bucket/x"), 4, 15, "source.repository", "unsupported repository URL `gs://bucket/x`", "s3://"),
+        (BASE.replace("/snapshots", "gs://bucket/x"), 4, 15, "source.repository", "unsupported URL `gs://bucket/x`", "s3://"),
         // 15. missing snapshot
         (BASE.replace("  snapshot: snap\n", ""), 4, 3, "source.snapshot", "missing required key `snapshot`", "snapshot's name"),
         // 16. include is not a list

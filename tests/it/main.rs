@@ -22,6 +22,7 @@ mod lucene_fuzz_smoke;
 mod render_templates;
 mod servers;
 mod snapshot_fixtures;
+mod snapshot_s3;
 mod status_osmem;
 mod worker_data_path;
 mod worker_faults;
