@@ -145,6 +145,12 @@ fn cases() -> Vec<Case> {
         (BASE.replace("http://localhost:9200", "${TARGET_URL"), 7, 13, "target.endpoint", "without a closing", "${NAME}"),
         // 51. duplicate key
         (with(BASE, "name: other\n"), 8, 1, "(document)", "invalid YAML", ""),
+        // 52-56. every location key goes through the one parser, with the key's position
+        (BASE.replace("/snapshots", "file://"), 4, 15, "source.repository", "`file://` needs a path", "file:///"),
+        (BASE.replace("/snapshots", "' '"), 4, 15, "source.repository", "the location is empty", "s3://bucket/prefix"),
+        (with(BASE, "backfill:\n  archive: s3://x/working-state.json\n"), 9, 12, "backfill.archive", "`x` is not a valid S3 bucket name", "3-63"),
+        (with(BASE, "backfill:\n  archive: s3://my..bucket/a\n"), 9, 12, "backfill.archive", "`my..bucket` is not a valid S3 bucket name", "3-63"),
+        (with(BASE, "worker:\n  failed_documents: ftp://host/failed\n"), 9, 21, "worker.failed_documents", "unsupported URL `ftp://host/failed`", "s3://"),
     ]
 }
 

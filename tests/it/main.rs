@@ -8,6 +8,7 @@ mod support;
 mod synthetic;
 
 mod approval;
+mod archive_locations;
 mod aws_cli;
 mod aws_health;
 mod aws_stacks;
