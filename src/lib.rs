@@ -10,6 +10,7 @@
 // it, and panic when the reader of stdout has gone.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod aws_sdk;
 pub mod cli;
 pub mod cluster;
 pub mod config;

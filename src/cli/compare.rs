@@ -39,12 +39,16 @@ impl Row {
 
 pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     let m = platforms::load(ctx, true)?;
-    let uri = m.source.repository.uri();
-    let region = m.source.region.clone().or(m.aws.region.clone());
+    let (location, aws, region) = (
+        m.source.repository.clone(),
+        m.aws.clone(),
+        m.source.region.clone(),
+    );
     let (snapshot_name, selection) = (m.source.snapshot.clone(), m.source.indices.clone());
     let source_counts =
         tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<(String, u64)>> {
-            let repo = Repository::open(snapshot::blob_source(&uri, region.as_deref())?)?;
+            let source = snapshot::blob_source(&location, &aws, region.as_deref())?;
+            let repo = Repository::open(source)?;
             let info = repo.snapshot(&snapshot_name)?;
             let mut counts = Vec::new();
             for index in repo.indices(&info)? {

@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
+use crate::aws_sdk::AwsSdk;
 use crate::cli::Context;
 use crate::cluster::{Auth, Client, TlsSettings};
-use crate::config::{self, LoadOptions, Migration, PlatformKind, ProcessEnv};
+use crate::config::{self, LoadOptions, Location, Migration, PlatformKind, ProcessEnv};
 use crate::converge::health::TargetHealth;
 use crate::converge::ports::{Fleet, HealthSample, HealthSource};
 use crate::converge::working_state::TargetWorkingState;
@@ -75,7 +76,7 @@ pub async fn platform(m: &Migration, ctx: &Context) -> anyhow::Result<Platform> 
 /// The target client as migration.yaml describes it (auth none, basic from an env var or Secrets Manager,
 /// SigV4 for `es`/`aoss`; CA bundle; retries). Warns once when TLS verification is off.
 pub async fn target_client(m: &Migration, ctx: &Context) -> anyhow::Result<Client> {
-    let client = Client::from_target(&m.target, &ProcessEnv, None)
+    let client = Client::from_target(&m.target, &ProcessEnv, &AwsSdk::new(&m.aws))
         .await
         .with_context(|| format!("target {}", m.target.endpoint))?;
     if client.insecure_tls() {
@@ -188,23 +189,18 @@ pub fn default_archive_dir(m: &Migration) -> PathBuf {
     parent.join("archives").join(&m.name)
 }
 
-/// Where archives are read and written: local files, and S3 (standard AWS configuration, endpoint override,
-/// path-style addressing) when `location` is an `s3://` URL.
-pub async fn archive_store(location: &str) -> FileOrS3Store {
-    if !location.starts_with("s3://") {
-        return FileOrS3Store::default();
-    }
-    let config = aws_config::load_from_env().await;
+/// Where archives are read and written: local files, and S3 (a client from `aws`) when `location` is in S3.
+pub async fn archive_store(location: &Location, aws: &AwsSdk) -> FileOrS3Store {
     FileOrS3Store {
-        s3: Some(aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&config)
-                .force_path_style(true)
-                .build(),
-        )),
+        s3: match location {
+            Location::S3(_) => Some(aws.s3(None).await),
+            Location::Local(_) => None,
+        },
     }
 }
 
-/// The working state on the target, archiving to `backfill.archive` (default: [`default_archive_dir`]).
+/// The working state on the target, archiving to `backfill.archive` (default: [`default_archive_dir`]) with
+/// the migration's AWS settings.
 pub async fn working_state(
     m: &Migration,
     client: Client,
@@ -213,12 +209,12 @@ pub async fn working_state(
         .backfill
         .archive
         .clone()
-        .unwrap_or_else(|| default_archive_dir(m).display().to_string());
+        .unwrap_or_else(|| Location::Local(default_archive_dir(m)));
     TargetWorkingState {
         transport: client,
-        store: archive_store(&destination).await,
+        store: archive_store(&destination, &AwsSdk::new(&m.aws)).await,
         session: None,
-        destination: ArchiveDestination(destination),
+        destination: ArchiveDestination::new(destination),
     }
 }
 

@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use serde_json::json;
 
 use crate::cli::Context;
-use crate::config::{self, LoadOptions, ProcessEnv};
+use crate::config::{self, AwsSettings, LoadOptions, Location, ProcessEnv};
 use crate::exit::Outcome;
 use crate::snapshot::{self, Repository, SnapshotInfo};
 
@@ -20,7 +20,7 @@ use crate::snapshot::{self, Repository, SnapshotInfo};
 pub struct RepoArgs {
     /// Repository: `s3://bucket/prefix`, `file:///path` or a directory (default: source.repository).
     #[arg(long)]
-    pub repository: Option<String>,
+    pub repository: Option<Location>,
     /// S3 region of the repository (default: source.region, then the SDK's default).
     #[arg(long)]
     pub region: Option<String>,
@@ -65,26 +65,23 @@ struct Resolved {
 
 /// Opens the repository from the flag or the config (on a blocking thread: the reader is synchronous).
 async fn open(args: &RepoArgs, ctx: &Context) -> anyhow::Result<Resolved> {
-    let (uri, region, default_snapshot) = match &args.repository {
-        Some(uri) => (uri.clone(), args.region.clone(), None),
+    let (location, aws, region, default_snapshot) = match &args.repository {
+        Some(location) => (
+            location.clone(),
+            AwsSettings::default(),
+            args.region.clone(),
+            None,
+        ),
         None => {
             let m = config::load(&ctx.global.config, &ProcessEnv, LoadOptions::default()).context(
                 "no --repository given, so the repository comes from the migration file",
             )?;
-            let region = args
-                .region
-                .clone()
-                .or(m.source.region.clone())
-                .or(m.aws.region.clone());
-            (
-                m.source.repository.uri(),
-                region,
-                Some(m.source.snapshot.clone()),
-            )
+            let region = args.region.clone().or(m.source.region.clone());
+            (m.source.repository, m.aws, region, Some(m.source.snapshot))
         }
     };
     let repo = tokio::task::spawn_blocking(move || -> anyhow::Result<Repository> {
-        let source = snapshot::blob_source(&uri, region.as_deref())?;
+        let source = snapshot::blob_source(&location, &aws, region.as_deref())?;
         Ok(Repository::open(source)?)
     })
     .await??;

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use tokio::sync::watch;
 
+use crate::aws_sdk::AwsSdk;
 use crate::cli::Context;
 use crate::cluster::{self, Client};
 use crate::config::{self, Env, LoadOptions, ProcessEnv};
@@ -108,7 +109,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     let args_log = args.log_format;
     let migration_name = m.name.clone();
     // The worker bounds its own retries by the lease (worker::retry), so the client does not retry.
-    let transport = Client::from_target(&m.target, &ProcessEnv, None)
+    let transport = Client::from_target(&m.target, &ProcessEnv, &AwsSdk::new(&m.aws))
         .await
         .with_context(|| format!("target {}", m.target.endpoint))?
         .with_retry_policy(cluster::RetryPolicy::none());
@@ -124,12 +125,16 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     }
     let gzip = transport.accepts_gzip().await;
     let transport = transport.with_gzip(gzip);
-    let uri = m.source.repository.uri();
-    let region = m.source.region.clone().or(m.aws.region.clone());
+    let (location, aws, region) = (
+        m.source.repository.clone(),
+        m.aws.clone(),
+        m.source.region.clone(),
+    );
     let (snapshot_name, selection) = (m.source.snapshot.clone(), m.source.indices.clone());
     let source = tokio::task::spawn_blocking(move || -> Result<Source, snapshot::SnapshotError> {
         let repository = Arc::new(Repository::open(snapshot::blob_source(
-            &uri,
+            &location,
+            &aws,
             region.as_deref(),
         )?)?);
         let snapshot = repository.snapshot(&snapshot_name)?;
@@ -163,7 +168,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
         max_connections: m.worker.max_connections.max(1),
         retry: RetryPolicy::default(),
         failed_documents: m.worker.failed_documents.clone(),
-        aws_region: m.aws.region.clone(),
+        aws: m.aws.clone(),
     };
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {

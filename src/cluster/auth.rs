@@ -10,11 +10,12 @@
 
 use std::fmt;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::Region;
 use serde_json::Value;
 
 use super::error::ClusterError;
 use super::sigv4::{Signer, aws_error_text};
+use crate::aws_sdk::AwsSdk;
 use crate::config::Env;
 use crate::config::PasswordSource;
 
@@ -50,14 +51,14 @@ pub enum Auth {
     Sigv4(Signer),
 }
 
-/// The password for `username` from `source`. Secrets Manager is reached with `aws`, or with the default AWS
-/// chain when `None` (loaded only for a secret). The region is taken from the ARN when it has one, so a secret
-/// in another region than the SDK default still resolves.
+/// The password for `username` from `source`. Secrets Manager is reached with `aws`'s configuration (loaded
+/// only for a secret), in the ARN's region when it has one, so a secret in another region than the
+/// configured one still resolves.
 pub async fn resolve_password(
     username: &str,
     source: &PasswordSource,
     env: &dyn Env,
-    aws: Option<&SdkConfig>,
+    aws: &AwsSdk,
 ) -> Result<Password, ClusterError> {
     match source {
         PasswordSource::Env(var) => env
@@ -72,20 +73,8 @@ pub async fn resolve_password(
     }
 }
 
-async fn fetch_secret_string(arn: &str, aws: Option<&SdkConfig>) -> Result<String, ClusterError> {
-    let loaded;
-    let aws = match aws {
-        Some(aws) => aws,
-        None => {
-            let mut loader = aws_config::defaults(BehaviorVersion::latest());
-            if let Some(region) = arn_region(arn) {
-                loader = loader.region(Region::new(region.to_string()));
-            }
-            loaded = loader.load().await;
-            &loaded
-        }
-    };
-    let mut config = aws_sdk_secretsmanager::config::Builder::from(aws);
+async fn fetch_secret_string(arn: &str, aws: &AwsSdk) -> Result<String, ClusterError> {
+    let mut config = aws_sdk_secretsmanager::config::Builder::from(aws.config().await);
     if let Some(region) = arn_region(arn) {
         config = config.region(Region::new(region.to_string()));
     }
@@ -209,13 +198,13 @@ mod tests {
     async fn env_password_is_read_through_the_env_trait() {
         let env = MapEnv::default().with("TARGET_PW", "pw-from-env");
         let source = PasswordSource::Env("TARGET_PW".into());
-        let p = resolve_password("admin", &source, &env, None)
+        let p = resolve_password("admin", &source, &env, &AwsSdk::default())
             .await
             .unwrap();
         assert_eq!(p.expose(), "pw-from-env");
 
         let missing = PasswordSource::Env("NOT_SET".into());
-        let err = resolve_password("admin", &missing, &env, None)
+        let err = resolve_password("admin", &missing, &env, &AwsSdk::default())
             .await
             .unwrap_err();
         assert!(matches!(&err, ClusterError::PasswordEnvUnset { var } if var == "NOT_SET"));

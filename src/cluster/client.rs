@@ -16,7 +16,6 @@
 use std::fmt;
 use std::sync::Arc;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
 use reqwest::Url;
 use reqwest::header::HeaderValue;
 
@@ -30,6 +29,7 @@ use super::retry::{RetryPolicy, is_repeatable, is_retryable_status, parse_retry_
 use super::sigv4::{RequestParts, Signer, aws_error_text, signing_name};
 use super::tls::{Timeouts, TlsSettings, build_http};
 use super::transport::{Body, JsonResponse, JsonTransport, Method, TransportError};
+use crate::aws_sdk::AwsSdk;
 use crate::config::Env;
 use crate::config::{Target, TargetAuth};
 
@@ -74,12 +74,12 @@ impl Client {
 
     /// Builds the client the configuration describes. Resolves the basic-auth password (environment variable
     /// via `env`, or Secrets Manager) and, for SigV4, checks that AWS credentials exist. `aws` is the SDK
-    /// configuration to use for Secrets Manager and credentials; `None` loads the default chain only if the
-    /// auth needs AWS (SigV4 signs in the configured `region` either way).
+    /// configuration for Secrets Manager and credentials, loaded only if the auth needs AWS (SigV4 signs in
+    /// the configured `region` either way).
     pub async fn from_target(
         target: &Target,
         env: &dyn Env,
-        aws: Option<&SdkConfig>,
+        aws: &AwsSdk,
     ) -> Result<Client, ClusterError> {
         let tls = TlsSettings::from_config(&target.tls)?;
         parse_endpoint(&target.endpoint)?;
@@ -93,14 +93,7 @@ impl Client {
                 }
             }
             TargetAuth::Sigv4 { service, region } => {
-                let provider = match aws {
-                    Some(aws) => aws.credentials_provider(),
-                    None => aws_config::defaults(BehaviorVersion::latest())
-                        .region(Region::new(region.clone()))
-                        .load()
-                        .await
-                        .credentials_provider(),
-                };
+                let provider = aws.config().await.credentials_provider();
                 let provider = provider.ok_or_else(|| ClusterError::NoAwsCredentials {
                     reason: "the AWS configuration has no credentials provider".into(),
                 })?;

@@ -7,6 +7,7 @@
 
 mod env;
 mod error;
+mod location;
 mod reader;
 mod rules;
 mod schema;
@@ -17,6 +18,7 @@ use std::path::Path;
 
 pub use env::{Env, MapEnv, ProcessEnv, interpolate};
 pub use error::{ConfigError, ConfigErrors};
+pub use location::{Location, LocationError, S3Location};
 pub use rules::{LoadOptions, fargate_size_ok};
 pub use schema::{DEFAULT_DASHBOARD_NAME, MAX_WORKERS, RETENTION_DAYS};
 pub use types::*;
@@ -101,28 +103,14 @@ pub fn parse(
 
 /// Local paths in the file are relative to the file's directory, whatever the working directory.
 fn resolve_relative_paths(m: &mut Migration, dir: &Path) {
-    let resolve = |p: &Path| {
-        if p.is_absolute() || dir.as_os_str().is_empty() {
-            p.to_path_buf()
-        } else {
-            dir.join(p)
-        }
-    };
-    if let Repository::Filesystem { path } = &mut m.source.repository {
-        *path = resolve(path);
-    }
+    m.source.repository = m.source.repository.clone().relative_to(dir);
+    let at_dir = |location: Location| location.relative_to(dir);
+    m.backfill.archive = m.backfill.archive.take().map(at_dir);
+    m.worker.failed_documents = m.worker.failed_documents.take().map(at_dir);
     if let Some(ca) = &mut m.target.tls.ca_file {
-        *ca = resolve(ca);
+        *ca = location::resolve(dir, ca);
     }
-    m.local.state_dir = resolve(&m.local.state_dir);
-    for dest in [&mut m.backfill.archive, &mut m.worker.failed_documents]
-        .into_iter()
-        .flatten()
-    {
-        if !dest.starts_with("s3://") {
-            *dest = resolve(Path::new(dest.as_str())).display().to_string();
-        }
-    }
+    m.local.state_dir = location::resolve(dir, &m.local.state_dir);
 }
 
 fn sorted(mut errors: Vec<ConfigError>) -> Vec<ConfigError> {

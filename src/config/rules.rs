@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use super::location::Location;
 use super::reader::Walk;
 use super::tree::{Node, Pos, Value};
 use super::types::*;
@@ -142,7 +143,7 @@ fn check_aws(walk: &mut Walk, root: &Node, m: &Migration) {
             "build it with the repository's Dockerfile, push it to ECR and give its URI here",
         );
     }
-    if let Repository::Filesystem { path } = &m.source.repository {
+    if let Location::Local(path) = &m.source.repository {
         walk.error_hint(
             at(&["source", "repository"]),
             "source.repository",
@@ -166,11 +167,7 @@ fn check_aws(walk: &mut Walk, root: &Node, m: &Migration) {
         );
     }
     if m.backfill.state == DesiredState::Stopped
-        && !m
-            .backfill
-            .archive
-            .as_deref()
-            .is_some_and(|a| a.starts_with("s3://"))
+        && !m.backfill.archive.as_ref().is_some_and(Location::is_s3)
     {
         walk.error_hint(
             at(&["backfill", "archive"]),
@@ -179,9 +176,7 @@ fn check_aws(walk: &mut Walk, root: &Node, m: &Migration) {
             "add `archive: s3://bucket/backfill/<name>/working-state.json`",
         );
     }
-    if let Some(dest) = &m.worker.failed_documents
-        && !dest.starts_with("s3://")
-    {
+    if let Some(Location::Local(_)) = &m.worker.failed_documents {
         walk.error_hint(
             at(&["worker", "failed_documents"]),
             "worker.failed_documents",

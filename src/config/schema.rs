@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::location::Location;
 use super::reader::{MapReader, Walk};
 use super::tree::Node;
 use super::types::*;
@@ -178,7 +179,7 @@ fn read_source(walk: &mut Walk, top: &MapReader) -> Option<Source> {
             "repository",
             "`s3://bucket/prefix`, a directory path or a `file://` URL",
         )
-        .and_then(|uri| parse_repository(walk, &map, &uri));
+        .and_then(|text| parse_location(walk, &map, "repository", &text));
     let snapshot = map.required_string(walk, "snapshot", "the snapshot's name");
     let region = map.string(walk, "region");
     let version = map.string(walk, "version");
@@ -201,58 +202,26 @@ fn read_source(walk: &mut Walk, top: &MapReader) -> Option<Source> {
     })
 }
 
-fn parse_repository(walk: &mut Walk, map: &MapReader, uri: &str) -> Option<Repository> {
-    let path = map.key_path("repository");
-    let pos = map.pos_of("repository");
-    if let Some(rest) = uri.strip_prefix("s3://") {
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        let valid_bucket = (3..=63).contains(&bucket.len())
-            && bucket
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
-        if !valid_bucket {
+/// An optional key naming a [`Location`].
+fn location(walk: &mut Walk, map: &MapReader, key: &str) -> Option<Location> {
+    let text = map.string(walk, key)?;
+    parse_location(walk, map, key, &text)
+}
+
+/// `text`, the value of `key`, as a [`Location`]; a value that does not parse is an error at the key.
+fn parse_location(walk: &mut Walk, map: &MapReader, key: &str, text: &str) -> Option<Location> {
+    match Location::parse(text) {
+        Ok(location) => Some(location),
+        Err(err) => {
             walk.error_hint(
-                pos,
-                &path,
-                format!("`{bucket}` is not a valid S3 bucket name"),
-                "bucket names are 3-63 lowercase letters, digits, dots and hyphens: `s3://my-bucket/snapshots`",
+                map.pos_of(key),
+                &map.key_path(key),
+                err.to_string(),
+                err.hint(),
             );
-            return None;
+            None
         }
-        return Some(Repository::S3 {
-            bucket: bucket.to_string(),
-            prefix: prefix.trim_matches('/').to_string(),
-        });
     }
-    if let Some(rest) = uri.strip_prefix("file://") {
-        if rest.is_empty() {
-            walk.error(
-                pos,
-                &path,
-                "`file://` needs a path, e.g. `file:///mnt/snapshots`",
-            );
-            return None;
-        }
-        return Some(Repository::Filesystem {
-            path: PathBuf::from(rest),
-        });
-    }
-    if uri.contains("://") {
-        walk.error_hint(
-            pos,
-            &path,
-            format!("unsupported repository URL `{uri}`"),
-            "use `s3://bucket/prefix`, a directory path or a `file://` URL",
-        );
-        return None;
-    }
-    if uri.trim().is_empty() {
-        walk.error(pos, &path, "the repository path is empty");
-        return None;
-    }
-    Some(Repository::Filesystem {
-        path: PathBuf::from(uri),
-    })
 }
 
 fn read_target(walk: &mut Walk, top: &MapReader) -> Option<Target> {
@@ -441,7 +410,7 @@ fn read_lifecycle(walk: &mut Walk, top: &MapReader) -> Option<Lifecycle> {
         workers,
         stop_when_complete: map.boolean(walk, "stop_when_complete").unwrap_or(true),
         ramp,
-        archive: map.string(walk, "archive"),
+        archive: location(walk, &map, "archive"),
         stop_timeout: map
             .duration(walk, "stop_timeout")
             .unwrap_or(Duration::from_secs(15 * 60)),
@@ -474,7 +443,7 @@ fn read_worker(walk: &mut Walk, top: &MapReader) -> Option<WorkerSettings> {
         lease: map
             .duration(walk, "lease")
             .unwrap_or(Duration::from_secs(600)),
-        failed_documents: map.string(walk, "failed_documents"),
+        failed_documents: location(walk, &map, "failed_documents"),
         engine,
         image: map.string(walk, "image").unwrap_or_default(),
         cpu: map.integer(walk, "cpu", 256, 16384).unwrap_or(2048) as u32,

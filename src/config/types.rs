@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::location::Location;
+
 /// A whole `migration.yaml` (schema version 1).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Migration {
@@ -32,32 +34,14 @@ pub enum PlatformKind {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Source {
-    pub repository: Repository,
+    /// Where the snapshot repository lives.
+    pub repository: Location,
     pub snapshot: String,
     /// Region of the S3 bucket (defaults to `aws.region`).
     pub region: Option<String>,
     /// The source cluster's version (`ES_7.10`, `OS_2.11`); the `rfs` engine requires it.
     pub version: Option<String>,
     pub indices: IndexSelection,
-}
-
-/// Where the snapshot repository lives.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum Repository {
-    S3 { bucket: String, prefix: String },
-    Filesystem { path: PathBuf },
-}
-
-impl Repository {
-    /// The URI form users write (`s3://bucket/prefix` or a path).
-    pub fn uri(&self) -> String {
-        match self {
-            Repository::S3 { bucket, prefix } if prefix.is_empty() => format!("s3://{bucket}"),
-            Repository::S3 { bucket, prefix } => format!("s3://{bucket}/{prefix}"),
-            Repository::Filesystem { path } => path.display().to_string(),
-        }
-    }
 }
 
 /// Which indices of the snapshot to migrate: glob patterns (`*`, `?`).
@@ -164,9 +148,11 @@ pub struct Lifecycle {
     pub workers: u32,
     pub stop_when_complete: bool,
     pub ramp: Option<Ramp>,
-    /// Where `stopped` archives the working state: a local path or `s3://bucket/key`. Required on AWS
-    /// before `state: stopped`; locally it defaults to `archives/<name>/` beside the state directory.
-    pub archive: Option<String>,
+    /// Where `stopped` archives the working state: a value ending in `.json` is the archive file (or object)
+    /// itself, anything else a directory (or key prefix) for `working_state_backup_<timestamp>.json` files. An
+    /// S3 location is required on AWS before `state: stopped`; locally it defaults to `archives/<name>/` beside
+    /// the state directory.
+    pub archive: Option<Location>,
     /// How long `stopped` waits for running workers before giving up.
     #[serde(with = "humantime_serde_like")]
     pub stop_timeout: Duration,
@@ -198,8 +184,8 @@ pub struct WorkerSettings {
     pub max_connections: u32,
     #[serde(with = "humantime_serde_like")]
     pub lease: Duration,
-    /// Where documents the target rejects are written (NDJSON): a local directory or `s3://bucket/prefix`.
-    pub failed_documents: Option<String>,
+    /// Where documents the target rejects are written (NDJSON): a local directory or an S3 key prefix.
+    pub failed_documents: Option<Location>,
     pub engine: Engine,
     /// Container image (AWS).
     pub image: String,

@@ -30,7 +30,7 @@ impl<T: JsonTransport, S: ArchiveStore> WorkingState for TargetWorkingState<T, S
     }
 
     async fn archive_and_delete(&self, now: u64) -> Result<ArchiveReport, ArchiveError> {
-        let location = self.destination.location_at(now)?;
+        let location = self.destination.location_at(now);
         archive_and_delete(
             &self.transport,
             &self.store,

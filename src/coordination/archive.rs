@@ -5,15 +5,19 @@
 //! both its document count (equal to the index's exact count) and its SHA-256 match. The file format is the
 //! console's (a JSON array of batch objects, each mapping `_id` to `_source`), so console archives restore too.
 //! Restore re-creates the index with the upstream settings and mapping and `create`s every document.
+//!
+//! Where archives go and how their bytes are moved is `archive_store`'s business; this module uses it, never
+//! the reverse.
 
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 pub use super::archive_store::{
-    ArchiveDestination, ArchiveLocation, ArchiveStore, FileOrS3Store, utc_parts,
+    ArchiveDestination, ArchiveStore, FileOrS3Store, StoreError, utc_parts,
 };
 use super::progress::working_state_index;
 use crate::cluster::transport::{Body, JsonTransport, Method, TransportError};
+use crate::config::Location;
 
 const SCROLL_KEEP_ALIVE: &str = "2m";
 const PAGE_SIZE: usize = 1000;
@@ -21,10 +25,8 @@ const PAGE_SIZE: usize = 1000;
 /// Why archiving or restoring failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
-    #[error("not an archive location: {location:?} (use a path or s3://bucket/key)")]
-    Location { location: String },
-    #[error("archive {location}: {message}")]
-    Store { location: String, message: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
     #[error("the working-state index {index} does not exist; nothing to archive")]
     MissingIndex { index: String },
     #[error(
@@ -214,7 +216,7 @@ pub async fn archive_and_delete<T: JsonTransport, S: ArchiveStore>(
     transport: &T,
     store: &S,
     session: Option<&str>,
-    location: &ArchiveLocation,
+    location: &Location,
     delete_after: bool,
 ) -> Result<ArchiveReport, ArchiveError> {
     let index = working_state_index(session);
@@ -294,7 +296,7 @@ pub async fn restore<T: JsonTransport, S: ArchiveStore>(
     transport: &T,
     store: &S,
     session: Option<&str>,
-    location: &ArchiveLocation,
+    location: &Location,
 ) -> Result<RestoreReport, ArchiveError> {
     let index = working_state_index(session);
     let bytes = store.read(location).await?;

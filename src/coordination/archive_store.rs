@@ -1,52 +1,20 @@
-//! Where working-state archives are kept: local files or S3 objects, named like the console's backups.
+//! Where working-state archives are kept and what they are called: local files or S3 objects, named like the
+//! console's backups.
 //!
-//! The store only moves bytes; verification (count + SHA-256 read back) lives in `archive`.
+//! This module only names and moves bytes. The format and the verification (count + SHA-256 read back) live
+//! in `archive`, which builds on this module; this module knows nothing of it (its errors are its own
+//! [`StoreError`]).
 
 use std::future::Future;
-use std::path::PathBuf;
 
-use super::archive::ArchiveError;
+use crate::config::{Location, S3Location};
 
-/// Where an archive lives: a local path or `s3://bucket/key`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ArchiveLocation {
-    Local(PathBuf),
-    S3 { bucket: String, key: String },
-}
-
-impl ArchiveLocation {
-    /// Parses `s3://bucket/key` or a local path.
-    pub fn parse(text: &str) -> Result<Self, ArchiveError> {
-        if let Some(rest) = text.strip_prefix("s3://") {
-            let (bucket, key) = rest.split_once('/').ok_or_else(|| ArchiveError::Location {
-                location: text.to_string(),
-            })?;
-            if bucket.is_empty() || key.is_empty() {
-                return Err(ArchiveError::Location {
-                    location: text.to_string(),
-                });
-            }
-            Ok(ArchiveLocation::S3 {
-                bucket: bucket.to_string(),
-                key: key.to_string(),
-            })
-        } else if text.is_empty() {
-            Err(ArchiveError::Location {
-                location: text.to_string(),
-            })
-        } else {
-            Ok(ArchiveLocation::Local(PathBuf::from(text)))
-        }
-    }
-}
-
-impl std::fmt::Display for ArchiveLocation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ArchiveLocation::Local(p) => write!(f, "{}", p.display()),
-            ArchiveLocation::S3 { bucket, key } => write!(f, "s3://{bucket}/{key}"),
-        }
-    }
+/// An archive could not be written or read.
+#[derive(Debug, thiserror::Error)]
+#[error("archive {location}: {message}")]
+pub struct StoreError {
+    pub location: String,
+    pub message: String,
 }
 
 /// UTC `(year, month, day, hour, minute, second)` of epoch seconds (Howard Hinnant's days-to-civil).
@@ -64,23 +32,38 @@ pub fn utc_parts(secs: u64) -> (i64, u32, u32, u64, u64, u64) {
     (y, m, d, rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
-/// Where `stopped` writes archives: a local directory or an `s3://bucket/prefix`; each archive is named
-/// `working_state_backup_%Y%m%d%H%M%S.json` like the console's.
+/// Where `stopped` writes archives, from `backfill.archive`: a value ending in `.json` is the archive itself;
+/// any other value is a directory (or key prefix) under which each stop writes
+/// `working_state_backup_%Y%m%d%H%M%S.json` (UTC), named like the console's.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ArchiveDestination(pub String);
+pub enum ArchiveDestination {
+    /// This file or object, replaced by each stop.
+    File(Location),
+    /// A new file or object under this directory or prefix for each stop.
+    Under(Location),
+}
 
 impl ArchiveDestination {
-    /// The archive location for a stop at `now` (epoch seconds).
-    pub fn location_at(&self, now: u64) -> Result<ArchiveLocation, ArchiveError> {
-        let (y, m, d, h, mi, s) = utc_parts(now);
-        let name = format!("working_state_backup_{y:04}{m:02}{d:02}{h:02}{mi:02}{s:02}.json");
-        let base = self.0.trim_end_matches('/');
-        let full = if base.is_empty() {
-            name
+    /// The destination `backfill.archive` names (see the type's documentation).
+    pub fn new(location: Location) -> Self {
+        if location.file_name().is_some_and(|n| n.ends_with(".json")) {
+            ArchiveDestination::File(location)
         } else {
-            format!("{base}/{name}")
-        };
-        ArchiveLocation::parse(&full)
+            ArchiveDestination::Under(location)
+        }
+    }
+
+    /// The archive location for a stop at `now` (epoch seconds).
+    pub fn location_at(&self, now: u64) -> Location {
+        match self {
+            ArchiveDestination::File(file) => file.clone(),
+            ArchiveDestination::Under(dir) => {
+                let (y, m, d, h, mi, s) = utc_parts(now);
+                dir.join(&format!(
+                    "working_state_backup_{y:04}{m:02}{d:02}{h:02}{mi:02}{s:02}.json"
+                ))
+            }
+        }
     }
 }
 
@@ -88,13 +71,11 @@ impl ArchiveDestination {
 pub trait ArchiveStore: Send + Sync {
     fn write(
         &self,
-        location: &ArchiveLocation,
+        location: &Location,
         bytes: Vec<u8>,
-    ) -> impl Future<Output = Result<(), ArchiveError>> + Send;
-    fn read(
-        &self,
-        location: &ArchiveLocation,
-    ) -> impl Future<Output = Result<Vec<u8>, ArchiveError>> + Send;
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn read(&self, location: &Location)
+    -> impl Future<Output = Result<Vec<u8>, StoreError>> + Send;
 }
 
 /// Local files, plus S3 when a client is given.
@@ -104,9 +85,9 @@ pub struct FileOrS3Store {
 }
 
 impl ArchiveStore for FileOrS3Store {
-    async fn write(&self, location: &ArchiveLocation, bytes: Vec<u8>) -> Result<(), ArchiveError> {
+    async fn write(&self, location: &Location, bytes: Vec<u8>) -> Result<(), StoreError> {
         match location {
-            ArchiveLocation::Local(path) => {
+            Location::Local(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     tokio::fs::create_dir_all(dir)
                         .await
@@ -116,12 +97,12 @@ impl ArchiveStore for FileOrS3Store {
                     .await
                     .map_err(|e| io(location, e))
             }
-            ArchiveLocation::S3 { bucket, key } => {
-                let client = self.s3.as_ref().ok_or_else(|| no_s3(location))?;
+            Location::S3(object) => {
+                let client = self.s3_for(object, location)?;
                 client
                     .put_object()
-                    .bucket(bucket)
-                    .key(key)
+                    .bucket(&object.bucket)
+                    .key(&object.key)
                     .content_type("application/json")
                     .body(bytes.into())
                     .send()
@@ -132,17 +113,15 @@ impl ArchiveStore for FileOrS3Store {
         }
     }
 
-    async fn read(&self, location: &ArchiveLocation) -> Result<Vec<u8>, ArchiveError> {
+    async fn read(&self, location: &Location) -> Result<Vec<u8>, StoreError> {
         match location {
-            ArchiveLocation::Local(path) => {
-                tokio::fs::read(path).await.map_err(|e| io(location, e))
-            }
-            ArchiveLocation::S3 { bucket, key } => {
-                let client = self.s3.as_ref().ok_or_else(|| no_s3(location))?;
+            Location::Local(path) => tokio::fs::read(path).await.map_err(|e| io(location, e)),
+            Location::S3(object) => {
+                let client = self.s3_for(object, location)?;
                 let out = client
                     .get_object()
-                    .bucket(bucket)
-                    .key(key)
+                    .bucket(&object.bucket)
+                    .key(&object.key)
                     .send()
                     .await
                     .map_err(|e| s3_err(location, e))?;
@@ -153,23 +132,33 @@ impl ArchiveStore for FileOrS3Store {
     }
 }
 
-fn io(location: &ArchiveLocation, e: std::io::Error) -> ArchiveError {
-    ArchiveError::Store {
-        location: location.to_string(),
-        message: e.to_string(),
+impl FileOrS3Store {
+    /// The client for `object`, which must name an object (not a whole bucket).
+    fn s3_for(
+        &self,
+        object: &S3Location,
+        location: &Location,
+    ) -> Result<&aws_sdk_s3::Client, StoreError> {
+        if object.key.is_empty() {
+            return Err(store_error(location, "names a bucket, not an object"));
+        }
+        self.s3
+            .as_ref()
+            .ok_or_else(|| store_error(location, "no S3 client configured"))
     }
 }
-fn no_s3(location: &ArchiveLocation) -> ArchiveError {
-    ArchiveError::Store {
+
+fn store_error(location: &Location, message: impl Into<String>) -> StoreError {
+    StoreError {
         location: location.to_string(),
-        message: "no S3 client configured".into(),
+        message: message.into(),
     }
 }
-fn s3_err(location: &ArchiveLocation, e: impl std::error::Error) -> ArchiveError {
-    ArchiveError::Store {
-        location: location.to_string(),
-        message: aws_error_text(&e),
-    }
+fn io(location: &Location, e: std::io::Error) -> StoreError {
+    store_error(location, e.to_string())
+}
+fn s3_err(location: &Location, e: impl std::error::Error) -> StoreError {
+    store_error(location, aws_error_text(&e))
 }
 fn aws_error_text(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
@@ -186,37 +175,66 @@ fn aws_error_text(e: &dyn std::error::Error) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn destinations_name_archives_like_the_console() {
-        let d = ArchiveDestination("s3://b/p/".into());
-        assert_eq!(
-            d.location_at(1_784_642_531).unwrap().to_string(),
-            "s3://b/p/working_state_backup_20260721140211.json"
-        );
-        let d = ArchiveDestination("./backfill_working_state".into());
-        assert_eq!(
-            d.location_at(0).unwrap(),
-            ArchiveLocation::Local(
-                "./backfill_working_state/working_state_backup_19700101000000.json".into()
-            )
-        );
+    fn parse(text: &str) -> Location {
+        Location::parse(text).expect("valid location")
     }
 
     #[test]
-    fn locations_parse() {
+    fn a_destination_not_ending_in_json_gets_one_archive_per_stop_named_like_the_console() {
+        let d = ArchiveDestination::new(parse("s3://bkt/p/"));
+        assert_eq!(d, ArchiveDestination::Under(parse("s3://bkt/p")));
         assert_eq!(
-            ArchiveLocation::parse("s3://b/k/x.json").unwrap(),
-            ArchiveLocation::S3 {
-                bucket: "b".into(),
-                key: "k/x.json".into()
-            }
+            d.location_at(1_784_642_531).to_string(),
+            "s3://bkt/p/working_state_backup_20260721140211.json"
         );
-        assert!(ArchiveLocation::parse("s3://b").is_err());
-        assert!(ArchiveLocation::parse("s3:///k").is_err());
-        assert!(ArchiveLocation::parse("").is_err());
+        let d = ArchiveDestination::new(parse("s3://bkt"));
         assert_eq!(
-            ArchiveLocation::parse("a/b.json").unwrap().to_string(),
-            "a/b.json"
+            d.location_at(0).to_string(),
+            "s3://bkt/working_state_backup_19700101000000.json"
         );
+        let d = ArchiveDestination::new(parse("./backfill_working_state"));
+        assert_eq!(
+            d.location_at(0),
+            Location::Local(
+                "./backfill_working_state/working_state_backup_19700101000000.json".into()
+            )
+        );
+        // `.json` must end the value: a directory that merely contains it is still a directory.
+        let d = ArchiveDestination::new(parse("archives.json.d"));
+        assert!(matches!(d, ArchiveDestination::Under(_)), "{d:?}");
+    }
+
+    #[test]
+    fn a_destination_ending_in_json_is_the_archive_itself() {
+        for text in [
+            "s3://bkt/x/working-state.json",
+            "working-state.json",
+            "/var/backfill/state.json",
+        ] {
+            let d = ArchiveDestination::new(parse(text));
+            assert_eq!(d, ArchiveDestination::File(parse(text)));
+            assert_eq!(d.location_at(1_784_642_531), parse(text), "{text}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_bucket_without_a_key_is_not_an_archive() {
+        let err = FileOrS3Store::default()
+            .read(&parse("s3://bucket"))
+            .await
+            .expect_err("no object");
+        assert_eq!(
+            err.to_string(),
+            "archive s3://bucket: names a bucket, not an object"
+        );
+    }
+
+    #[tokio::test]
+    async fn local_archives_are_written_with_their_directory_and_read_back() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = Location::Local(dir.path().join("a/b/state.json"));
+        let store = FileOrS3Store::default();
+        store.write(&file, b"[]".to_vec()).await.expect("write");
+        assert_eq!(store.read(&file).await.expect("read"), b"[]");
     }
 }

@@ -87,7 +87,10 @@ fn env_pair(name: &str, value: impl Into<String>) -> Value {
 fn backfill_environment(m: &Migration) -> Value {
     let mut env = vec![
         env_pair("BACKFILL_NAME", &m.name),
-        env_pair("BACKFILL_SOURCE_REPOSITORY", m.source.repository.uri()),
+        env_pair(
+            "BACKFILL_SOURCE_REPOSITORY",
+            m.source.repository.to_string(),
+        ),
         env_pair("BACKFILL_SOURCE_SNAPSHOT", &m.source.snapshot),
         env_pair(
             "BACKFILL_INDICES_INCLUDE",
@@ -141,7 +144,7 @@ fn backfill_environment(m: &Migration) -> Value {
         env.push(env_pair("BACKFILL_TARGET_INSECURE_SKIP_VERIFY", "true"));
     }
     if let Some(dest) = &m.worker.failed_documents {
-        env.push(env_pair("BACKFILL_FAILED_DOCUMENTS", dest));
+        env.push(env_pair("BACKFILL_FAILED_DOCUMENTS", dest.to_string()));
     }
     Value::Array(env)
 }
@@ -153,7 +156,7 @@ pub fn rfs_command(m: &Migration) -> String {
         "/rfs-app/runJavaWithClasspath.sh org.opensearch.migrations.RfsMigrateDocuments"
             .to_string(),
         format!("--snapshot-name {}", q(&m.source.snapshot)),
-        format!("--s3-repo-uri {}", q(&m.source.repository.uri())),
+        format!("--s3-repo-uri {}", q(&m.source.repository.to_string())),
         format!("--s3-local-dir {}", q(&format!("{RFS_STORAGE}/s3_files"))),
         format!("--lucene-dir {}", q(&format!("{RFS_STORAGE}/lucene"))),
         format!("--target-host {}", q(&m.target.endpoint)),
@@ -193,16 +196,17 @@ pub fn rfs_command(m: &Migration) -> String {
     if m.target.tls.insecure_skip_verify {
         args.push("--target-insecure".to_string());
     }
-    if let Some(dest) = m
-        .worker
-        .failed_documents
-        .as_deref()
-        .and_then(|d| d.strip_prefix("s3://"))
-    {
-        let (bucket, prefix) = dest.split_once('/').unwrap_or((dest, ""));
-        args.push(format!("--failed-document-stream-s3-bucket {}", q(bucket)));
-        if !prefix.is_empty() {
-            args.push(format!("--failed-document-stream-s3-prefix {}", q(prefix)));
+    if let Some(Location::S3(dest)) = &m.worker.failed_documents {
+        args.push(format!(
+            "--failed-document-stream-s3-bucket {}",
+            q(&dest.bucket)
+        ));
+        // RFS appends its own key layout to the prefix as is, so it ends in `/`.
+        if !dest.key.is_empty() {
+            args.push(format!(
+                "--failed-document-stream-s3-prefix {}",
+                q(&dest.prefix())
+            ));
         }
     }
     args.join(" ")
@@ -263,12 +267,9 @@ fn secrets_view(m: &Migration) -> Value {
 /// The task role's statements: least privilege for what this worker touches.
 fn task_policy(m: &Migration) -> Value {
     let mut statements = Vec::new();
-    if let Repository::S3 { bucket, prefix } = &m.source.repository {
-        let objects = if prefix.is_empty() {
-            format!("{bucket}/*")
-        } else {
-            format!("{bucket}/{prefix}/*")
-        };
+    if let Location::S3(repository) = &m.source.repository {
+        let (bucket, prefix) = (&repository.bucket, &repository.key);
+        let objects = format!("{bucket}/{}*", repository.prefix());
         statements.push(json!({
             "Sid": "ReadSnapshotObjects",
             "Effect": "Allow",
@@ -287,17 +288,8 @@ fn task_policy(m: &Migration) -> Value {
         }
         statements.push(list);
     }
-    if let Some(dest) = m
-        .worker
-        .failed_documents
-        .as_deref()
-        .and_then(|d| d.strip_prefix("s3://"))
-    {
-        let objects = if dest.ends_with('/') {
-            format!("{dest}*")
-        } else {
-            format!("{dest}/*")
-        };
+    if let Some(Location::S3(dest)) = &m.worker.failed_documents {
+        let objects = format!("{}/{}*", dest.bucket, dest.prefix());
         statements.push(json!({
             "Sid": "WriteFailedDocuments",
             "Effect": "Allow",

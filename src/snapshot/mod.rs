@@ -24,6 +24,7 @@ pub use repository::{FileInfo, IndexInfo, Repository, SnapshotInfo};
 pub use s3::S3BlobSource;
 pub use shard_dir::ShardDirectory;
 
+use crate::config::{AwsSettings, Location};
 use crate::lucene::{LuceneError, ShardIndex};
 
 #[derive(Debug, thiserror::Error)]
@@ -59,26 +60,29 @@ pub enum SnapshotError {
     },
 }
 
-/// Opens the blob source a repository URI names: `s3://bucket/prefix`, `file:///path` or a path.
-pub fn blob_source(uri: &str, region: Option<&str>) -> Result<Arc<dyn BlobSource>, SnapshotError> {
-    if let Some(rest) = uri.strip_prefix("s3://") {
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        let source = S3BlobSource::connect(bucket, prefix, region).map_err(|e| {
-            SnapshotError::Repository {
-                location: uri.to_string(),
-                message: e.to_string(),
-            }
-        })?;
-        return Ok(Arc::new(source));
-    }
-    let path = uri.strip_prefix("file://").unwrap_or(uri);
-    if !std::path::Path::new(path).is_dir() {
-        return Err(SnapshotError::Repository {
-            location: uri.to_string(),
+/// Opens the blob source of the repository at `location`: a directory, or S3 with the SDK configuration of
+/// `aws` ([`crate::aws_sdk`]) in the bucket's `region` when given. Call from a blocking thread.
+pub fn blob_source(
+    location: &Location,
+    aws: &AwsSettings,
+    region: Option<&str>,
+) -> Result<Arc<dyn BlobSource>, SnapshotError> {
+    match location {
+        Location::S3(s3) => {
+            let source = S3BlobSource::connect(s3.clone(), aws, region).map_err(|e| {
+                SnapshotError::Repository {
+                    location: location.to_string(),
+                    message: e.to_string(),
+                }
+            })?;
+            Ok(Arc::new(source))
+        }
+        Location::Local(path) if path.is_dir() => Ok(Arc::new(FsBlobSource::new(path))),
+        Location::Local(_) => Err(SnapshotError::Repository {
+            location: location.to_string(),
             message: "not a directory".into(),
-        });
+        }),
     }
-    Ok(Arc::new(FsBlobSource::new(path)))
 }
 
 /// One shard of one snapshot, open for reading.

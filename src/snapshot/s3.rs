@@ -1,21 +1,23 @@
 //! Snapshot repositories in S3, behind the same [`BlobSource`] seam: ranged `GetObject` reads, `HeadObject`
-//! lengths, delimiter listings. The official SDK with the default credential chain; the standard endpoint
-//! override (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_S3`) and path-style addressing make S3-compatible stores and
-//! test servers work. The trait is synchronous (the Lucene parsers are), so this source owns a small runtime
-//! and must be called from blocking threads, never from inside an async task.
+//! lengths, delimiter listings. The client comes from the one SDK configuration builder ([`crate::aws_sdk`]:
+//! `aws.profile`, `aws.region`, the standard endpoint override, path-style addressing). The trait is
+//! synchronous (the Lucene parsers are), so this source owns a small runtime and must be called from blocking
+//! threads, never from inside an async task.
 
 use std::io;
 
+use aws_config::SdkConfig;
 use aws_sdk_s3::Client;
 
 use super::blob::BlobSource;
+use crate::aws_sdk;
+use crate::config::{AwsSettings, S3Location};
 
 pub struct S3BlobSource {
     runtime: tokio::runtime::Runtime,
     client: Client,
-    bucket: String,
-    /// Key prefix of the repository, without a trailing slash.
-    prefix: String,
+    /// The repository's bucket and key prefix.
+    location: S3Location,
 }
 
 fn io_err(e: impl std::fmt::Display) -> io::Error {
@@ -23,67 +25,66 @@ fn io_err(e: impl std::fmt::Display) -> io::Error {
 }
 
 impl S3BlobSource {
-    /// Connects to `s3://bucket/prefix` in `region` (or the SDK's default region).
-    pub fn connect(bucket: &str, prefix: &str, region: Option<&str>) -> io::Result<Self> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let client = runtime.block_on(async {
-            let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-            if let Some(region) = region {
-                loader = loader.region(aws_config::Region::new(region.to_string()));
-            }
-            let shared = loader.load().await;
-            let config = aws_sdk_s3::config::Builder::from(&shared)
-                .force_path_style(true)
-                .build();
-            Client::from_conf(config)
-        });
+    /// Connects to the repository at `location` with the SDK configuration of `aws` (loaded on this source's
+    /// own runtime), in the bucket's `region` when given.
+    pub fn connect(
+        location: S3Location,
+        aws: &AwsSettings,
+        region: Option<&str>,
+    ) -> io::Result<Self> {
+        let runtime = runtime()?;
+        let config = runtime.block_on(aws_sdk::load(aws));
+        let client = aws_sdk::s3_client(&config, region);
         Ok(S3BlobSource {
             runtime,
             client,
-            bucket: bucket.to_string(),
-            prefix: prefix.trim_matches('/').to_string(),
+            location,
         })
     }
 
-    fn key(&self, name: &str) -> String {
-        if self.prefix.is_empty() {
-            name.to_string()
-        } else {
-            format!("{}/{name}", self.prefix)
-        }
+    /// Reads the repository at `location` with an already loaded configuration (tests build one pointing at
+    /// moto_server).
+    pub fn with_config(location: S3Location, config: &SdkConfig) -> io::Result<Self> {
+        Ok(S3BlobSource {
+            runtime: runtime()?,
+            client: aws_sdk::s3_client(config, None),
+            location,
+        })
     }
+
+    /// The object of blob `name`.
+    fn object(&self, name: &str) -> S3Location {
+        self.location.join(name)
+    }
+}
+
+fn runtime() -> io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
 }
 
 impl BlobSource for S3BlobSource {
     fn location(&self) -> String {
-        if self.prefix.is_empty() {
-            format!("s3://{}", self.bucket)
-        } else {
-            format!("s3://{}/{}", self.bucket, self.prefix)
-        }
+        self.location.to_string()
     }
 
     fn len(&self, name: &str) -> io::Result<u64> {
-        let key = self.key(name);
+        let object = self.object(name);
         self.runtime.block_on(async {
             let head = self
                 .client
                 .head_object()
-                .bucket(&self.bucket)
-                .key(&key)
+                .bucket(&object.bucket)
+                .key(&object.key)
                 .send()
                 .await
                 .map_err(|e| {
                     let service = e.into_service_error();
                     if service.is_not_found() {
-                        io::Error::new(
-                            io::ErrorKind::NotFound,
-                            format!("s3://{}/{key} not found", self.bucket),
-                        )
+                        io::Error::new(io::ErrorKind::NotFound, format!("{object} not found"))
                     } else {
-                        io_err(format!("s3://{}/{key}: {service}", self.bucket))
+                        io_err(format!("{object}: {service}"))
                     }
                 })?;
             head.content_length()
@@ -96,29 +97,23 @@ impl BlobSource for S3BlobSource {
         if buf.is_empty() {
             return Ok(());
         }
-        let key = self.key(name);
+        let object = self.object(name);
         let range = format!("bytes={}-{}", offset, offset + buf.len() as u64 - 1);
         self.runtime.block_on(async {
-            let object = self
+            let response = self
                 .client
                 .get_object()
-                .bucket(&self.bucket)
-                .key(&key)
+                .bucket(&object.bucket)
+                .key(&object.key)
                 .range(range)
                 .send()
                 .await
-                .map_err(|e| {
-                    io_err(format!(
-                        "s3://{}/{key}: {}",
-                        self.bucket,
-                        e.into_service_error()
-                    ))
-                })?;
-            let bytes = object.body.collect().await.map_err(io_err)?.into_bytes();
+                .map_err(|e| io_err(format!("{object}: {}", e.into_service_error())))?;
+            let bytes = response.body.collect().await.map_err(io_err)?.into_bytes();
             if bytes.len() != buf.len() {
                 return Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
-                    format!("s3://{}/{key}: short read", self.bucket),
+                    format!("{object}: short read"),
                 ));
             }
             buf.copy_from_slice(&bytes);
@@ -127,22 +122,14 @@ impl BlobSource for S3BlobSource {
     }
 
     fn list(&self, prefix: &str) -> io::Result<Vec<String>> {
-        let full = if prefix.is_empty() {
-            self.key("")
-        } else {
-            self.key(prefix.trim_end_matches('/'))
-        };
-        let full = if full.is_empty() || full.ends_with('/') {
-            full
-        } else {
-            format!("{full}/")
-        };
+        // Keys directly under `<repository prefix>/<prefix>/`.
+        let full = self.location.join(prefix).prefix();
         self.runtime.block_on(async {
             let mut names = Vec::new();
             let mut pages = self
                 .client
                 .list_objects_v2()
-                .bucket(&self.bucket)
+                .bucket(&self.location.bucket)
                 .prefix(&full)
                 .delimiter("/")
                 .into_paginator()

@@ -4,10 +4,9 @@
 //! minimal document is built from the required ones and validated by the ordinary config loader, then every
 //! variable is applied. Read through [`Env`], so tests pass a `MapEnv`.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::{Env, Migration, PasswordSource, Repository, Sigv4Service, TargetAuth};
+use crate::config::{Env, Location, Migration, PasswordSource, Sigv4Service, TargetAuth};
 
 /// The variable the ECS task sets from the target password's secret (basic auth).
 pub const PASSWORD_VAR: &str = "BACKFILL_TARGET_PASSWORD";
@@ -50,20 +49,18 @@ fn list(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// `s3://bucket[/prefix]` or a filesystem path, as `Repository::uri` writes them.
-fn repository(uri: &str) -> Repository {
-    match uri.strip_prefix("s3://") {
-        Some(rest) => {
-            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-            Repository::S3 {
-                bucket: bucket.to_string(),
-                prefix: prefix.trim_matches('/').to_string(),
-            }
-        }
-        None => Repository::Filesystem {
-            path: PathBuf::from(uri),
-        },
-    }
+/// A variable naming a [`Location`], parsed by the same parser as `migration.yaml`.
+fn location(env: &dyn Env, name: &'static str) -> Result<Option<Location>, EnvError> {
+    let Some(text) = get(env, name) else {
+        return Ok(None);
+    };
+    Location::parse(text.trim())
+        .map(Some)
+        .map_err(|_| EnvError {
+            name,
+            value: text,
+            expected: "`s3://bucket/prefix`, a path or a `file://` URL",
+        })
 }
 
 /// A minimal `migration.yaml` from the variables, for a worker started without a file; `None` unless the
@@ -86,8 +83,8 @@ pub fn apply(m: &mut Migration, env: &dyn Env) -> Result<(), EnvError> {
     if let Some(v) = get(env, "BACKFILL_NAME") {
         m.name = v;
     }
-    if let Some(v) = get(env, "BACKFILL_SOURCE_REPOSITORY") {
-        m.source.repository = repository(v.trim());
+    if let Some(repository) = location(env, "BACKFILL_SOURCE_REPOSITORY")? {
+        m.source.repository = repository;
     }
     if let Some(v) = get(env, "BACKFILL_SOURCE_SNAPSHOT") {
         m.source.snapshot = v;
@@ -117,8 +114,8 @@ pub fn apply(m: &mut Migration, env: &dyn Env) -> Result<(), EnvError> {
     if let Some(n) = number::<u64>(env, "BACKFILL_LEASE_SECONDS")? {
         m.worker.lease = Duration::from_secs(n);
     }
-    if let Some(v) = get(env, "BACKFILL_FAILED_DOCUMENTS") {
-        m.worker.failed_documents = Some(v);
+    if let Some(destination) = location(env, "BACKFILL_FAILED_DOCUMENTS")? {
+        m.worker.failed_documents = Some(destination);
     }
     if let Some(v) = get(env, "BACKFILL_TARGET_INSECURE_SKIP_VERIFY") {
         m.target.tls.insecure_skip_verify = match v.trim() {
@@ -213,7 +210,7 @@ mod tests {
             .with("BACKFILL_TARGET_INSECURE_SKIP_VERIFY", "true");
         apply(&mut m, &env).expect("valid");
         assert_eq!(m.name, "from-env");
-        assert_eq!(m.source.repository.uri(), "s3://bucket/snaps/prod");
+        assert_eq!(m.source.repository.to_string(), "s3://bucket/snaps/prod");
         assert_eq!(m.source.snapshot, "s1", "unset: the file's value");
         assert_eq!(m.source.region.as_deref(), Some("eu-west-1"));
         assert_eq!(m.source.indices.include, vec!["logs-*", "orders"]);
@@ -226,8 +223,8 @@ mod tests {
         );
         assert_eq!(m.worker.lease, Duration::from_secs(900));
         assert_eq!(
-            m.worker.failed_documents.as_deref(),
-            Some("s3://bucket/failed/")
+            m.worker.failed_documents,
+            Some(Location::parse("s3://bucket/failed").expect("valid"))
         );
         assert!(m.target.tls.insecure_skip_verify);
         assert_eq!(
@@ -264,6 +261,14 @@ mod tests {
         )
         .expect_err("unknown");
         assert_eq!(err.name, "BACKFILL_TARGET_AUTH");
+        for (name, value) in [
+            ("BACKFILL_SOURCE_REPOSITORY", "s3://Bad_Bucket/x"),
+            ("BACKFILL_FAILED_DOCUMENTS", "gs://bucket/failed"),
+        ] {
+            let err = apply(&mut m, &MapEnv::default().with(name, value)).expect_err(value);
+            assert_eq!((err.name, err.value.as_str()), (name, value));
+            assert!(err.to_string().contains("s3://bucket/prefix"), "{err}");
+        }
     }
 
     #[test]
@@ -285,7 +290,7 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(m.name, "ecs-run");
-        assert_eq!(m.source.repository.uri(), "/snap \"quoted\" ${HOME}");
+        assert_eq!(m.source.repository.to_string(), "/snap \"quoted\" ${HOME}");
         assert_eq!(m.target.endpoint, "http://t:9200");
     }
 }

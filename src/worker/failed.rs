@@ -6,8 +6,9 @@
 //! - `s3://bucket/prefix/`: one object per worker run and work item,
 //!   `<prefix><worker id>/<run start ms>/<work item id>.ndjson`, uploaded when the item completes or is handed
 //!   off — before the working state records it, so a failed upload leaves the item to be retried, never a
-//!   completed item with lost rejections. Path-style addressing; the endpoint comes from the standard SDK
-//!   settings (`AWS_ENDPOINT_URL`), as for snapshot repositories.
+//!   completed item with lost rejections. The client comes from the one SDK configuration builder
+//!   ([`crate::aws_sdk`]: `aws.profile`, `aws.region`, the standard endpoint override), as for snapshot
+//!   repositories.
 //! - not configured: nothing is written; rejections are logged and counted (work items record
 //!   `failedDocuments`, so `status` shows `CompletedWithErrors`).
 //!
@@ -20,6 +21,8 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use super::bulk::ItemFailure;
+use crate::aws_sdk::AwsSdk;
+use crate::config::{Location, S3Location};
 use crate::coordination::lease::WorkItemId;
 
 #[derive(Debug, thiserror::Error)]
@@ -30,40 +33,8 @@ pub enum FailedDocumentsError {
         #[source]
         source: std::io::Error,
     },
-    #[error("failed documents: cannot upload s3://{bucket}/{key}: {message}")]
-    S3 {
-        bucket: String,
-        key: String,
-        message: String,
-    },
-}
-
-/// Where rejected documents go (parsed from `worker.failed_documents`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Destination {
-    Directory(PathBuf),
-    S3 { bucket: String, prefix: String },
-}
-
-impl Destination {
-    /// `s3://bucket[/prefix]` (the prefix gets a trailing `/`) or a directory path.
-    pub fn parse(text: &str) -> Destination {
-        match text.strip_prefix("s3://") {
-            Some(rest) => {
-                let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-                let prefix = prefix.trim_matches('/');
-                Destination::S3 {
-                    bucket: bucket.to_string(),
-                    prefix: if prefix.is_empty() {
-                        String::new()
-                    } else {
-                        format!("{prefix}/")
-                    },
-                }
-            }
-            None => Destination::Directory(PathBuf::from(text)),
-        }
-    }
+    #[error("failed documents: cannot upload {object}: {message}")]
+    S3 { object: String, message: String },
 }
 
 /// One NDJSON line (with its newline) for a rejected document.
@@ -88,44 +59,32 @@ pub enum FailedDocuments {
     },
     S3 {
         client: aws_sdk_s3::Client,
-        bucket: String,
-        /// `<prefix><worker id>/<run start ms>/`
-        key_prefix: String,
+        /// `<prefix>/<worker id>/<run start ms>`: the items' objects go under it.
+        run: S3Location,
         /// Lines buffered per work item until it completes or is handed off.
         pending: HashMap<String, Vec<u8>>,
     },
 }
 
 impl FailedDocuments {
-    /// Opens the sink for `destination` (`None`: off). `region` is used for S3 when set.
+    /// Opens the sink for `destination` (`None`: off); an S3 client comes from `aws`.
     pub async fn open(
-        destination: Option<&str>,
+        destination: Option<&Location>,
         worker_id: &str,
         run_started_ms: i64,
-        region: Option<&str>,
+        aws: &AwsSdk,
     ) -> Self {
-        match destination.map(Destination::parse) {
+        match destination {
             None => FailedDocuments::Off,
-            Some(Destination::Directory(dir)) => FailedDocuments::Directory {
+            Some(Location::Local(dir)) => FailedDocuments::Directory {
                 path: dir.join(format!("{}.ndjson", file_safe(worker_id))),
                 file: None,
             },
-            Some(Destination::S3 { bucket, prefix }) => {
-                let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-                if let Some(region) = region {
-                    loader = loader.region(aws_config::Region::new(region.to_string()));
-                }
-                let shared = loader.load().await;
-                let config = aws_sdk_s3::config::Builder::from(&shared)
-                    .force_path_style(true)
-                    .build();
-                FailedDocuments::S3 {
-                    client: aws_sdk_s3::Client::from_conf(config),
-                    bucket,
-                    key_prefix: format!("{prefix}{}/{run_started_ms}/", file_safe(worker_id)),
-                    pending: HashMap::new(),
-                }
-            }
+            Some(Location::S3(prefix)) => FailedDocuments::S3 {
+                client: aws.s3(None).await,
+                run: prefix.join(&format!("{}/{run_started_ms}", file_safe(worker_id))),
+                pending: HashMap::new(),
+            },
         }
     }
 
@@ -134,9 +93,7 @@ impl FailedDocuments {
         match self {
             FailedDocuments::Off => None,
             FailedDocuments::Directory { path, .. } => Some(path.display().to_string()),
-            FailedDocuments::S3 {
-                bucket, key_prefix, ..
-            } => Some(format!("s3://{bucket}/{key_prefix}")),
+            FailedDocuments::S3 { run, .. } => Some(format!("{run}/")),
         }
     }
 
@@ -184,8 +141,7 @@ impl FailedDocuments {
     ) -> Result<Option<String>, FailedDocumentsError> {
         let FailedDocuments::S3 {
             client,
-            bucket,
-            key_prefix,
+            run,
             pending,
         } = self
         else {
@@ -195,22 +151,21 @@ impl FailedDocuments {
         let Some(body) = pending.get(&id) else {
             return Ok(None);
         };
-        let key = format!("{key_prefix}{id}.ndjson");
+        let object = run.join(&format!("{id}.ndjson"));
         client
             .put_object()
-            .bucket(bucket.as_str())
-            .key(&key)
+            .bucket(&object.bucket)
+            .key(&object.key)
             .content_type("application/x-ndjson")
             .body(body.clone().into())
             .send()
             .await
             .map_err(|e| FailedDocumentsError::S3 {
-                bucket: bucket.clone(),
-                key: key.clone(),
+                object: object.to_string(),
                 message: aws_sdk_s3::error::DisplayErrorContext(&e).to_string(),
             })?;
         pending.remove(&id);
-        Ok(Some(format!("s3://{bucket}/{key}")))
+        Ok(Some(object.to_string()))
     }
 }
 
@@ -259,25 +214,26 @@ mod tests {
         }
     }
 
-    #[test]
-    fn destinations_are_directories_or_s3_prefixes() {
+    #[tokio::test]
+    async fn an_s3_run_writes_under_prefix_worker_and_start_time() {
+        // A configuration that is never used to send anything: only the object names are checked.
+        let config = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .build();
+        let destination = Location::parse("s3://bucket/failed/docs/").expect("location");
+        let sink =
+            FailedDocuments::open(Some(&destination), "host/w1", 7, &AwsSdk::loaded(config)).await;
         assert_eq!(
-            Destination::parse("s3://bucket/failed/docs"),
-            Destination::S3 {
-                bucket: "bucket".into(),
-                prefix: "failed/docs/".into()
-            }
+            sink.location().as_deref(),
+            Some("s3://bucket/failed/docs/host_w1/7/")
         );
+        let FailedDocuments::S3 { run, .. } = &sink else {
+            panic!("an S3 sink")
+        };
         assert_eq!(
-            Destination::parse("s3://bucket"),
-            Destination::S3 {
-                bucket: "bucket".into(),
-                prefix: String::new()
-            }
-        );
-        assert_eq!(
-            Destination::parse("/var/failed"),
-            Destination::Directory("/var/failed".into())
+            run.join(&format!("{}.ndjson", item().to_id())).key,
+            format!("failed/docs/host_w1/7/{}.ndjson", item().to_id())
         );
     }
 
@@ -297,8 +253,9 @@ mod tests {
     async fn a_directory_gets_one_appended_file_per_worker_id() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = tmp.path().join("failed");
-        let dest = dir.display().to_string();
-        let mut sink = FailedDocuments::open(Some(&dest), "host/w1", 0, None).await;
+        let dest = Location::Local(dir.clone());
+        let aws = AwsSdk::default();
+        let mut sink = FailedDocuments::open(Some(&dest), "host/w1", 0, &aws).await;
         sink.record(&item(), &[failure("1")]).expect("record");
         sink.record(&item(), &[]).expect("nothing");
         sink.record(&item(), &[failure("2"), failure("3")])
@@ -307,7 +264,7 @@ mod tests {
         let text = std::fs::read_to_string(dir.join("host_w1.ndjson")).expect("file");
         assert_eq!(text.lines().count(), 3);
         // A second run with the same id appends.
-        let mut again = FailedDocuments::open(Some(&dest), "host/w1", 1, None).await;
+        let mut again = FailedDocuments::open(Some(&dest), "host/w1", 1, &aws).await;
         again.record(&item(), &[failure("4")]).expect("record");
         let text = std::fs::read_to_string(dir.join("host_w1.ndjson")).expect("file");
         assert_eq!(text.lines().count(), 4);

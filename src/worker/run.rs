@@ -15,6 +15,7 @@ use super::report::{Observer, Reporter};
 use super::retry::Clock;
 use super::skew::{self, SkewCheck};
 use super::types::{Source, WorkerError, WorkerExit, WorkerOptions, WorkerStats};
+use crate::aws_sdk::AwsSdk;
 use crate::cluster::transport::JsonTransport;
 use crate::coordination::coordinator::{Acquired, Coordinator};
 use crate::coordination::lease::WorkItemId;
@@ -94,10 +95,10 @@ async fn run_items<T: JsonTransport>(
     let gauges = |remaining: u64| shards_total.saturating_sub(remaining);
     reporter.shards(shards_total, gauges(coordinator.remaining().await?), None);
     let mut failed = FailedDocuments::open(
-        options.failed_documents.as_deref(),
+        options.failed_documents.as_ref(),
         &options.worker_id,
         clock.now_ms(),
-        options.aws_region.as_deref(),
+        &AwsSdk::new(&options.aws),
     )
     .await;
     let work = Work {

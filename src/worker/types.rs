@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::failed::FailedDocumentsError;
 use super::retry::RetryPolicy;
 use crate::cluster::transport::TransportError;
+use crate::config::{AwsSettings, Location};
 use crate::coordination::coordinator::CoordinationError;
 use crate::snapshot::{IndexInfo, Repository, SnapshotError, SnapshotInfo};
 
@@ -32,10 +33,10 @@ pub struct WorkerOptions {
     pub max_connections: u32,
     /// Backoff of bulk retries (always bounded by the checkpoint deadline).
     pub retry: RetryPolicy,
-    /// `worker.failed_documents`: a directory or `s3://bucket/prefix/`; `None` writes nothing.
-    pub failed_documents: Option<String>,
-    /// Region for an S3 failed-documents destination (the SDK's default when `None`).
-    pub aws_region: Option<String>,
+    /// `worker.failed_documents`: a directory or an S3 key prefix; `None` writes nothing.
+    pub failed_documents: Option<Location>,
+    /// `aws.profile` and `aws.region`, for an S3 failed-documents destination.
+    pub aws: AwsSettings,
 }
 
 /// The snapshot this worker reads.

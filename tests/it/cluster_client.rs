@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
+use backfill::aws_sdk::AwsSdk;
 use backfill::cluster::transport::{Body, JsonTransport, Method, TransportError};
 use backfill::cluster::{Client, ClusterError, RetryPolicy};
 use backfill::config::{MapEnv, PasswordSource, Sigv4Service, Target, TargetAuth, Tls};
@@ -140,9 +141,13 @@ fn static_aws(endpoint: Option<&str>) -> SdkConfig {
 }
 
 async fn none_client(url: &str) -> Client {
-    Client::from_target(&target(url, TargetAuth::None), &MapEnv::default(), None)
-        .await
-        .expect("client")
+    Client::from_target(
+        &target(url, TargetAuth::None),
+        &MapEnv::default(),
+        &AwsSdk::default(),
+    )
+    .await
+    .expect("client")
 }
 
 const NDJSON: &str = "{\"index\":{\"_index\":\"books\",\"_id\":\"2\"}}\n{\"title\":\"Dune\"}\n\
@@ -245,10 +250,13 @@ async fn basic_auth_password_comes_from_a_secrets_manager_secret() {
             username: "admin".into(),
             password: PasswordSource::SecretArn(arn.clone()),
         };
-        let client =
-            Client::from_target(&target(&capture.url, auth), &MapEnv::default(), Some(&aws))
-                .await
-                .expect("basic-auth client from the secret");
+        let client = Client::from_target(
+            &target(&capture.url, auth),
+            &MapEnv::default(),
+            &AwsSdk::loaded(aws.clone()),
+        )
+        .await
+        .expect("basic-auth client from the secret");
         let debug = format!("{client:?}");
         assert!(!debug.contains(password), "{debug}");
         client.send(Method::Get, "/", None).await.expect("send");
@@ -266,9 +274,13 @@ async fn basic_auth_password_comes_from_a_secrets_manager_secret() {
         username: "admin".into(),
         password: PasswordSource::SecretArn(missing.clone()),
     };
-    let err = Client::from_target(&target(&capture.url, auth), &MapEnv::default(), Some(&aws))
-        .await
-        .expect_err("missing secret");
+    let err = Client::from_target(
+        &target(&capture.url, auth),
+        &MapEnv::default(),
+        &AwsSdk::loaded(aws.clone()),
+    )
+    .await
+    .expect_err("missing secret");
     assert!(
         matches!(&err, ClusterError::SecretFetch { arn, .. } if *arn == missing),
         "{err:?}"
@@ -284,9 +296,13 @@ async fn basic_auth_from_env_and_unauthorized_answers_hold_no_password() {
         password: PasswordSource::Env("TARGET_PASSWORD".into()),
     };
     let env = MapEnv::default().with("TARGET_PASSWORD", "Env-Pa55!");
-    let client = Client::from_target(&target(&capture.url, auth.clone()), &env, None)
-        .await
-        .expect("client");
+    let client = Client::from_target(
+        &target(&capture.url, auth.clone()),
+        &env,
+        &AwsSdk::default(),
+    )
+    .await
+    .expect("client");
     let err = client
         .send(Method::Get, "/_cluster/health", None)
         .await
@@ -304,9 +320,13 @@ async fn basic_auth_from_env_and_unauthorized_answers_hold_no_password() {
         Some(&basic_header("admin", "Env-Pa55!"))
     );
 
-    let err = Client::from_target(&target(&capture.url, auth), &MapEnv::default(), None)
-        .await
-        .expect_err("unset variable");
+    let err = Client::from_target(
+        &target(&capture.url, auth),
+        &MapEnv::default(),
+        &AwsSdk::default(),
+    )
+    .await
+    .expect_err("unset variable");
     assert!(matches!(&err, ClusterError::PasswordEnvUnset { var } if var == "TARGET_PASSWORD"));
 }
 
@@ -325,11 +345,14 @@ async fn sigv4_signs_every_request_with_a_body_hash_for_es_and_aoss() {
             service,
             region: "eu-west-1".into(),
         };
-        let client =
-            Client::from_target(&target(&capture.url, auth), &MapEnv::default(), Some(&aws))
-                .await
-                .expect("sigv4 client")
-                .with_gzip(gzip);
+        let client = Client::from_target(
+            &target(&capture.url, auth),
+            &MapEnv::default(),
+            &AwsSdk::loaded(aws.clone()),
+        )
+        .await
+        .expect("sigv4 client")
+        .with_gzip(gzip);
         assert!(!format!("{client:?}").contains("secret-key-testing"));
         client
             .send(Method::Post, "/_bulk", Some(Body::Ndjson(NDJSON.into())))
@@ -674,7 +697,7 @@ async fn tls_trusts_the_ca_file_verifies_by_default_and_reports_insecure() {
             insecure_skip_verify: false,
         }),
         &env,
-        None,
+        &AwsSdk::default(),
     )
     .await
     .expect("client with ca_file")
@@ -686,7 +709,7 @@ async fn tls_trusts_the_ca_file_verifies_by_default_and_reports_insecure() {
         .expect("CA from ca_file is trusted");
     assert_eq!(answer.status, 200);
 
-    let default = Client::from_target(&with_tls(Tls::default()), &env, None)
+    let default = Client::from_target(&with_tls(Tls::default()), &env, &AwsSdk::default())
         .await
         .expect("client")
         .with_retry_policy(RetryPolicy::none());
@@ -702,7 +725,7 @@ async fn tls_trusts_the_ca_file_verifies_by_default_and_reports_insecure() {
             insecure_skip_verify: true,
         }),
         &env,
-        None,
+        &AwsSdk::default(),
     )
     .await
     .expect("client")

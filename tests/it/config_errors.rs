@@ -70,7 +70,7 @@ fn cases() -> Vec<Case> {
         // 13. bad S3 bucket
         (BASE.replace("/snapshots", "s3://Bad_Bucket/x"), 4, 15, "source.repository", "`Bad_Bucket` is not a valid S3 bucket name", "3-63"),
         // 14. unsupported URL scheme
-        (BASE.replace("/snapshots", "gs://bucket/x"), 4, 15, "source.repository", "unsupported repository URL `gs://bucket/x`", "s3://"),
+        (BASE.replace("/snapshots", "gs://bucket/x"), 4, 15, "source.repository", "unsupported URL `gs://bucket/x`", "s3://"),
         // 15. missing snapshot
         (BASE.replace("  snapshot: snap\n", ""), 4, 3, "source.snapshot", "missing required key `snapshot`", "snapshot's name"),
         // 16. include is not a list
@@ -145,6 +145,12 @@ fn cases() -> Vec<Case> {
         (BASE.replace("http://localhost:9200", "${TARGET_URL"), 7, 13, "target.endpoint", "without a closing", "${NAME}"),
         // 51. duplicate key
         (with(BASE, "name: other\n"), 8, 1, "(document)", "invalid YAML", ""),
+        // 52-56. every location key goes through the one parser, with the key's position
+        (BASE.replace("/snapshots", "file://"), 4, 15, "source.repository", "`file://` needs a path", "file:///"),
+        (BASE.replace("/snapshots", "' '"), 4, 15, "source.repository", "the location is empty", "s3://bucket/prefix"),
+        (with(BASE, "backfill:\n  archive: s3://x/working-state.json\n"), 9, 12, "backfill.archive", "`x` is not a valid S3 bucket name", "3-63"),
+        (with(BASE, "backfill:\n  archive: s3://my..bucket/a\n"), 9, 12, "backfill.archive", "`my..bucket` is not a valid S3 bucket name", "3-63"),
+        (with(BASE, "worker:\n  failed_documents: ftp://host/failed\n"), 9, 21, "worker.failed_documents", "unsupported URL `ftp://host/failed`", "s3://"),
     ]
 }
 

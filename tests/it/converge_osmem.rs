@@ -6,14 +6,13 @@ use crate::status_support;
 use crate::support;
 
 use backfill::cluster::Client;
+use backfill::config::Location;
 use backfill::converge::lifecycle::{Observed, RampMemory, StopMemory, WorkingStateObservation};
 use backfill::converge::ports::FleetObservation;
 use backfill::converge::runner::WorkingState;
 use backfill::converge::working_state::TargetWorkingState;
 use backfill::converge::{Action, Declared, DeclaredState, Status, reconcile};
-use backfill::coordination::archive::{
-    ArchiveDestination, ArchiveLocation, FileOrS3Store, restore,
-};
+use backfill::coordination::archive::{ArchiveDestination, FileOrS3Store, restore};
 use backfill::coordination::progress::WorkProgress;
 use serde_json::json;
 use status_support::*;
@@ -51,7 +50,7 @@ async fn populated(
         transport: t,
         store: FileOrS3Store { s3 },
         session: None,
-        destination: ArchiveDestination(dir.into()),
+        destination: ArchiveDestination::new(Location::parse(dir).unwrap()),
     }
 }
 
@@ -97,7 +96,7 @@ async fn stop_archives_every_document_then_deletes_and_restore_brings_it_back() 
     );
     assert_eq!((d.status.status, d.settled), (Status::Stopped, true));
 
-    let location = ArchiveLocation::parse(&report.location).unwrap();
+    let location = Location::parse(&report.location).unwrap();
     let restored = restore(&ws.transport, &ws.store, None, &location)
         .await
         .unwrap();
@@ -125,7 +124,7 @@ async fn archive_to_s3_and_restore_from_it() {
         "s3://archives/backfill_working_state/working_state_backup_20260721140211.json"
     );
     assert!(ws.observe(now()).await.unwrap().is_none());
-    let location = ArchiveLocation::parse(&report.location).unwrap();
+    let location = Location::parse(&report.location).unwrap();
     assert_eq!(
         restore(&ws.transport, &ws.store, None, &location)
             .await
@@ -188,7 +187,7 @@ async fn completion_scales_the_fleet_to_zero() {
         transport: t,
         store: FileOrS3Store::default(),
         session: None,
-        destination: ArchiveDestination(".".into()),
+        destination: ArchiveDestination::new(Location::Local(".".into())),
     };
     let p = ws.observe(now).await.unwrap().unwrap();
     assert!(p.is_complete());

@@ -8,6 +8,7 @@ mod support;
 mod synthetic;
 
 mod approval;
+mod archive_locations;
 mod aws_cli;
 mod aws_health;
 mod aws_stacks;
@@ -23,6 +24,7 @@ mod render_templates;
 mod servers;
 mod snapshot_fixtures;
 mod snapshot_pipe;
+mod snapshot_s3;
 mod status_osmem;
 mod worker_data_path;
 mod worker_faults;

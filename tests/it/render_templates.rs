@@ -6,7 +6,7 @@ use crate::support;
 use std::path::{Path, PathBuf};
 
 use backfill::config::{
-    self, LoadOptions, MapEnv, Migration, PasswordSource, Repository, TargetAuth,
+    self, LoadOptions, Location, MapEnv, Migration, PasswordSource, S3Location, TargetAuth,
 };
 use backfill::render::{self, Templates, metrics};
 use proptest::prelude::*;
@@ -334,14 +334,14 @@ proptest! {
     fn arbitrary_strings_render_to_valid_templates_carrying_the_value(value in hostile()) {
         let mut m = load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/aws/migration.yaml"));
         m.source.snapshot = value.clone();
-        m.source.repository = Repository::S3 { bucket: "bucket".into(), prefix: value.clone() };
+        m.source.repository = Location::S3(S3Location { bucket: "bucket".into(), key: value.clone() });
         m.source.indices.include = vec![value.clone()];
         m.target.endpoint = value.clone();
         m.target.auth = TargetAuth::Basic { username: value.clone(), password: PasswordSource::SecretArn(value.clone()) };
         m.worker.image = value.clone();
         m.worker.subnets = vec![value.clone()];
         m.worker.security_groups = vec![value.clone()];
-        m.worker.failed_documents = Some(format!("s3://b/{value}"));
+        m.worker.failed_documents = Some(Location::S3(S3Location { bucket: "b".into(), key: value.clone() }));
         m.logs.group = value.clone();
         m.dashboard.target_domain = Some(value.clone());
         m.aws.cluster = Some(value.clone());

@@ -1,12 +1,8 @@
-//! The AWS SDK clients the platform uses, built once from the standard configuration chain, and the one place
-//! SDK errors become [`PlatformError`]s.
-//!
-//! Configuration is `aws_config::defaults(BehaviorVersion::latest())` with the config's `aws.profile` and
-//! `aws.region` when set. Everything else — credentials, `AWS_REGION`, and the endpoint override
-//! (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_CLOUDFORMATION`, ...) that the tests point at `moto_server` — comes
-//! from the SDK's own chain, so the tool behaves exactly like the AWS CLI with the same environment.
+//! The AWS SDK clients the platform uses, built once from the one SDK configuration builder
+//! ([`crate::aws_sdk::load`]: `aws.profile` and `aws.region` over the standard chain, whose endpoint override
+//! the tests point at `moto_server`), and the one place SDK errors become [`PlatformError`]s.
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::SdkConfig;
 use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 use crate::config::AwsSettings;
@@ -21,16 +17,9 @@ pub struct AwsClients {
 }
 
 impl AwsClients {
-    /// Loads the standard configuration chain, with the config's profile and region taking precedence.
+    /// Clients over [`crate::aws_sdk::load`]'s configuration for `aws`.
     pub async fn load(aws: &AwsSettings) -> Self {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
-        if let Some(profile) = &aws.profile {
-            loader = loader.profile_name(profile);
-        }
-        if let Some(region) = &aws.region {
-            loader = loader.region(Region::new(region.clone()));
-        }
-        Self::from_sdk_config(&loader.load().await)
+        Self::from_sdk_config(&crate::aws_sdk::load(aws).await)
     }
 
     /// Clients from an already loaded configuration (tests build one pointing at `moto_server`).

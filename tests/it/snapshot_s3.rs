@@ -1,14 +1,15 @@
 //! The S3 blob source against a real S3 API (moto_server): a fixture repository uploaded to a bucket reads
 //! exactly like the same repository on disk, through `backfill snapshot` with the standard endpoint override,
-//! and through the library with stored fields read ahead on a background thread.
+//! and through the library (a source over a given SDK configuration, not the process environment) with stored
+//! fields read ahead on a background thread.
 
-#[path = "it/support/mod.rs"]
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
+use backfill::config::{Location, S3Location};
 use backfill::lucene::StoredDocument;
 use backfill::snapshot::{BlobSource, FsBlobSource, Repository, S3BlobSource};
 
@@ -136,11 +137,17 @@ fn a_repository_in_s3_reads_like_the_same_repository_on_disk() {
 
     // In 4 KiB blocks each `.fdt` (multi-part blobs of 32 KiB here) is read ahead by a background thread
     // making its own ranged GETs, while the reading thread fetches the segments' other files.
-    for (key, value) in moto.env() {
-        // SAFETY: this test binary holds this one test, and no other thread reads the environment now.
-        unsafe { std::env::set_var(key, value) };
-    }
-    let s3 = S3BlobSource::connect("snapshots", "repos/es7", Some("us-east-1")).expect("s3");
+    let Ok(Location::S3(repository)) = Location::parse("s3://snapshots/repos/es7/") else {
+        panic!("an S3 location")
+    };
+    assert_eq!(
+        repository,
+        S3Location {
+            bucket: "snapshots".into(),
+            key: "repos/es7".into()
+        }
+    );
+    let s3 = S3BlobSource::with_config(repository, &config).expect("s3");
     let read_ahead = stored_documents(Arc::new(s3), "events", 4096);
     let on_disk = stored_documents(Arc::new(FsBlobSource::new(&fixture)), "events", 1 << 20);
     assert!(read_ahead.len() > 500, "both shards read");
