@@ -18,4 +18,5 @@ pub mod plan;
 pub mod platform;
 pub mod render;
 pub mod snapshot;
+pub mod time;
 pub mod worker;
