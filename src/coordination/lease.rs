@@ -12,11 +12,14 @@
 //! 5. `successor_items` is write-once: recording succeeds only when absent or equal. The order is always
 //!    successors recorded → successors created (create-only) → parent completed.
 //!
-//! Times are epoch seconds, as the upstream workers write them; ids are `base64url(index)__shard__startDoc`.
+//! Stored times are epoch seconds, as the upstream workers write them (`now` comes in as a [`Timestamp`] and is
+//! rounded down to its second); ids are `base64url(index)__shard__startDoc`.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
+
+use crate::time::Timestamp;
 
 /// The version of this document schema; workers of different versions must not share a working state.
 pub const SCRIPT_VERSION: &str = "3.0";
@@ -138,10 +141,11 @@ pub fn lease_seconds(window_seconds: u64, exponent: u32) -> i64 {
 pub fn claim(
     item: &WorkItem,
     me: &str,
-    now: i64,
+    now: Timestamp,
     window_seconds: u64,
 ) -> Result<WorkItem, Refusal> {
     check_version(item)?;
+    let now = now.epoch_seconds();
     if item.completed_at.is_some() {
         return Err(Refusal::Completed);
     }
@@ -198,13 +202,13 @@ pub fn record_successors(
 pub fn complete(
     item: &WorkItem,
     me: &str,
-    now: i64,
+    now: Timestamp,
     migrated: u64,
     failed: u64,
 ) -> Result<WorkItem, Refusal> {
     check_holder(item, me)?;
     let mut next = item.clone();
-    next.completed_at = Some(now);
+    next.completed_at = Some(now.epoch_seconds());
     next.documents_migrated = Some(migrated);
     next.failed_documents = Some(failed);
     Ok(next)
@@ -223,6 +227,10 @@ pub fn release(item: &WorkItem, me: &str) -> Result<WorkItem, Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn at(epoch_seconds: i64) -> Timestamp {
+        Timestamp::from_epoch_seconds(epoch_seconds)
+    }
 
     fn id() -> WorkItemId {
         WorkItemId {
@@ -256,7 +264,7 @@ mod tests {
     #[test]
     fn a_claim_takes_an_expired_item_and_doubles_the_next_lease() {
         let item = unassigned(&id(), "w0", 0);
-        let first = claim(&item, "w1", 1_000, 600).expect("claimable");
+        let first = claim(&item, "w1", at(1_000), 600).expect("claimable");
         assert_eq!(
             (
                 first.lease_holder_id.as_deref(),
@@ -267,18 +275,18 @@ mod tests {
         );
         // Held: nobody else may claim before it expires.
         assert_eq!(
-            claim(&first, "w2", 1_599, 600),
+            claim(&first, "w2", at(1_599), 600),
             Err(Refusal::Leased {
                 holder: "w1".into(),
                 until: 1_600
             })
         );
         assert!(
-            claim(&first, "w2", 1_600, 600).is_err(),
+            claim(&first, "w2", at(1_600), 600).is_err(),
             "expiration is inclusive"
         );
         // Expired: the next claim gets twice the lease.
-        let second = claim(&first, "w2", 1_601, 600).expect("expired");
+        let second = claim(&first, "w2", at(1_601), 600).expect("expired");
         assert_eq!(
             (second.expiration, second.next_acquisition_lease_exponent),
             (1_601 + 1_200, 2)
@@ -287,14 +295,14 @@ mod tests {
 
     #[test]
     fn completion_is_terminal_and_only_the_holder_may_write() {
-        let held = claim(&unassigned(&id(), "w0", 0), "w1", 10, 60).expect("claim");
+        let held = claim(&unassigned(&id(), "w0", 0), "w1", at(10), 60).expect("claim");
         assert_eq!(
-            complete(&held, "w2", 20, 5, 0),
+            complete(&held, "w2", at(20), 5, 0),
             Err(Refusal::NotHolder {
                 holder: Some("w1".into())
             })
         );
-        let done = complete(&held, "w1", 20, 5, 1).expect("holder completes");
+        let done = complete(&held, "w1", at(20), 5, 1).expect("holder completes");
         assert_eq!(
             (
                 done.completed_at,
@@ -303,8 +311,8 @@ mod tests {
             ),
             (Some(20), Some(5), Some(1))
         );
-        assert_eq!(claim(&done, "w2", 10_000, 60), Err(Refusal::Completed));
-        assert_eq!(complete(&done, "w1", 30, 5, 0), Err(Refusal::Completed));
+        assert_eq!(claim(&done, "w2", at(10_000), 60), Err(Refusal::Completed));
+        assert_eq!(complete(&done, "w1", at(30), 5, 0), Err(Refusal::Completed));
         assert_eq!(
             record_successors(&done, "w1", &["x".into()]),
             Err(Refusal::Completed)
@@ -313,7 +321,7 @@ mod tests {
 
     #[test]
     fn a_release_makes_the_item_claimable_at_once_and_only_the_holder_may_release() {
-        let held = claim(&unassigned(&id(), "w0", 0), "w1", 10, 60).expect("claim");
+        let held = claim(&unassigned(&id(), "w0", 0), "w1", at(10), 60).expect("claim");
         assert!(matches!(
             release(&held, "w2"),
             Err(Refusal::NotHolder { .. })
@@ -327,12 +335,12 @@ mod tests {
             ),
             (0, None, 1)
         );
-        assert!(claim(&free, "w2", 11, 60).is_ok());
+        assert!(claim(&free, "w2", at(11), 60).is_ok());
     }
 
     #[test]
     fn successors_are_write_once_and_idempotent() {
-        let held = claim(&unassigned(&id(), "w0", 0), "w1", 10, 60).expect("claim");
+        let held = claim(&unassigned(&id(), "w0", 0), "w1", at(10), 60).expect("claim");
         let next = WorkItemId {
             starting_doc: 500,
             ..id()
@@ -355,7 +363,7 @@ mod tests {
         let mut item = unassigned(&id(), "w0", 0);
         item.script_version = "2.0".into();
         assert_eq!(
-            claim(&item, "w1", 10, 60),
+            claim(&item, "w1", at(10), 60),
             Err(Refusal::VersionMismatch {
                 found: "2.0".into()
             })
@@ -371,7 +379,7 @@ mod tests {
 
     #[test]
     fn stored_documents_use_the_upstream_field_names() {
-        let item = claim(&unassigned(&id(), "w0", 0), "w1", 10, 60).expect("claim");
+        let item = claim(&unassigned(&id(), "w0", 0), "w1", at(10), 60).expect("claim");
         let json = serde_json::to_value(&item).expect("json");
         for key in [
             "scriptVersion",
