@@ -11,13 +11,13 @@ use crate::cli::Context;
 use crate::cli::platforms::{self, approve, make_plan, require_approval_possible, with_platform};
 use crate::config::Migration;
 use crate::converge::WorkingState;
-use crate::converge::runner::{Clock, SystemClock};
 use crate::exit::Outcome;
 use crate::output::Format;
 use crate::output::deploy_view::DeployView;
 use crate::output::plan_view::{plan_json, plan_lines};
 use crate::plan::Operation;
 use crate::platform::{Fleet, Stacks};
+use crate::time::{Clock, SystemClock};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

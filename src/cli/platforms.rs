@@ -12,7 +12,7 @@ use crate::converge::health::TargetHealth;
 use crate::converge::lifecycle::HealthSample;
 use crate::converge::ramp::HealthSource;
 use crate::converge::working_state::TargetWorkingState;
-use crate::converge::{Decision, Declared, Runner, SystemClock};
+use crate::converge::{Decision, Declared, Runner};
 use crate::coordination::archive::{ArchiveDestination, FileOrS3Store};
 use crate::output::Format;
 use crate::plan::{FORMAT_VERSION, FleetPlan, Operation, Plan};
@@ -20,6 +20,7 @@ use crate::platform::aws::{AwsClients, CloudFormation, CloudWatchHealth, EcsFlee
 use crate::platform::local::{self, LocalFleet, LocalStacks};
 use crate::platform::{Fleet, Stacks};
 use crate::render::{self, Rendered, Templates};
+use crate::time::SystemClock;
 
 /// The platform of a migration: its stacks and its fleet.
 pub enum Platform {

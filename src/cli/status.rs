@@ -8,7 +8,6 @@ use anyhow::Context as _;
 use crate::cli::Context;
 use crate::cli::platforms::{self, with_platform};
 use crate::converge::lifecycle::Declared;
-use crate::converge::runner::{Clock, SystemClock};
 use crate::converge::status::{NoFleet, collect};
 use crate::coordination::progress::working_state_index;
 use crate::coordination::transport::JsonTransport;
@@ -16,6 +15,7 @@ use crate::exit::Outcome;
 use crate::output::Format;
 use crate::output::status_view::{json_document, text_lines};
 use crate::platform::Fleet;
+use crate::time::{Clock, SystemClock};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -9,9 +9,7 @@
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-pub use super::archive_store::{
-    ArchiveDestination, ArchiveLocation, ArchiveStore, FileOrS3Store, utc_parts,
-};
+pub use super::archive_store::{ArchiveDestination, ArchiveLocation, ArchiveStore, FileOrS3Store};
 use super::progress::working_state_index;
 use super::transport::{Body, JsonTransport, Method, TransportError};
 

@@ -6,6 +6,7 @@ use std::future::Future;
 use std::path::PathBuf;
 
 use super::archive::ArchiveError;
+use crate::time::Timestamp;
 
 /// Where an archive lives: a local path or `s3://bucket/key`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,31 +50,15 @@ impl std::fmt::Display for ArchiveLocation {
     }
 }
 
-/// UTC `(year, month, day, hour, minute, second)` of epoch seconds (Howard Hinnant's days-to-civil).
-pub fn utc_parts(secs: u64) -> (i64, u32, u32, u64, u64, u64) {
-    let z = (secs / 86_400) as i64 + 719_468;
-    let rem = secs % 86_400;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d, rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
 /// Where `stopped` writes archives: a local directory or an `s3://bucket/prefix`; each archive is named
 /// `working_state_backup_%Y%m%d%H%M%S.json` like the console's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArchiveDestination(pub String);
 
 impl ArchiveDestination {
-    /// The archive location for a stop at `now` (epoch seconds).
-    pub fn location_at(&self, now: u64) -> Result<ArchiveLocation, ArchiveError> {
-        let (y, m, d, h, mi, s) = utc_parts(now);
-        let name = format!("working_state_backup_{y:04}{m:02}{d:02}{h:02}{mi:02}{s:02}.json");
+    /// The archive location for a stop at `now`.
+    pub fn location_at(&self, now: Timestamp) -> Result<ArchiveLocation, ArchiveError> {
+        let name = format!("working_state_backup_{}.json", now.compact());
         let base = self.0.trim_end_matches('/');
         let full = if base.is_empty() {
             name
@@ -190,12 +175,14 @@ mod tests {
     fn destinations_name_archives_like_the_console() {
         let d = ArchiveDestination("s3://b/p/".into());
         assert_eq!(
-            d.location_at(1_784_642_531).unwrap().to_string(),
+            d.location_at(Timestamp::from_epoch_seconds(1_784_642_531))
+                .unwrap()
+                .to_string(),
             "s3://b/p/working_state_backup_20260721140211.json"
         );
         let d = ArchiveDestination("./backfill_working_state".into());
         assert_eq!(
-            d.location_at(0).unwrap(),
+            d.location_at(Timestamp::UNIX_EPOCH).unwrap(),
             ArchiveLocation::Local(
                 "./backfill_working_state/working_state_backup_19700101000000.json".into()
             )
