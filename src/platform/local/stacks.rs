@@ -15,6 +15,7 @@ use super::state::{StateDir, StateError};
 use crate::plan::{Action, PropertyChange, ResourceChange, StackAction, StackBaseline, StackPlan};
 use crate::platform::{DeployError, DeployEvent, PlatformError, Stacks};
 use crate::render::RenderedStacks;
+use crate::time::{Clock, SystemClock};
 
 /// The local platform's stacks for one migration.
 #[derive(Debug, Clone)]
@@ -282,7 +283,7 @@ impl LocalStacks {
 }
 
 fn now_rfc3339() -> String {
-    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+    SystemClock.now().rfc3339()
 }
 
 impl Stacks for LocalStacks {
