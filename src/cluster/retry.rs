@@ -142,23 +142,15 @@ mod tests {
 
     #[test]
     fn default_backoff_is_bounded_and_jittered() {
+        // How full jitter spreads below the ceiling is tested in `time::backoff` on these very numbers.
         let policy = RetryPolicy::default();
         assert_eq!(policy.max_attempts, 6);
-        assert_eq!(policy.backoff.jitter, Jitter::Full);
+        assert_eq!(
+            policy.backoff,
+            Backoff::new(RetryPolicy::BASE, RetryPolicy::CAP, Jitter::Full)
+        );
         let mut rng = StdRng::seed_from_u64(6);
-        for n in 1..=12 {
-            let ceiling = policy.backoff.ceiling(n);
-            let delays: Vec<Duration> = (0..200).map(|_| policy.delay(n, &mut rng)).collect();
-            assert!(
-                delays.iter().all(|d| *d <= ceiling),
-                "retry {n} above {ceiling:?}"
-            );
-            let distinct: std::collections::BTreeSet<_> = delays.iter().collect();
-            assert!(
-                distinct.len() > 10,
-                "retry {n} is not jittered: {distinct:?}"
-            );
-        }
+        assert!((1..=12).all(|n| policy.delay(n, &mut rng) <= policy.backoff.ceiling(n)));
     }
 
     #[test]

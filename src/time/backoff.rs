@@ -183,6 +183,7 @@ mod tests {
 
     #[test]
     fn full_jitter_spans_zero_to_the_ceiling() {
+        // The target client's default policy.
         let b = Backoff::new(ms(200), Duration::from_secs(10), Jitter::Full);
         assert_eq!(b.delay_for(1, 0.0), Duration::ZERO);
         assert_eq!(b.delay_for(1, 1.0), ms(200));
