@@ -23,6 +23,7 @@ pub mod plan;
 pub mod platform;
 pub mod render;
 pub mod snapshot;
+pub mod time;
 pub mod worker;
 
 #[cfg(test)]

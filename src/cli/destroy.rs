@@ -12,12 +12,12 @@ use crate::cli::platforms::{self, approve, make_plan, require_approval_possible,
 use crate::config::Migration;
 use crate::converge::WorkingState;
 use crate::converge::ports::Fleet;
-use crate::converge::runner::{Clock, SystemClock};
 use crate::exit::Outcome;
 use crate::output::deploy_view::DeployView;
 use crate::output::plan_view;
 use crate::plan::Operation;
 use crate::platform::Stacks;
+use crate::time::{Clock, SystemClock};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -12,7 +12,7 @@ use crate::config::{self, LoadOptions, Location, Migration, PlatformKind, Proces
 use crate::converge::health::TargetHealth;
 use crate::converge::ports::{Fleet, HealthSample, HealthSource};
 use crate::converge::working_state::TargetWorkingState;
-use crate::converge::{Decision, Declared, Runner, SettleOptions, SystemClock};
+use crate::converge::{Decision, Declared, Runner, SettleOptions};
 use crate::coordination::archive::{ArchiveDestination, FileOrS3Store};
 use crate::output::converge_view::ConvergeView;
 use crate::output::{self, Format};
@@ -21,6 +21,7 @@ use crate::platform::Stacks;
 use crate::platform::aws::{AwsClients, CloudFormation, CloudWatchHealth, EcsFleet};
 use crate::platform::local::{self, LocalFleet, LocalStacks};
 use crate::render::{self, Rendered, Templates};
+use crate::time::SystemClock;
 
 /// The platform of a migration: its stacks and its fleet.
 pub enum Platform {

@@ -10,12 +10,12 @@ use crate::cli::platforms::{self, with_platform};
 use crate::cluster::transport::JsonTransport;
 use crate::converge::lifecycle::Declared;
 use crate::converge::ports::Fleet;
-use crate::converge::runner::{Clock, SystemClock};
 use crate::converge::status::{NoFleet, collect};
 use crate::coordination::progress::working_state_index;
 use crate::exit::Outcome;
 use crate::output::Format;
 use crate::output::status_view::{json_document, text_lines};
+use crate::time::{Clock, SystemClock};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

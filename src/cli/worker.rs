@@ -20,9 +20,10 @@ use crate::config::{self, Env, LoadOptions, ProcessEnv};
 use crate::coordination::progress::working_state_index;
 use crate::exit::Outcome;
 use crate::snapshot::{self, Repository};
+use crate::time::{Clock, SystemClock};
 use crate::worker::env as worker_env;
 use crate::worker::report::Observer;
-use crate::worker::retry::{RetryPolicy, SystemClock};
+use crate::worker::retry::RetryPolicy;
 use crate::worker::run;
 use crate::worker::{Source, WorkerError, WorkerExit, WorkerOptions, WorkerStats};
 
@@ -49,7 +50,7 @@ fn log(ctx: &Context, format: LogFormat, message: String) {
     let _ = match format {
         LogFormat::Human => ctx.printer.line(message),
         LogFormat::Json => ctx.printer.json(&serde_json::json!({
-            "timestamp": epoch_millis(),
+            "timestamp": SystemClock.now().epoch_millis(),
             "level": "info",
             "message": message,
         })),
@@ -90,13 +91,6 @@ fn load_settings(ctx: &Context) -> anyhow::Result<config::Migration> {
     };
     worker_env::apply(&mut m, &ProcessEnv)?;
     Ok(m)
-}
-
-fn epoch_millis() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 /// The worker's exit for an unreadable snapshot (documented exit code 5).

@@ -32,6 +32,7 @@ use super::transport::{Body, JsonResponse, JsonTransport, Method, TransportError
 use crate::aws_sdk::AwsSdk;
 use crate::config::Env;
 use crate::config::{Target, TargetAuth};
+use crate::time::{Clock, SystemClock};
 
 /// HTTP client for the target cluster. Cheap to clone (the connection pool and auth are shared).
 #[derive(Clone)]
@@ -220,7 +221,7 @@ impl Client {
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
+            .and_then(|v| parse_retry_after(v, SystemClock.now()));
         let text = resp.text().await.map_err(connection)?;
         Ok(Answer {
             status,
@@ -282,7 +283,10 @@ impl JsonTransport for Client {
                 Err(Failure::Connection(message)) => return Err(unreachable(message)),
                 Err(Failure::Final(error)) => return Err(error),
             };
-            tokio::time::sleep(self.retry.delay_after(attempt, retry_after)).await;
+            let delay = self
+                .retry
+                .delay_after(attempt, retry_after, &mut rand::rng());
+            tokio::time::sleep(delay).await;
             attempt += 1;
         }
     }

@@ -1,9 +1,9 @@
 //! When a failed request to the target is tried again, and how long to wait first.
 //!
 //! The decision is pure data so it can be unit-tested and swapped: [`RetryPolicy`] holds the attempt limit and
-//! a backoff function (attempt number → delay). The default is "full jitter" exponential backoff (a uniform
-//! delay in `[0, min(cap, base·2^n)]`), which spreads many workers hitting an overloaded target. Tests use
-//! [`RetryPolicy::immediate`] for zero delays.
+//! a [`Backoff`]. The default is "full jitter" exponential backoff (a uniform delay in
+//! `[0, min(cap, base·2^n)]`), which spreads many workers hitting an overloaded target; the random sample comes
+//! from the generator the caller passes. Tests use [`RetryPolicy::immediate`] for zero delays.
 //!
 //! Guarantees:
 //! - only throttling/overload answers (429, 502, 503, 504) and connection-level failures are retried; 409 and
@@ -15,19 +15,15 @@
 //! - at most `max_attempts` sends, and every delay is at most the cap — unless the answer carried a
 //!   `Retry-After` (seconds or an HTTP date), which is honoured up to `max_retry_after` (30 s by default).
 
-use std::fmt;
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use rand::Rng;
 
 use super::transport::Method;
-
-/// Delay before retry number `n` (1 for the first retry).
-pub type Backoff = Arc<dyn Fn(u32) -> Duration + Send + Sync>;
+use crate::time::{Backoff, Jitter, Timestamp};
 
 /// How many times to send a request and how long to wait between sends.
-#[derive(Clone)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Total sends, including the first (at least 1).
     pub max_attempts: u32,
@@ -51,11 +47,7 @@ impl RetryPolicy {
     pub fn full_jitter(base: Duration, cap: Duration, max_attempts: u32) -> Self {
         RetryPolicy {
             max_attempts: max_attempts.max(1),
-            backoff: Arc::new(move |n| {
-                let ceiling = exponential_ceiling(base, cap, n);
-                let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
-                Duration::from_millis(rand::rng().random_range(0..=millis))
-            }),
+            backoff: Backoff::new(base, cap, Jitter::Full),
             max_retry_after: Self::MAX_RETRY_AFTER,
         }
     }
@@ -64,7 +56,7 @@ impl RetryPolicy {
     pub fn immediate(max_attempts: u32) -> Self {
         RetryPolicy {
             max_attempts: max_attempts.max(1),
-            backoff: Arc::new(|_| Duration::ZERO),
+            backoff: Backoff::new(Duration::ZERO, Duration::ZERO, Jitter::None),
             max_retry_after: Duration::ZERO,
         }
     }
@@ -74,51 +66,41 @@ impl RetryPolicy {
         RetryPolicy::immediate(1)
     }
 
-    /// Delay before retry `n` (`n` starts at 1).
-    pub fn delay(&self, n: u32) -> Duration {
-        (self.backoff)(n)
+    /// Delay before retry `n` (`n` starts at 1), jittered with `rng`.
+    pub fn delay<R: Rng + ?Sized>(&self, n: u32, rng: &mut R) -> Duration {
+        self.backoff.delay(n, rng)
     }
 
     /// Delay before retry `n` after an answer that asked for `retry_after`: the longer of the backoff and
     /// the server's wish, the latter at most `max_retry_after`.
-    pub fn delay_after(&self, n: u32, retry_after: Option<Duration>) -> Duration {
+    pub fn delay_after<R: Rng + ?Sized>(
+        &self,
+        n: u32,
+        retry_after: Option<Duration>,
+        rng: &mut R,
+    ) -> Duration {
         let asked = retry_after
             .unwrap_or(Duration::ZERO)
             .min(self.max_retry_after);
-        self.delay(n).max(asked)
+        self.delay(n, rng).max(asked)
     }
 }
 
 /// A `Retry-After` header value: a number of seconds, or an HTTP date (a wait from `now`; a date already
 /// past means no wait). `None` for anything else.
-pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+pub fn parse_retry_after(value: &str, now: Timestamp) -> Option<Duration> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }
     let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+    Some(Timestamp::from_system_time(at).saturating_duration_since(now))
 }
 
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy::full_jitter(Self::BASE, Self::CAP, Self::MAX_ATTEMPTS)
     }
-}
-
-impl fmt::Debug for RetryPolicy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RetryPolicy")
-            .field("max_attempts", &self.max_attempts)
-            .field("max_retry_after", &self.max_retry_after)
-            .finish_non_exhaustive()
-    }
-}
-
-/// `min(cap, base · 2^(n-1))`: the upper bound of the jittered delay before retry `n`.
-pub fn exponential_ceiling(base: Duration, cap: Duration, n: u32) -> Duration {
-    let shift = n.saturating_sub(1).min(31);
-    base.checked_mul(1u32 << shift).unwrap_or(cap).min(cap)
 }
 
 /// True for answers that mean "try again later": throttled (429) or a gateway/overload error (502–504).
@@ -143,50 +125,41 @@ pub fn is_repeatable(method: Method, path: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+
     use super::*;
 
     #[test]
     fn ceiling_doubles_from_base_and_stops_at_cap() {
-        let (base, cap) = (RetryPolicy::BASE, RetryPolicy::CAP);
-        assert_eq!(
-            exponential_ceiling(base, cap, 1),
-            Duration::from_millis(200)
-        );
-        assert_eq!(
-            exponential_ceiling(base, cap, 2),
-            Duration::from_millis(400)
-        );
-        assert_eq!(
-            exponential_ceiling(base, cap, 6),
-            Duration::from_millis(6400)
-        );
-        assert_eq!(exponential_ceiling(base, cap, 7), cap);
-        assert_eq!(exponential_ceiling(base, cap, u32::MAX), cap);
+        let backoff = RetryPolicy::default().backoff;
+        assert_eq!(backoff.ceiling(1), Duration::from_millis(200));
+        assert_eq!(backoff.ceiling(2), Duration::from_millis(400));
+        assert_eq!(backoff.ceiling(6), Duration::from_millis(6400));
+        assert_eq!(backoff.ceiling(7), RetryPolicy::CAP);
+        assert_eq!(backoff.ceiling(u32::MAX), RetryPolicy::CAP);
     }
 
     #[test]
     fn default_backoff_is_bounded_and_jittered() {
+        // How full jitter spreads below the ceiling is tested in `time::backoff` on these very numbers.
         let policy = RetryPolicy::default();
         assert_eq!(policy.max_attempts, 6);
-        for n in 1..=12 {
-            let ceiling = exponential_ceiling(RetryPolicy::BASE, RetryPolicy::CAP, n);
-            let delays: Vec<Duration> = (0..200).map(|_| policy.delay(n)).collect();
-            assert!(
-                delays.iter().all(|d| *d <= ceiling),
-                "retry {n} above {ceiling:?}"
-            );
-            let distinct: std::collections::BTreeSet<_> = delays.iter().collect();
-            assert!(
-                distinct.len() > 10,
-                "retry {n} is not jittered: {distinct:?}"
-            );
-        }
+        assert_eq!(
+            policy.backoff,
+            Backoff::new(RetryPolicy::BASE, RetryPolicy::CAP, Jitter::Full)
+        );
+        let mut rng = StdRng::seed_from_u64(6);
+        assert!((1..=12).all(|n| policy.delay(n, &mut rng) <= policy.backoff.ceiling(n)));
     }
 
     #[test]
     fn immediate_policy_has_no_delay_and_at_least_one_attempt() {
         let policy = RetryPolicy::immediate(3);
-        assert_eq!(policy.delay(1), Duration::ZERO);
+        assert_eq!(
+            policy.delay(1, &mut StdRng::seed_from_u64(0)),
+            Duration::ZERO
+        );
         assert_eq!(policy.max_attempts, 3);
         assert_eq!(RetryPolicy::immediate(0).max_attempts, 1);
         assert_eq!(RetryPolicy::none().max_attempts, 1);
@@ -195,21 +168,24 @@ mod tests {
     #[test]
     fn a_servers_retry_after_lengthens_the_wait_up_to_the_limit() {
         let policy = RetryPolicy::default();
-        let asked = |secs| policy.delay_after(1, Some(Duration::from_secs(secs)));
+        let rng = &mut StdRng::seed_from_u64(9);
+        let mut asked = |secs| policy.delay_after(1, Some(Duration::from_secs(secs)), rng);
         assert_eq!(asked(7), Duration::from_secs(7));
         assert_eq!(asked(3600), RetryPolicy::MAX_RETRY_AFTER);
         // No wish, or a shorter one than the backoff: the backoff (at most 200 ms before retry 1).
-        assert!(policy.delay_after(1, None) <= Duration::from_millis(200));
-        assert!(policy.delay_after(1, Some(Duration::ZERO)) <= Duration::from_millis(200));
+        assert!(policy.delay_after(1, None, rng) <= Duration::from_millis(200));
+        assert!(policy.delay_after(1, Some(Duration::ZERO), rng) <= Duration::from_millis(200));
         assert_eq!(
-            RetryPolicy::immediate(3).delay_after(1, Some(Duration::from_secs(9))),
+            RetryPolicy::immediate(3).delay_after(1, Some(Duration::from_secs(9)), rng),
             Duration::ZERO
         );
     }
 
     #[test]
     fn retry_after_is_seconds_or_an_http_date() {
-        let now = httpdate::parse_http_date("Tue, 01 Dec 2026 05:00:00 GMT").unwrap();
+        let now = Timestamp::from_system_time(
+            httpdate::parse_http_date("Tue, 01 Dec 2026 05:00:00 GMT").unwrap(),
+        );
         assert_eq!(
             parse_retry_after("120", now),
             Some(Duration::from_secs(120))

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ports::{FleetObservation, HealthSample};
 use crate::coordination::progress::WorkProgress;
+use crate::time::Timestamp;
 
 /// `backfill.state` in migration.yaml.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,8 +68,9 @@ pub enum WorkingStateObservation {
 /// What the runner remembers between passes for the ramp (the only state that is not re-observable).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct RampMemory {
-    /// When the ramp last changed the desired count (epoch seconds).
-    pub last_change_at: Option<u64>,
+    /// When the ramp last changed the desired count.
+    #[serde(default, with = "crate::time::option_epoch_seconds")]
+    pub last_change_at: Option<Timestamp>,
     /// Write rejections seen in the previous pass.
     pub previous_rejections: Option<u64>,
     /// Consecutive passes in which rejections increased.
@@ -78,8 +80,9 @@ pub struct RampMemory {
 /// What the runner remembers while `stopped` waits for tasks to end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct StopMemory {
-    /// When the wait for running tasks began (epoch seconds).
-    pub waiting_since: Option<u64>,
+    /// When the wait for running tasks began.
+    #[serde(default, with = "crate::time::option_epoch_seconds")]
+    pub waiting_since: Option<Timestamp>,
 }
 
 /// Everything one reconcile pass looks at.

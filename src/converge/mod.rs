@@ -26,9 +26,9 @@ pub mod runner;
 pub mod status;
 pub mod working_state;
 
-pub use runner::{
-    Clock, ConvergeError, ConvergeEvent, Runner, SettleOptions, SystemClock, WorkingState,
-};
+pub use runner::{ConvergeError, ConvergeEvent, Runner, SettleOptions, WorkingState};
+
+use crate::time::SystemClock;
 
 /// Converges once to the declared state (or completion) with the system clock: what `apply --wait` calls.
 /// `sink` receives every [`ConvergeEvent`] (render it with `output::converge_view::ConvergeView`).

@@ -13,6 +13,7 @@
 
 use super::lifecycle::{RampMemory, RampPolicy};
 use super::ports::HealthSample;
+use crate::time::Timestamp;
 
 /// The ramp's choice for this pass.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,14 +54,14 @@ fn unhealthy_reason(policy: &RampPolicy, health: &HealthSample, rising: bool) ->
     None
 }
 
-/// Chooses the desired count for this pass. `current` is the fleet's desired count, `now` epoch seconds.
+/// Chooses the desired count for this pass. `current` is the fleet's desired count.
 pub fn decide(
     policy: &RampPolicy,
     workers: u32,
     current: u32,
     health: Option<&HealthSample>,
     memory: RampMemory,
-    now: u64,
+    now: Timestamp,
 ) -> RampDecision {
     let step = policy.step.max(1);
     let mut next = memory;
@@ -125,7 +126,7 @@ pub fn decide(
     }
     let every = policy.every.as_secs();
     if let Some(last) = memory.last_change_at {
-        let since = now.saturating_sub(last);
+        let since = now.saturating_duration_since(last).as_secs();
         if since < every && current > 0 {
             return RampDecision {
                 target: current,
@@ -178,7 +179,7 @@ mod tests {
                 current,
                 sample.as_ref(),
                 memory,
-                1000 + 300 * i as u64,
+                Timestamp::from_epoch_seconds(1000 + 300 * i as i64),
             );
             memory = d.memory;
             current = d.target;
@@ -248,14 +249,21 @@ mod tests {
             2,
             Some(&healthy(0)),
             RampMemory {
-                last_change_at: Some(1000),
+                last_change_at: Some(Timestamp::from_epoch_seconds(1000)),
                 ..Default::default()
             },
-            1100,
+            Timestamp::from_epoch_seconds(1100),
         );
         assert_eq!(d.target, 2);
         assert!(d.reason.contains("next step in 200s"), "{}", d.reason);
-        let d = decide(&policy(), 3, 8, Some(&healthy(0)), RampMemory::default(), 0);
+        let d = decide(
+            &policy(),
+            3,
+            8,
+            Some(&healthy(0)),
+            RampMemory::default(),
+            Timestamp::UNIX_EPOCH,
+        );
         assert_eq!(d.target, 3);
     }
 }

@@ -20,6 +20,7 @@ use super::lifecycle::{
 };
 use super::ramp;
 use crate::coordination::progress::WorkProgress;
+use crate::time::Timestamp;
 
 /// Something the runner must do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -112,8 +113,8 @@ impl Draft {
     }
 }
 
-/// Decides what to do now. Pure: no I/O, time comes in as `now` (epoch seconds).
-pub fn reconcile(declared: &Declared, observed: &Observed, now: u64) -> Decision {
+/// Decides what to do now. Pure: no I/O, time comes in as `now`.
+pub fn reconcile(declared: &Declared, observed: &Observed, now: Timestamp) -> Decision {
     let fleet = &observed.fleet;
     let progress = match &observed.working_state {
         WorkingStateObservation::Present(p) => Some(p),
@@ -273,7 +274,7 @@ pub fn reconcile(declared: &Declared, observed: &Observed, now: u64) -> Decision
         DeclaredState::Stopped => {
             if fleet.desired != 0 || active > 0 {
                 let waiting_since = observed.stop.waiting_since.unwrap_or(now);
-                let waited = now.saturating_sub(waiting_since);
+                let waited = now.saturating_duration_since(waiting_since).as_secs();
                 let limit = declared.stop_timeout.as_secs();
                 let status = if waited > limit {
                     DerivedStatus::new(

@@ -5,8 +5,9 @@ use std::time::Duration;
 use super::*;
 use crate::converge::lifecycle::RampPolicy;
 use crate::converge::ports::{FleetObservation, HealthSample};
+use crate::time::Timestamp;
 
-const NOW: u64 = 1_800_000_000;
+const NOW: Timestamp = Timestamp::from_epoch_seconds(1_800_000_000);
 
 #[derive(Clone, Copy, Debug)]
 enum Ws {
@@ -19,7 +20,7 @@ enum Ws {
 
 fn ws(w: Ws) -> WorkingStateObservation {
     let mut p = WorkProgress {
-        setup_completed_at: Some(NOW - 3600),
+        setup_completed_at: Some(NOW - Duration::from_secs(3600)),
         total: 10,
         completed: 5,
         incomplete: 5,
@@ -370,7 +371,7 @@ fn stop_wait_is_bounded_and_reported() {
     assert_eq!(d.stop.waiting_since, Some(NOW));
     assert!(d.status.reason.contains("0s of 60s"), "{}", d.status.reason);
     o.stop = d.stop;
-    let d = reconcile(&decl, &o, NOW + 61);
+    let d = reconcile(&decl, &o, NOW + Duration::from_secs(61));
     assert_eq!(d.status.status, Failed);
     assert!(
         d.status.reason.contains("timed out after 61s"),
@@ -414,9 +415,9 @@ fn running_with_ramp_steps_and_logs_reason() {
     assert!(!d.settled);
     o.fleet = fleet(2, 2, 0);
     o.ramp = d.ramp;
-    let d = reconcile(&decl, &o, NOW + 30);
+    let d = reconcile(&decl, &o, NOW + Duration::from_secs(30));
     assert!(d.actions.is_empty(), "holds until `every` elapsed");
-    let d = reconcile(&decl, &o, NOW + 120);
+    let d = reconcile(&decl, &o, NOW + Duration::from_secs(120));
     assert_eq!(d.actions, scale(4));
 }
 

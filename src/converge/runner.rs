@@ -5,14 +5,19 @@
 //!   except the ramp/stop memory the decision hands back;
 //! - idempotent: actions are "set desired to N" and "archive then delete" (which re-checks the index), so a
 //!   pass repeated after a crash or a cancelled `.await` redoes nothing harmful;
-//! - errors back off exponentially (1 s doubling, capped at 60 s), reset on the next good pass;
+//! - errors back off exponentially ([`ERROR_BACKOFF`]: 1 s doubling, capped at 60 s), reset on the next good
+//!   pass;
 //!   [`Runner::run_until_settled`] gives up after a bounded number of consecutive errors, immediately on
 //!   credentials refused, and at its deadline; [`Runner::watch`] never gives up.
 //!
-//! Time and sleeping come from an injected [`Clock`], so the loop is tested with a fake clock.
+//! Time and sleeping come from an injected [`Clock`], so the loop is tested with a [`crate::time::ManualClock`];
+//! the settle timeout is measured on its monotonic clock.
 
 use std::future::Future;
 use std::time::Duration;
+
+use rand::SeedableRng as _;
+use rand::rngs::StdRng;
 
 use super::lifecycle::{
     Declared, DeclaredState, Observed, RampMemory, StopMemory, WorkingStateObservation,
@@ -22,41 +27,26 @@ use super::reconcile::{Action, Decision, reconcile};
 use crate::cluster::transport::TransportError;
 use crate::coordination::archive::{ArchiveError, ArchiveReport};
 use crate::coordination::progress::{ProgressError, WorkProgress};
+use crate::time::{Backoff, Clock, Jitter, Timestamp};
 
-/// Wall clock and sleeping, injected.
-pub trait Clock: Send + Sync {
-    /// Epoch seconds.
-    fn now(&self) -> u64;
-    fn sleep(&self, d: Duration) -> impl Future<Output = ()> + Send;
-}
-
-/// The real clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> u64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0)
-    }
-    async fn sleep(&self, d: Duration) {
-        tokio::time::sleep(d).await;
-    }
-}
+/// The pause after a failed pass: 1 s, 2 s, 4 s … 60 s, no jitter (one runner per backfill).
+pub const ERROR_BACKOFF: Backoff = Backoff::new(
+    Duration::from_secs(1),
+    Duration::from_secs(60),
+    Jitter::None,
+);
 
 /// The working state as the runner needs it.
 pub trait WorkingState: Send + Sync {
     /// Exact progress, `None` when the index does not exist.
     fn observe(
         &self,
-        now: u64,
+        now: Timestamp,
     ) -> impl Future<Output = Result<Option<WorkProgress>, ProgressError>> + Send;
     /// Archive every document, verify, delete the index.
     fn archive_and_delete(
         &self,
-        now: u64,
+        now: Timestamp,
     ) -> impl Future<Output = Result<ArchiveReport, ArchiveError>> + Send;
 }
 
@@ -109,7 +99,8 @@ impl ConvergeError {
 pub enum ConvergeEvent {
     /// One pass observed and decided.
     Pass {
-        now: u64,
+        #[serde(with = "crate::time::epoch_seconds")]
+        now: Timestamp,
         fleet: FleetObservation,
         progress: Option<WorkProgress>,
         decision: Decision,
@@ -122,34 +113,6 @@ pub enum ConvergeEvent {
     Archived { report: ArchiveReport },
     /// A pass failed; the next one runs after `retry_in`.
     Error { message: String, retry_in: Duration },
-}
-
-/// Bounded exponential backoff as an iterator of delays: 1 s, 2 s, 4 s … capped.
-#[derive(Debug, Clone)]
-pub struct Backoff {
-    next: Duration,
-    cap: Duration,
-}
-
-impl Backoff {
-    pub fn new(first: Duration, cap: Duration) -> Self {
-        Backoff { next: first, cap }
-    }
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff::new(Duration::from_secs(1), Duration::from_secs(60))
-    }
-}
-
-impl Iterator for Backoff {
-    type Item = Duration;
-    fn next(&mut self) -> Option<Duration> {
-        let d = self.next.min(self.cap);
-        self.next = self.next.saturating_mul(2).min(self.cap);
-        Some(d)
-    }
 }
 
 /// Options of [`Runner::run_until_settled`].
@@ -281,8 +244,8 @@ impl<F: Fleet, W: WorkingState, H: HealthSource, C: Clock> Runner<F, W, H, C> {
         options: &SettleOptions,
         sink: &mut impl FnMut(ConvergeEvent),
     ) -> Result<Decision, ConvergeError> {
-        let start = self.clock.now();
-        let mut backoff = Backoff::default();
+        let start = self.clock.instant();
+        let mut backoff = error_delays();
         let mut errors = 0u32;
         loop {
             let wait = match self.pass(sink).await {
@@ -291,11 +254,11 @@ impl<F: Fleet, W: WorkingState, H: HealthSource, C: Clock> Runner<F, W, H, C> {
                 }
                 Ok(decision) => {
                     errors = 0;
-                    backoff = Backoff::default();
-                    let waited = self.clock.now().saturating_sub(start);
-                    if waited >= options.timeout.as_secs() {
+                    backoff.reset();
+                    let waited = self.clock.instant().saturating_duration_since(start);
+                    if waited >= options.timeout {
                         return Err(ConvergeError::Timeout {
-                            waited_secs: waited,
+                            waited_secs: waited.as_secs(),
                             status: decision.status.status.as_str(),
                             reason: decision.status.reason,
                         });
@@ -311,7 +274,7 @@ impl<F: Fleet, W: WorkingState, H: HealthSource, C: Clock> Runner<F, W, H, C> {
                             last: e.to_string(),
                         });
                     }
-                    let retry_in = backoff.next().unwrap_or(Duration::from_secs(60));
+                    let retry_in = backoff.next().unwrap_or(ERROR_BACKOFF.cap);
                     sink(ConvergeEvent::Error {
                         message: e.to_string(),
                         retry_in,
@@ -326,11 +289,11 @@ impl<F: Fleet, W: WorkingState, H: HealthSource, C: Clock> Runner<F, W, H, C> {
     /// Runs forever (`converge --watch`): every `interval` (or sooner when the decision asks), backing off
     /// on errors. Returns only when the sink's caller stops polling the future.
     pub async fn watch(&mut self, interval: Duration, sink: &mut impl FnMut(ConvergeEvent)) {
-        let mut backoff = Backoff::default();
+        let mut backoff = error_delays();
         loop {
             let wait = match self.pass(sink).await {
                 Ok(decision) => {
-                    backoff = Backoff::default();
+                    backoff.reset();
                     decision.requeue_after.min(interval)
                 }
                 Err(e) => {
@@ -345,6 +308,11 @@ impl<F: Fleet, W: WorkingState, H: HealthSource, C: Clock> Runner<F, W, H, C> {
             self.clock.sleep(wait).await;
         }
     }
+}
+
+/// The delays of [`ERROR_BACKOFF`] (unjittered: the generator is never drawn from).
+fn error_delays() -> crate::time::Delays<StdRng> {
+    ERROR_BACKOFF.delays(StdRng::seed_from_u64(0))
 }
 
 #[cfg(test)]

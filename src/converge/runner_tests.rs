@@ -5,6 +5,7 @@ use std::sync::Mutex;
 use super::*;
 use crate::converge::lifecycle::{DeclaredState, Status};
 use crate::coordination::progress::WorkProgress;
+use crate::time::ManualClock;
 
 #[derive(Default)]
 struct FakeFleet {
@@ -48,7 +49,7 @@ struct FakeState {
 }
 
 impl WorkingState for FakeState {
-    async fn observe(&self, _now: u64) -> Result<Option<WorkProgress>, ProgressError> {
+    async fn observe(&self, _now: Timestamp) -> Result<Option<WorkProgress>, ProgressError> {
         if self.unauthorized {
             return Err(ProgressError::Transport(TransportError::Unauthorized {
                 url: "http://t".into(),
@@ -58,7 +59,7 @@ impl WorkingState for FakeState {
         }
         Ok(self.progress.lock().unwrap().clone())
     }
-    async fn archive_and_delete(&self, _now: u64) -> Result<ArchiveReport, ArchiveError> {
+    async fn archive_and_delete(&self, _now: Timestamp) -> Result<ArchiveReport, ArchiveError> {
         *self.archived.lock().unwrap() += 1;
         let p = self.progress.lock().unwrap().take();
         Ok(ArchiveReport {
@@ -72,25 +73,9 @@ impl WorkingState for FakeState {
     }
 }
 
-#[derive(Default)]
-struct FakeClock {
-    now: Mutex<u64>,
-    slept: Mutex<Vec<Duration>>,
-}
-
-impl Clock for FakeClock {
-    fn now(&self) -> u64 {
-        *self.now.lock().unwrap()
-    }
-    async fn sleep(&self, d: Duration) {
-        *self.now.lock().unwrap() += d.as_secs().max(1);
-        self.slept.lock().unwrap().push(d);
-    }
-}
-
 fn progress(total: u64, completed: u64) -> WorkProgress {
     WorkProgress {
-        setup_completed_at: Some(1),
+        setup_completed_at: Some(Timestamp::from_epoch_seconds(1)),
         total,
         completed,
         incomplete: total - completed,
@@ -103,14 +88,14 @@ fn runner(
     state: DeclaredState,
     fleet: FakeFleet,
     ws: FakeState,
-) -> Runner<FakeFleet, FakeState, NoHealth, FakeClock> {
+) -> Runner<FakeFleet, FakeState, NoHealth, ManualClock> {
     fleet.state.lock().unwrap().exists = true;
     Runner::new(
         Declared::new(state, 3),
         fleet,
         ws,
         NoHealth,
-        FakeClock::default(),
+        ManualClock::default(),
     )
 }
 
@@ -260,6 +245,6 @@ async fn times_out_with_the_last_status() {
 
 #[test]
 fn backoff_doubles_and_caps() {
-    let b: Vec<u64> = Backoff::default().take(8).map(|d| d.as_secs()).collect();
+    let b: Vec<u64> = error_delays().take(8).map(|d| d.as_secs()).collect();
     assert_eq!(b, vec![1, 2, 4, 8, 16, 32, 60, 60]);
 }

@@ -14,6 +14,7 @@ use super::ports::{Fleet, FleetObservation, PlatformError};
 use super::reconcile::reconcile;
 use crate::cluster::transport::{JsonTransport, TransportError};
 use crate::coordination::progress::{ProgressError, WorkProgress, fetch_progress};
+use crate::time::Timestamp;
 
 /// What happened when reading the working state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -29,8 +30,9 @@ pub enum WorkingStateAccess {
 /// Everything `status` reports.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StatusReport {
-    /// Epoch seconds when observed.
-    pub observed_at: u64,
+    /// When observed.
+    #[serde(with = "crate::time::epoch_seconds")]
+    pub observed_at: Timestamp,
     /// `RUNNING` / `STARTING` / `STOPPED`, as the console derives it from the fleet.
     pub console_state: Option<&'static str>,
     pub fleet: Option<FleetObservation>,
@@ -70,7 +72,7 @@ pub fn derive_report(
     fleet: Result<FleetObservation, String>,
     index: &str,
     progress: Result<WorkProgress, (WorkingStateAccess, String)>,
-    now: u64,
+    now: Timestamp,
 ) -> StatusReport {
     let (fleet, fleet_error) = match fleet {
         Ok(f) => (Some(f), None),
@@ -146,7 +148,7 @@ pub async fn collect<F: Fleet, T: JsonTransport>(
     fleet: Option<&F>,
     transport: &T,
     index: &str,
-    now: u64,
+    now: Timestamp,
 ) -> StatusReport {
     let fleet_obs = match fleet {
         Some(f) => f.observe().await.map_err(|e| e.to_string()),
@@ -179,6 +181,10 @@ impl Fleet for NoFleet {
 mod tests {
     use super::*;
 
+    fn at(epoch_seconds: i64) -> Timestamp {
+        Timestamp::from_epoch_seconds(epoch_seconds)
+    }
+
     fn fleet(d: u32, r: u32, p: u32) -> FleetObservation {
         FleetObservation {
             exists: true,
@@ -190,7 +196,7 @@ mod tests {
 
     fn half() -> WorkProgress {
         WorkProgress {
-            setup_completed_at: Some(100),
+            setup_completed_at: Some(at(100)),
             total: 4,
             completed: 2,
             incomplete: 2,
@@ -200,11 +206,11 @@ mod tests {
 
     #[test]
     fn derived_status_matches_reconcile_and_infers_declared() {
-        let r = derive_report(None, Ok(fleet(1, 1, 0)), "i", Ok(half()), 200);
+        let r = derive_report(None, Ok(fleet(1, 1, 0)), "i", Ok(half()), at(200));
         assert_eq!(r.console_state, Some("RUNNING"));
         assert_eq!(r.status.status, Status::Running);
         assert!(!r.has_problem());
-        let r = derive_report(None, Ok(fleet(0, 0, 0)), "i", Ok(half()), 200);
+        let r = derive_report(None, Ok(fleet(0, 0, 0)), "i", Ok(half()), at(200));
         assert_eq!(
             (r.console_state, r.status.status),
             (Some("STOPPED"), Status::Paused)
@@ -214,7 +220,7 @@ mod tests {
             incomplete: 0,
             ..half()
         };
-        let r = derive_report(None, Ok(fleet(1, 1, 0)), "i", Ok(done), 200);
+        let r = derive_report(None, Ok(fleet(1, 1, 0)), "i", Ok(done), at(200));
         assert_eq!(
             (r.console_state, r.status.status),
             (Some("RUNNING"), Status::Completed)
@@ -228,7 +234,7 @@ mod tests {
             Ok(fleet(1, 0, 1)),
             "i",
             Err((WorkingStateAccess::Unauthorized, "HTTP 403".into())),
-            0,
+            at(0),
         );
         assert_eq!(r.console_state, Some("STARTING"));
         assert_eq!(r.status.status, Status::Failed);
@@ -239,11 +245,11 @@ mod tests {
             Ok(fleet(0, 0, 0)),
             "i",
             Err((WorkingStateAccess::Missing, "gone".into())),
-            0,
+            at(0),
         );
         assert_eq!(r.status.status, Status::NotStarted);
         assert!(r.has_problem());
-        let r = derive_report(None, Err("no service".into()), "i", Ok(half()), 0);
+        let r = derive_report(None, Err("no service".into()), "i", Ok(half()), at(0));
         assert_eq!((r.console_state, r.status.status), (None, Status::Failed));
     }
 }

@@ -9,6 +9,7 @@ use crate::coordination::archive::{
 use crate::coordination::progress::{
     ProgressError, WorkProgress, observe_progress, working_state_index,
 };
+use crate::time::Timestamp;
 
 /// The working-state index of one session on the target.
 pub struct TargetWorkingState<T, S> {
@@ -25,11 +26,11 @@ impl<T: JsonTransport, S: ArchiveStore> TargetWorkingState<T, S> {
 }
 
 impl<T: JsonTransport, S: ArchiveStore> WorkingState for TargetWorkingState<T, S> {
-    async fn observe(&self, now: u64) -> Result<Option<WorkProgress>, ProgressError> {
+    async fn observe(&self, now: Timestamp) -> Result<Option<WorkProgress>, ProgressError> {
         observe_progress(&self.transport, &self.index(), now).await
     }
 
-    async fn archive_and_delete(&self, now: u64) -> Result<ArchiveReport, ArchiveError> {
+    async fn archive_and_delete(&self, now: Timestamp) -> Result<ArchiveReport, ArchiveError> {
         let location = self.destination.location_at(now);
         archive_and_delete(
             &self.transport,

@@ -12,9 +12,7 @@
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-pub use super::archive_store::{
-    ArchiveDestination, ArchiveStore, FileOrS3Store, StoreError, utc_parts,
-};
+pub use super::archive_store::{ArchiveDestination, ArchiveStore, FileOrS3Store, StoreError};
 use super::progress::working_state_index;
 use crate::cluster::transport::{Body, JsonTransport, Method, TransportError};
 use crate::config::Location;

@@ -8,6 +8,7 @@
 use std::future::Future;
 
 use crate::config::{Location, S3Location};
+use crate::time::Timestamp;
 
 /// An archive could not be written or read.
 #[derive(Debug, thiserror::Error)]
@@ -15,21 +16,6 @@ use crate::config::{Location, S3Location};
 pub struct StoreError {
     pub location: String,
     pub message: String,
-}
-
-/// UTC `(year, month, day, hour, minute, second)` of epoch seconds (Howard Hinnant's days-to-civil).
-pub fn utc_parts(secs: u64) -> (i64, u32, u32, u64, u64, u64) {
-    let z = (secs / 86_400) as i64 + 719_468;
-    let rem = secs % 86_400;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d, rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 /// Where `stopped` writes archives, from `backfill.archive`: a value ending in `.json` is the archive itself;
@@ -53,15 +39,12 @@ impl ArchiveDestination {
         }
     }
 
-    /// The archive location for a stop at `now` (epoch seconds).
-    pub fn location_at(&self, now: u64) -> Location {
+    /// The archive location for a stop at `now`.
+    pub fn location_at(&self, now: Timestamp) -> Location {
         match self {
             ArchiveDestination::File(file) => file.clone(),
             ArchiveDestination::Under(dir) => {
-                let (y, m, d, h, mi, s) = utc_parts(now);
-                dir.join(&format!(
-                    "working_state_backup_{y:04}{m:02}{d:02}{h:02}{mi:02}{s:02}.json"
-                ))
+                dir.join(&format!("working_state_backup_{}.json", now.compact()))
             }
         }
     }
@@ -184,17 +167,18 @@ mod tests {
         let d = ArchiveDestination::new(parse("s3://bkt/p/"));
         assert_eq!(d, ArchiveDestination::Under(parse("s3://bkt/p")));
         assert_eq!(
-            d.location_at(1_784_642_531).to_string(),
+            d.location_at(Timestamp::from_epoch_seconds(1_784_642_531))
+                .to_string(),
             "s3://bkt/p/working_state_backup_20260721140211.json"
         );
         let d = ArchiveDestination::new(parse("s3://bkt"));
         assert_eq!(
-            d.location_at(0).to_string(),
+            d.location_at(Timestamp::UNIX_EPOCH).to_string(),
             "s3://bkt/working_state_backup_19700101000000.json"
         );
         let d = ArchiveDestination::new(parse("./backfill_working_state"));
         assert_eq!(
-            d.location_at(0),
+            d.location_at(Timestamp::UNIX_EPOCH),
             Location::Local(
                 "./backfill_working_state/working_state_backup_19700101000000.json".into()
             )
@@ -213,7 +197,11 @@ mod tests {
         ] {
             let d = ArchiveDestination::new(parse(text));
             assert_eq!(d, ArchiveDestination::File(parse(text)));
-            assert_eq!(d.location_at(1_784_642_531), parse(text), "{text}");
+            assert_eq!(
+                d.location_at(Timestamp::from_epoch_seconds(1_784_642_531)),
+                parse(text),
+                "{text}"
+            );
         }
     }
 

@@ -8,14 +8,15 @@ use serde_json::{Value, json};
 
 use super::lease::{self, Refusal, SHARD_SETUP_ID, WorkItem, WorkItemId};
 use crate::cluster::transport::{Body, JsonTransport, Method, TransportError};
+use crate::time::Timestamp;
 
 /// What an acquisition attempt found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Acquired {
-    /// This worker now holds the item until `lease_until` (epoch seconds).
+    /// This worker now holds the item until `lease_until` (a whole second, as stored).
     Item {
         id: WorkItemId,
-        lease_until: i64,
+        lease_until: Timestamp,
         exponent: u32,
     },
     /// Work remains, but every remaining item is leased by someone else.
@@ -127,7 +128,8 @@ impl<'t, T: JsonTransport> Coordinator<'t, T> {
 
     /// Records that every work item exists: a completed `shard_setup` document, as the upstream workers leave
     /// it, so `status` (ours and the console's) knows creation is over. Create-only; an existing one is kept.
-    pub async fn mark_setup_complete(&self, now: u64) -> Result<(), CoordinationError> {
+    pub async fn mark_setup_complete(&self, now: Timestamp) -> Result<(), CoordinationError> {
+        let now = now.epoch_seconds();
         let doc = serde_json::json!({
             "scriptVersion": lease::SCRIPT_VERSION,
             "creatorId": self.worker_id,
@@ -198,7 +200,7 @@ impl<'t, T: JsonTransport> Coordinator<'t, T> {
     /// Claims a random claimable item (expired, incomplete), so workers do not stampede one document.
     pub async fn acquire(
         &self,
-        now: i64,
+        now: Timestamp,
         rng: &mut impl rand::Rng,
     ) -> Result<Acquired, CoordinationError> {
         loop {
@@ -206,7 +208,7 @@ impl<'t, T: JsonTransport> Coordinator<'t, T> {
                 "size": 50,
                 "seq_no_primary_term": true,
                 "query": { "bool": {
-                    "filter": [{ "range": { "expiration": { "lt": now } } }],
+                    "filter": [{ "range": { "expiration": { "lt": now.epoch_seconds() } } }],
                     "must_not": [{ "exists": { "field": "completedAt" } }, { "ids": { "values": [SHARD_SETUP_ID] } }]
                 }}
             });
@@ -256,7 +258,7 @@ impl<'t, T: JsonTransport> Coordinator<'t, T> {
                     Ok(()) => {
                         return Ok(Acquired::Item {
                             id,
-                            lease_until: claimed.expiration,
+                            lease_until: Timestamp::from_epoch_seconds(claimed.expiration),
                             exponent: claimed.next_acquisition_lease_exponent,
                         });
                     }
@@ -274,7 +276,7 @@ impl<'t, T: JsonTransport> Coordinator<'t, T> {
         &self,
         id: &WorkItemId,
         claimed: &WorkItem,
-        now: i64,
+        now: Timestamp,
     ) -> Result<(), CoordinationError> {
         let successors = lease::recorded_successors(claimed).unwrap_or_default();
         self.create_items(
@@ -323,7 +325,7 @@ impl<'t, T: JsonTransport> Coordinator<'t, T> {
     pub async fn complete(
         &self,
         id: &WorkItemId,
-        now: i64,
+        now: Timestamp,
         migrated: u64,
         failed: u64,
     ) -> Result<(), CoordinationError> {
@@ -359,7 +361,7 @@ impl<'t, T: JsonTransport> Coordinator<'t, T> {
         &self,
         id: &WorkItemId,
         next_doc: u64,
-        now: i64,
+        now: Timestamp,
         migrated: u64,
         failed: u64,
     ) -> Result<WorkItemId, CoordinationError> {

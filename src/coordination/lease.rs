@@ -12,11 +12,14 @@
 //! 5. `successor_items` is write-once: recording succeeds only when absent or equal. The order is always
 //!    successors recorded → successors created (create-only) → parent completed.
 //!
-//! Times are epoch seconds, as the upstream workers write them; ids are `base64url(index)__shard__startDoc`.
+//! Stored times are epoch seconds, as the upstream workers write them (`now` comes in as a [`Timestamp`] and is
+//! rounded down to its second); ids are `base64url(index)__shard__startDoc`.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
+
+use crate::time::Timestamp;
 
 /// The version of this document schema; workers of different versions must not share a working state.
 pub const SCRIPT_VERSION: &str = "3.0";
@@ -138,10 +141,11 @@ pub fn lease_seconds(window_seconds: u64, exponent: u32) -> i64 {
 pub fn claim(
     item: &WorkItem,
     me: &str,
-    now: i64,
+    now: Timestamp,
     window_seconds: u64,
 ) -> Result<WorkItem, Refusal> {
     check_version(item)?;
+    let now = now.epoch_seconds();
     if item.completed_at.is_some() {
         return Err(Refusal::Completed);
     }
@@ -216,10 +220,10 @@ pub fn recorded_successors(item: &WorkItem) -> Option<Vec<WorkItemId>> {
 
 /// Completes an item whose handoff was interrupted after its successors were recorded, keeping the counts the
 /// handing-off holder recorded with them.
-pub fn complete_handoff(item: &WorkItem, me: &str, now: i64) -> Result<WorkItem, Refusal> {
+pub fn complete_handoff(item: &WorkItem, me: &str, now: Timestamp) -> Result<WorkItem, Refusal> {
     check_holder(item, me)?;
     let mut next = item.clone();
-    next.completed_at = Some(now);
+    next.completed_at = Some(now.epoch_seconds());
     next.documents_migrated = Some(item.documents_migrated.unwrap_or(0));
     next.failed_documents = Some(item.failed_documents.unwrap_or(0));
     Ok(next)
@@ -229,13 +233,13 @@ pub fn complete_handoff(item: &WorkItem, me: &str, now: i64) -> Result<WorkItem,
 pub fn complete(
     item: &WorkItem,
     me: &str,
-    now: i64,
+    now: Timestamp,
     migrated: u64,
     failed: u64,
 ) -> Result<WorkItem, Refusal> {
     check_holder(item, me)?;
     let mut next = item.clone();
-    next.completed_at = Some(now);
+    next.completed_at = Some(now.epoch_seconds());
     next.documents_migrated = Some(migrated);
     next.failed_documents = Some(failed);
     Ok(next)
@@ -254,6 +258,10 @@ pub fn release(item: &WorkItem, me: &str) -> Result<WorkItem, Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn at(epoch_seconds: i64) -> Timestamp {
+        Timestamp::from_epoch_seconds(epoch_seconds)
+    }
 
     fn id() -> WorkItemId {
         WorkItemId {
@@ -287,7 +295,7 @@ mod tests {
     #[test]
     fn a_claim_takes_an_expired_item_and_doubles_the_next_lease() {
         let item = unassigned(&id(), "w0", 0);
-        let first = claim(&item, "w1", 1_000, 600).expect("claimable");
+        let first = claim(&item, "w1", at(1_000), 600).expect("claimable");
         assert_eq!(
             (
                 first.lease_holder_id.as_deref(),
@@ -298,18 +306,18 @@ mod tests {
         );
         // Held: nobody else may claim before it expires.
         assert_eq!(
-            claim(&first, "w2", 1_599, 600),
+            claim(&first, "w2", at(1_599), 600),
             Err(Refusal::Leased {
                 holder: "w1".into(),
                 until: 1_600
             })
         );
         assert!(
-            claim(&first, "w2", 1_600, 600).is_err(),
+            claim(&first, "w2", at(1_600), 600).is_err(),
             "expiration is inclusive"
         );
         // Expired: the next claim gets twice the lease.
-        let second = claim(&first, "w2", 1_601, 600).expect("expired");
+        let second = claim(&first, "w2", at(1_601), 600).expect("expired");
         assert_eq!(
             (second.expiration, second.next_acquisition_lease_exponent),
             (1_601 + 1_200, 2)
@@ -318,14 +326,14 @@ mod tests {
 
     #[test]
     fn completion_is_terminal_and_only_the_holder_may_write() {
-        let held = claim(&unassigned(&id(), "w0", 0), "w1", 10, 60).expect("claim");
+        let held = claim(&unassigned(&id(), "w0", 0), "w1", at(10), 60).expect("claim");
         assert_eq!(
-            complete(&held, "w2", 20, 5, 0),
+            complete(&held, "w2", at(20), 5, 0),
             Err(Refusal::NotHolder {
                 holder: Some("w1".into())
             })
         );
-        let done = complete(&held, "w1", 20, 5, 1).expect("holder completes");
+        let done = complete(&held, "w1", at(20), 5, 1).expect("holder completes");
         assert_eq!(
             (
                 done.completed_at,
@@ -334,8 +342,8 @@ mod tests {
             ),
             (Some(20), Some(5), Some(1))
         );
-        assert_eq!(claim(&done, "w2", 10_000, 60), Err(Refusal::Completed));
-        assert_eq!(complete(&done, "w1", 30, 5, 0), Err(Refusal::Completed));
+        assert_eq!(claim(&done, "w2", at(10_000), 60), Err(Refusal::Completed));
+        assert_eq!(complete(&done, "w1", at(30), 5, 0), Err(Refusal::Completed));
         assert_eq!(
             record_successors(&done, "w1", &["x".into()], 0, 0),
             Err(Refusal::Completed)
@@ -344,7 +352,7 @@ mod tests {
 
     #[test]
     fn a_release_makes_the_item_claimable_at_once_and_only_the_holder_may_release() {
-        let held = claim(&unassigned(&id(), "w0", 0), "w1", 10, 60).expect("claim");
+        let held = claim(&unassigned(&id(), "w0", 0), "w1", at(10), 60).expect("claim");
         assert!(matches!(
             release(&held, "w2"),
             Err(Refusal::NotHolder { .. })
@@ -358,12 +366,12 @@ mod tests {
             ),
             (0, None, 1)
         );
-        assert!(claim(&free, "w2", 11, 60).is_ok());
+        assert!(claim(&free, "w2", at(11), 60).is_ok());
     }
 
     #[test]
     fn successors_are_write_once_and_idempotent() {
-        let held = claim(&unassigned(&id(), "w0", 0), "w1", 10, 60).expect("claim");
+        let held = claim(&unassigned(&id(), "w0", 0), "w1", at(10), 60).expect("claim");
         let next = WorkItemId {
             starting_doc: 500,
             ..id()
@@ -388,7 +396,7 @@ mod tests {
 
     #[test]
     fn an_interrupted_handoff_is_finished_by_the_next_claimer_with_the_recorded_counts() {
-        let held = claim(&unassigned(&id(), "w0", 0), "w1", 10, 60).expect("claim");
+        let held = claim(&unassigned(&id(), "w0", 0), "w1", at(10), 60).expect("claim");
         let successor = WorkItemId {
             starting_doc: 200,
             ..id()
@@ -396,9 +404,9 @@ mod tests {
         let recorded =
             record_successors(&held, "w1", &[successor.to_id()], 200, 3).expect("record");
         // w1 dies here: the lease runs out, w2 claims the item and must not migrate it from document 0.
-        let reclaimed = claim(&recorded, "w2", 10_000, 60).expect("expired lease is claimable");
+        let reclaimed = claim(&recorded, "w2", at(10_000), 60).expect("expired lease is claimable");
         assert_eq!(recorded_successors(&reclaimed), Some(vec![successor]));
-        let done = complete_handoff(&reclaimed, "w2", 10_001).expect("holder finishes");
+        let done = complete_handoff(&reclaimed, "w2", at(10_001)).expect("holder finishes");
         assert_eq!(
             (
                 done.completed_at,
@@ -408,7 +416,7 @@ mod tests {
             (Some(10_001), Some(200), Some(3))
         );
         assert!(matches!(
-            complete_handoff(&reclaimed, "w1", 10_001),
+            complete_handoff(&reclaimed, "w1", at(10_001)),
             Err(Refusal::NotHolder { .. })
         ));
         assert_eq!(recorded_successors(&held), None);
@@ -419,7 +427,7 @@ mod tests {
         let mut item = unassigned(&id(), "w0", 0);
         item.script_version = "2.0".into();
         assert_eq!(
-            claim(&item, "w1", 10, 60),
+            claim(&item, "w1", at(10), 60),
             Err(Refusal::VersionMismatch {
                 found: "2.0".into()
             })
@@ -435,7 +443,7 @@ mod tests {
 
     #[test]
     fn stored_documents_use_the_upstream_field_names() {
-        let item = claim(&unassigned(&id(), "w0", 0), "w1", 10, 60).expect("claim");
+        let item = claim(&unassigned(&id(), "w0", 0), "w1", at(10), 60).expect("claim");
         let json = serde_json::to_value(&item).expect("json");
         for key in [
             "scriptVersion",

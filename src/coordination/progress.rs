@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::cluster::transport::{Body, JsonTransport, Method, TransportError};
+use crate::time::Timestamp;
 
 /// Base name of the working-state index.
 pub const WORKING_STATE_INDEX: &str = ".migrations_working_state";
@@ -34,15 +35,17 @@ pub fn working_state_index(session: Option<&str>) -> String {
 /// Exact counts of the working state at one instant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct WorkProgress {
-    /// `shard_setup.completedAt` (epoch s): all work items exist from then on.
-    pub setup_completed_at: Option<u64>,
+    /// `shard_setup.completedAt`: all work items exist from then on.
+    #[serde(default, with = "crate::time::option_epoch_seconds")]
+    pub setup_completed_at: Option<Timestamp>,
     pub total: u64,
     pub completed: u64,
     pub incomplete: u64,
     pub in_progress: u64,
     pub unclaimed: u64,
-    /// Highest `completedAt` of any work item (epoch s).
-    pub last_completed_at: Option<u64>,
+    /// Highest `completedAt` of any work item.
+    #[serde(default, with = "crate::time::option_epoch_seconds")]
+    pub last_completed_at: Option<Timestamp>,
     /// Sum of `documentsMigrated`, when any item carries it.
     pub documents_migrated: Option<u64>,
     /// Sum of `failedDocuments`, when any item carries it.
@@ -73,7 +76,7 @@ impl WorkProgress {
 
     /// Estimated seconds to completion, extrapolating the rate since setup (as the console does); `None`
     /// when nothing has completed yet or there is no start time.
-    pub fn eta_seconds(&self, now: u64) -> Option<u64> {
+    pub fn eta_seconds(&self, now: Timestamp) -> Option<u64> {
         if self.is_complete() {
             return Some(0);
         }
@@ -82,13 +85,13 @@ impl WorkProgress {
         if pct <= 0.0 {
             return None;
         }
-        let elapsed = now.saturating_sub(start) as f64;
+        let elapsed = now.saturating_duration_since(start).as_secs() as f64;
         let eta = elapsed * (100.0 - pct) / pct;
         (eta.is_finite() && eta >= 0.0).then_some(eta.round() as u64)
     }
 
     /// Documents per second since setup, when documents are counted.
-    pub fn documents_per_second(&self, now: u64) -> Option<f64> {
+    pub fn documents_per_second(&self, now: Timestamp) -> Option<f64> {
         let docs = self.documents_migrated?;
         let start = self.setup_completed_at?;
         let end = if self.is_complete() {
@@ -96,7 +99,7 @@ impl WorkProgress {
         } else {
             now
         };
-        let elapsed = end.saturating_sub(start);
+        let elapsed = end.saturating_duration_since(start).as_secs();
         (elapsed > 0).then(|| docs as f64 / elapsed as f64)
     }
 }
@@ -105,8 +108,9 @@ fn not_setup() -> Value {
     json!({"ids": {"values": [SHARD_SETUP_ID]}})
 }
 
-/// The one request body that yields every count. `now` is epoch seconds.
-pub fn progress_query(now: u64) -> Value {
+/// The one request body that yields every count (leases compared with `now`'s second, as they are stored).
+pub fn progress_query(now: Timestamp) -> Value {
+    let now = now.epoch_seconds();
     let no_successors = json!({"exists": {"field": "successor_items"}});
     let done = json!({"exists": {"field": "completedAt"}});
     let items_filters = json!({
@@ -162,6 +166,11 @@ fn metric(v: &Value, pointer: &str) -> Option<u64> {
     (x.is_finite() && x >= 0.0).then_some(x.round() as u64)
 }
 
+/// An aggregation over a stored time (epoch seconds).
+fn instant(v: &Value, pointer: &str) -> Option<Timestamp> {
+    metric(v, pointer).map(|s| Timestamp::from_epoch_seconds(i64::try_from(s).unwrap_or(i64::MAX)))
+}
+
 /// Parses the response to [`progress_query`].
 pub fn parse_progress(index: &str, response: &Value) -> Result<WorkProgress, MalformedProgress> {
     let relation = response
@@ -175,7 +184,7 @@ pub fn parse_progress(index: &str, response: &Value) -> Result<WorkProgress, Mal
     }
     let present = |p: &str| metric(response, p).is_some_and(|n| n > 0);
     Ok(WorkProgress {
-        setup_completed_at: metric(response, "/aggregations/setup/completed_at/value"),
+        setup_completed_at: instant(response, "/aggregations/setup/completed_at/value"),
         total: count(
             response,
             "/aggregations/items/counts/buckets/total/doc_count",
@@ -201,7 +210,7 @@ pub fn parse_progress(index: &str, response: &Value) -> Result<WorkProgress, Mal
             "/aggregations/items/counts/buckets/unclaimed/doc_count",
             index,
         )?,
-        last_completed_at: metric(response, "/aggregations/items/last_completed_at/value"),
+        last_completed_at: instant(response, "/aggregations/items/last_completed_at/value"),
         documents_migrated: present("/aggregations/items/docs_present/value")
             .then(|| metric(response, "/aggregations/items/docs/value").unwrap_or(0)),
         failed_documents: present("/aggregations/items/failed_present/value")
@@ -225,7 +234,7 @@ pub enum ProgressError {
 pub async fn fetch_progress<T: JsonTransport>(
     transport: &T,
     index: &str,
-    now: u64,
+    now: Timestamp,
 ) -> Result<WorkProgress, ProgressError> {
     let path = format!("/{index}/_search");
     let resp = transport
@@ -243,7 +252,7 @@ pub async fn fetch_progress<T: JsonTransport>(
 pub async fn observe_progress<T: JsonTransport>(
     transport: &T,
     index: &str,
-    now: u64,
+    now: Timestamp,
 ) -> Result<Option<WorkProgress>, ProgressError> {
     match fetch_progress(transport, index, now).await {
         Ok(p) => Ok(Some(p)),
@@ -255,6 +264,10 @@ pub async fn observe_progress<T: JsonTransport>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn at(epoch_seconds: i64) -> Timestamp {
+        Timestamp::from_epoch_seconds(epoch_seconds)
+    }
 
     fn response(total: u64, completed: u64, setup: Option<f64>) -> Value {
         json!({
@@ -281,8 +294,8 @@ mod tests {
         let p = parse_progress("i", &response(30000, 12000, Some(1.7E9))).unwrap();
         assert_eq!((p.total, p.completed, p.incomplete), (30000, 12000, 18000));
         assert_eq!((p.in_progress, p.unclaimed), (1, 17999));
-        assert_eq!(p.setup_completed_at, Some(1_700_000_000));
-        assert_eq!(p.last_completed_at, Some(1_700_000_100));
+        assert_eq!(p.setup_completed_at, Some(at(1_700_000_000)));
+        assert_eq!(p.last_completed_at, Some(at(1_700_000_100)));
         assert_eq!(p.documents_migrated, None);
         assert_eq!(p.failed_documents, Some(3));
         assert_eq!(p.documents_in_index, 30001);
@@ -303,19 +316,19 @@ mod tests {
             ..Default::default()
         };
         assert!(!p.is_complete(), "0 of 0 before setup is not done");
-        p.setup_completed_at = Some(1000);
+        p.setup_completed_at = Some(at(1000));
         assert!(p.is_complete());
         p.total = 4;
         p.completed = 1;
         assert_eq!(p.percent(), 25.0);
-        assert_eq!(p.eta_seconds(1100), Some(300));
+        assert_eq!(p.eta_seconds(at(1100)), Some(300));
         p.completed = 0;
-        assert_eq!(p.eta_seconds(1100), None);
+        assert_eq!(p.eta_seconds(at(1100)), None);
     }
 
     #[test]
     fn query_excludes_setup_and_tracks_totals() {
-        let q = progress_query(42);
+        let q = progress_query(at(42));
         assert_eq!(q["track_total_hits"], json!(true));
         assert_eq!(q["size"], json!(0));
         let f = &q["aggs"]["items"]["aggs"]["counts"]["filters"]["filters"];

@@ -10,19 +10,7 @@
 use serde_json::{Value, json};
 
 use crate::converge::status::{StatusReport, WorkingStateAccess};
-use crate::coordination::archive::utc_parts;
-
-/// `2026-07-21 14:02:11+00:00` (the console's start-time format) from epoch seconds.
-pub fn format_epoch(secs: u64) -> String {
-    let (y, m, d, h, mi, s) = utc_parts(secs);
-    format!("{y:04}-{m:02}-{d:02} {h:02}:{mi:02}:{s:02}+00:00")
-}
-
-/// RFC 3339 UTC from epoch seconds.
-pub fn rfc3339(secs: u64) -> String {
-    let (y, m, d, h, mi, s) = utc_parts(secs);
-    format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
-}
+use crate::time::Timestamp;
 
 /// `1h 2m 3s`, as the console prints durations.
 pub fn format_duration(secs: u64) -> String {
@@ -88,7 +76,7 @@ pub fn text_lines(report: &StatusReport, deep_check: bool) -> Vec<String> {
                     lines.push("Shards are initializing".into());
                 }
                 if let Some(start) = p.setup_completed_at {
-                    lines.push(format!("Start time: {}", format_epoch(start)));
+                    lines.push(format!("Start time: {}", start.console()));
                 }
                 lines.push(format!(
                     "Documents migrated: {}",
@@ -132,8 +120,8 @@ pub fn json_document(report: &StatusReport) -> Value {
         })),
         "percentage_completed": p.filter(|p| p.setup_done()).map(|p| (p.percent() * 10.0).round() / 10.0),
         "eta_ms": p.and_then(|p| p.eta_seconds(report.observed_at)).map(|s| s.saturating_mul(1000)),
-        "started": p.and_then(|p| p.setup_completed_at).map(rfc3339),
-        "finished": finished.map(rfc3339),
+        "started": p.and_then(|p| p.setup_completed_at).map(Timestamp::rfc3339),
+        "finished": finished.map(Timestamp::rfc3339),
         "shard_total": p.map(|p| p.total),
         "shard_complete": p.map(|p| p.completed),
         "shard_in_progress": p.map(|p| p.in_progress),
@@ -142,7 +130,7 @@ pub fn json_document(report: &StatusReport) -> Value {
         "documents_per_second": p.and_then(|p| p.documents_per_second(report.observed_at)),
         "failed_documents": p.and_then(|p| p.failed_documents),
         "failed_documents_present": p.and_then(|p| p.failed_documents).map(|n| n > 0),
-        "observed_at": rfc3339(report.observed_at),
+        "observed_at": report.observed_at.rfc3339(),
     })
 }
 
@@ -155,7 +143,7 @@ mod tests {
 
     fn report() -> StatusReport {
         let p = WorkProgress {
-            setup_completed_at: Some(1_784_642_531),
+            setup_completed_at: Some(Timestamp::from_epoch_seconds(1_784_642_531)),
             total: 7,
             completed: 4,
             incomplete: 3,
@@ -174,7 +162,7 @@ mod tests {
             Ok(f),
             ".migrations_working_state",
             Ok(p),
-            1_784_642_531 + 400,
+            Timestamp::from_epoch_seconds(1_784_642_531 + 400),
         )
     }
 
@@ -232,8 +220,11 @@ mod tests {
 
     #[test]
     fn epoch_formatting() {
-        assert_eq!(format_epoch(0), "1970-01-01 00:00:00+00:00");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(Timestamp::UNIX_EPOCH.console(), "1970-01-01 00:00:00+00:00");
+        assert_eq!(
+            Timestamp::from_epoch_seconds(951_782_400).rfc3339(),
+            "2000-02-29T00:00:00Z"
+        );
         assert_eq!(format_duration(3723), "1h 2m 3s");
     }
 }

@@ -19,12 +19,12 @@ use super::bulk::Batch;
 use super::failed::FailedDocuments;
 use super::pipeline::AckTracker;
 use super::report::Reporter;
-use super::retry::Clock;
 use super::send::{BatchEnd, BatchResult, Sender};
 use super::types::{Source, WorkerError, WorkerOptions, WorkerStats};
 use crate::cluster::transport::JsonTransport;
 use crate::coordination::coordinator::Coordinator;
 use crate::coordination::lease::WorkItemId;
+use crate::time::{Clock, Timestamp};
 
 /// How long in-flight requests may still finish after the worker decided to stop.
 const DRAIN_GRACE: Duration = Duration::from_secs(5);
@@ -163,7 +163,7 @@ fn spawn_reader(
 pub async fn migrate_item<T: JsonTransport>(
     w: &Work<'_, T>,
     id: &WorkItemId,
-    deadline_ms: i64,
+    deadline: Timestamp,
     out: &mut Outputs<'_, '_>,
 ) -> Result<ItemEnd, WorkerError> {
     let max_in_flight = (w.options.max_connections as usize).max(1);
@@ -173,7 +173,7 @@ pub async fn migrate_item<T: JsonTransport>(
         transport: w.transport,
         policy: w.options.retry,
         clock: w.clock,
-        deadline_ms,
+        deadline,
         shutdown: w.shutdown.clone(),
     };
     let mut state = ItemState {
@@ -183,14 +183,14 @@ pub async fn migrate_item<T: JsonTransport>(
     let mut shutdown = w.shutdown.clone();
     let (mut reader_done, mut signals_gone) = (false, false);
     let stop = loop {
-        let now = w.clock.now_ms();
-        if *shutdown.borrow() || now >= deadline_ms {
+        let now = w.clock.now();
+        if *shutdown.borrow() || now >= deadline {
             break Stop::HandOff;
         }
         if reader_done && inflight.is_empty() {
             break Stop::Done;
         }
-        let until_deadline = Duration::from_millis(u64::try_from(deadline_ms - now).unwrap_or(0));
+        let until_deadline = deadline.saturating_duration_since(now);
         tokio::select! {
             changed = shutdown.changed(), if !signals_gone => signals_gone = changed.is_err(),
             _ = tokio::time::sleep(until_deadline) => {}
@@ -221,7 +221,7 @@ pub async fn migrate_item<T: JsonTransport>(
         w.coordinator
             .complete(
                 id,
-                w.clock.now_s(),
+                w.clock.now(),
                 state.tracker.prefix_counts().0,
                 state.tracker.prefix_counts().1,
             )
@@ -285,7 +285,7 @@ async fn handoff<T: JsonTransport>(
         .checkpoint(
             id,
             checkpoint,
-            w.clock.now_s(),
+            w.clock.now(),
             state.tracker.prefix_counts().0,
             state.tracker.prefix_counts().1,
         )

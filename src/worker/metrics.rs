@@ -9,10 +9,13 @@
 //! Invariant: every name emitted here comes from `render::metrics` (the list the dashboard charts), so the
 //! dashboard and the worker cannot drift apart. Pure: the caller supplies the clock and prints the line.
 
+use std::time::Duration;
+
 use serde_json::{Map, Value, json};
 
 use super::types::WorkerStats;
 use crate::render::metrics as names;
+use crate::time::Timestamp;
 
 /// Counter values: the totals of a run, or the deltas of one reporting period.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -56,13 +59,14 @@ impl MetricValues {
     }
 }
 
-/// One EMF document declaring exactly `entries` (name, value, unit) for `migration` at `timestamp_ms`.
-pub fn emf(migration: &str, entries: &[(&str, u64, &str)], timestamp_ms: i64) -> Value {
+/// One EMF document declaring exactly `entries` (name, value, unit) for `migration` at `at` (EMF's
+/// `Timestamp` is epoch milliseconds).
+pub fn emf(migration: &str, entries: &[(&str, u64, &str)], at: Timestamp) -> Value {
     let mut doc = Map::new();
     doc.insert(
         "_aws".into(),
         json!({
-            "Timestamp": timestamp_ms,
+            "Timestamp": at.epoch_millis(),
             "CloudWatchMetrics": [{
                 "Namespace": names::NAMESPACE,
                 "Dimensions": [[names::DIMENSION]],
@@ -81,7 +85,7 @@ pub fn emf(migration: &str, entries: &[(&str, u64, &str)], timestamp_ms: i64) ->
 }
 
 /// The counters (totals or deltas).
-pub fn emf_document(migration: &str, values: &MetricValues, timestamp_ms: i64) -> Value {
+pub fn emf_document(migration: &str, values: &MetricValues, at: Timestamp) -> Value {
     emf(
         migration,
         &[
@@ -93,7 +97,7 @@ pub fn emf_document(migration: &str, values: &MetricValues, timestamp_ms: i64) -
             (names::WORK_ITEMS_COMPLETED, values.items_completed, "Count"),
             (names::LEASE_HANDOFFS, values.lease_handoffs, "Count"),
         ],
-        timestamp_ms,
+        at,
     )
 }
 
@@ -103,7 +107,7 @@ pub fn shards_document(
     total: u64,
     completed: u64,
     item_duration_ms: Option<u64>,
-    timestamp_ms: i64,
+    at: Timestamp,
 ) -> Value {
     let mut entries = vec![
         (names::SHARDS_TOTAL, total, "Count"),
@@ -112,36 +116,36 @@ pub fn shards_document(
     if let Some(ms) = item_duration_ms {
         entries.push((names::SHARD_DURATION, ms, "Milliseconds"));
     }
-    emf(migration, &entries, timestamp_ms)
+    emf(migration, &entries, at)
 }
 
 /// When the next counters line is due, and what it must subtract.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Periodic {
-    pub every_ms: i64,
-    last_ms: i64,
+    pub every: Duration,
+    last_at: Timestamp,
     last: MetricValues,
 }
 
 impl Periodic {
-    pub fn new(every_ms: i64, start_ms: i64) -> Self {
+    pub fn new(every: Duration, start: Timestamp) -> Self {
         Periodic {
-            every_ms,
-            last_ms: start_ms,
+            every,
+            last_at: start,
             last: MetricValues::default(),
         }
     }
 
-    /// Milliseconds until the next line is due (0 when due).
-    pub fn until_due(&self, now_ms: i64) -> u64 {
-        u64::try_from(self.last_ms + self.every_ms - now_ms).unwrap_or(0)
+    /// How long until the next line is due (zero when due).
+    pub fn until_due(&self, now: Timestamp) -> Duration {
+        (self.last_at + self.every).saturating_duration_since(now)
     }
 
     /// The deltas since the previous line, recording `totals` as the new baseline.
-    pub fn take(&mut self, totals: &MetricValues, now_ms: i64) -> MetricValues {
+    pub fn take(&mut self, totals: &MetricValues, now: Timestamp) -> MetricValues {
         let delta = totals.since(&self.last);
         self.last = *totals;
-        self.last_ms = now_ms;
+        self.last_at = now;
         delta
     }
 }
@@ -161,9 +165,10 @@ mod tests {
             items_completed: 1,
             lease_handoffs: 1,
         };
+        let at = Timestamp::from_epoch_millis(1_700_000_000_000);
         for doc in [
-            emf_document("prod", &values, 1_700_000_000_000),
-            shards_document("prod", 5, 2, Some(1234), 1_700_000_000_000),
+            emf_document("prod", &values, at),
+            shards_document("prod", 5, 2, Some(1234), at),
         ] {
             let meta = &doc["_aws"]["CloudWatchMetrics"][0];
             assert_eq!(meta["Namespace"], "OpenSearchMigrations");
@@ -180,7 +185,7 @@ mod tests {
             }
             assert!(!doc.to_string().contains('\n'));
         }
-        let doc = emf_document("prod", &values, 0);
+        let doc = emf_document("prod", &values, Timestamp::UNIX_EPOCH);
         assert_eq!(
             doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
                 .as_array()
@@ -194,7 +199,7 @@ mod tests {
             ),
             (Some(10), Some(2))
         );
-        let doc = shards_document("prod", 5, 7, Some(1234), 0);
+        let doc = shards_document("prod", 5, 7, Some(1234), Timestamp::UNIX_EPOCH);
         assert_eq!(
             (
                 doc["ShardsTotal"].as_u64(),
@@ -204,7 +209,7 @@ mod tests {
             (Some(5), Some(5), Some(1234))
         );
         assert!(
-            shards_document("prod", 5, 0, None, 0)
+            shards_document("prod", 5, 0, None, Timestamp::UNIX_EPOCH)
                 .get("ShardDurationMs")
                 .is_none()
         );
@@ -212,20 +217,21 @@ mod tests {
 
     #[test]
     fn periodic_lines_carry_deltas_every_ten_seconds() {
-        let mut p = Periodic::new(10_000, 1_000);
-        assert_eq!(p.until_due(1_000), 10_000);
-        assert_eq!(p.until_due(11_000), 0);
-        assert_eq!(p.until_due(50_000), 0);
+        let at = Timestamp::from_epoch_millis;
+        let mut p = Periodic::new(Duration::from_secs(10), at(1_000));
+        assert_eq!(p.until_due(at(1_000)), Duration::from_millis(10_000));
+        assert_eq!(p.until_due(at(11_000)), Duration::ZERO);
+        assert_eq!(p.until_due(at(50_000)), Duration::ZERO);
         let mut stats = WorkerStats {
             documents: 100,
             bulk_requests: 2,
             ..WorkerStats::default()
         };
-        let first = p.take(&MetricValues::from_stats(&stats), 11_000);
+        let first = p.take(&MetricValues::from_stats(&stats), at(11_000));
         assert_eq!((first.documents, first.bulk_requests), (100, 2));
         stats.documents = 250;
         stats.lease_handoffs = 1;
-        let second = p.take(&MetricValues::from_stats(&stats), 21_000);
+        let second = p.take(&MetricValues::from_stats(&stats), at(21_000));
         assert_eq!(
             (
                 second.documents,
@@ -234,6 +240,6 @@ mod tests {
             ),
             (150, 0, 1)
         );
-        assert_eq!(p.until_due(21_000), 10_000);
+        assert_eq!(p.until_due(at(21_000)), Duration::from_millis(10_000));
     }
 }

@@ -3,9 +3,11 @@
 
 use serde_json::Value;
 
+use std::time::Duration;
+
 use super::metrics::{self, MetricValues, Periodic};
-use super::retry::Clock;
 use super::types::WorkerStats;
+use crate::time::Clock;
 
 /// Receives the worker's output.
 pub trait Observer {
@@ -15,8 +17,8 @@ pub trait Observer {
     fn metrics(&self, document: &Value);
 }
 
-/// Metrics every this many milliseconds of work.
-pub const METRICS_EVERY_MS: i64 = 10_000;
+/// Metrics after every this much work.
+pub const METRICS_EVERY: Duration = Duration::from_secs(10);
 
 /// Log and metrics output of one run.
 pub struct Reporter<'a> {
@@ -32,7 +34,7 @@ impl<'a> Reporter<'a> {
             observer,
             clock,
             migration: migration.to_string(),
-            periodic: Periodic::new(METRICS_EVERY_MS, clock.now_ms()),
+            periodic: Periodic::new(METRICS_EVERY, clock.now()),
         }
     }
 
@@ -41,20 +43,20 @@ impl<'a> Reporter<'a> {
     }
 
     /// How long until the next periodic line is due.
-    pub fn until_due(&self) -> std::time::Duration {
-        std::time::Duration::from_millis(self.periodic.until_due(self.clock.now_ms()))
+    pub fn until_due(&self) -> Duration {
+        self.periodic.until_due(self.clock.now())
     }
 
     /// Emits the counters line if it is due.
     pub fn tick(&mut self, stats: &WorkerStats) {
-        if self.periodic.until_due(self.clock.now_ms()) == 0 {
+        if self.periodic.until_due(self.clock.now()).is_zero() {
             self.flush(stats);
         }
     }
 
     /// Emits the counters accumulated since the previous line (at the end of a run, whatever is left).
     pub fn flush(&mut self, stats: &WorkerStats) {
-        let now = self.clock.now_ms();
+        let now = self.clock.now();
         let delta = self.periodic.take(&MetricValues::from_stats(stats), now);
         self.observer
             .metrics(&metrics::emf_document(&self.migration, &delta, now));
@@ -67,7 +69,7 @@ impl<'a> Reporter<'a> {
             total,
             completed,
             item_duration_ms,
-            self.clock.now_ms(),
+            self.clock.now(),
         ));
     }
 }

@@ -7,18 +7,20 @@
 //! replaces the upstream `shard_setup` mutex. Bulk writes are index-by-id, so a batch sent twice (a retry, or a
 //! lease taken over after a crash) lands once.
 
+use std::time::Duration;
+
 use tokio::sync::watch;
 
 use super::failed::FailedDocuments;
 use super::item::{self, ItemEnd, Outputs, Work};
 use super::report::{Observer, Reporter};
-use super::retry::Clock;
 use super::skew::{self, SkewCheck};
 use super::types::{Source, WorkerError, WorkerExit, WorkerOptions, WorkerStats};
 use crate::aws_sdk::AwsSdk;
 use crate::cluster::transport::JsonTransport;
 use crate::coordination::coordinator::{Acquired, Coordinator};
 use crate::coordination::lease::WorkItemId;
+use crate::time::Clock;
 
 /// Runs until no work is left, the lease must be handed off, or everything left is leased elsewhere. Logs and
 /// metrics (periodic, per item, and a last line at the end, whatever the outcome) go to `observer`.
@@ -86,9 +88,7 @@ async fn run_items<T: JsonTransport>(
         })
         .collect();
     coordinator.create_items(&items, 0).await?;
-    coordinator
-        .mark_setup_complete(u64::try_from(clock.now_s()).unwrap_or(0))
-        .await?;
+    coordinator.mark_setup_complete(clock.now()).await?;
     // Shards of the selected indices; each shard has at most one incomplete item at a time (a successor is
     // created just before its parent completes), so completed shards = total − incomplete items.
     let shards_total = items.len() as u64;
@@ -97,7 +97,7 @@ async fn run_items<T: JsonTransport>(
     let mut failed = FailedDocuments::open(
         options.failed_documents.as_ref(),
         &options.worker_id,
-        clock.now_ms(),
+        clock.now().epoch_millis(),
         &AwsSdk::new(&options.aws),
     )
     .await;
@@ -114,25 +114,29 @@ async fn run_items<T: JsonTransport>(
         if *shutdown.borrow() {
             return Ok(WorkerExit::LeaseHandedOff);
         }
-        match coordinator.acquire(clock.now_s(), &mut rng).await? {
+        match coordinator.acquire(clock.now(), &mut rng).await? {
             Acquired::AllComplete => return Ok(WorkerExit::NoWorkLeft),
             Acquired::AllLeased { .. } => return Ok(WorkerExit::AllLeased),
             Acquired::Item {
                 id, lease_until, ..
             } => {
-                let acquired_ms = clock.now_ms();
-                let until_ms = lease_until.saturating_mul(1000);
-                let lease_ms = (until_ms - acquired_ms).max(1) as f64;
-                let deadline_ms = until_ms - (lease_ms * options.handoff_fraction).ceil() as i64;
+                let (acquired, started) = (clock.now(), clock.instant());
+                let lease_ms = lease_until
+                    .saturating_duration_since(acquired)
+                    .as_millis()
+                    .max(1);
+                let margin_ms = (lease_ms as f64 * options.handoff_fraction).ceil() as u64;
+                let deadline = lease_until - Duration::from_millis(margin_ms);
                 let mut out = Outputs {
                     stats: &mut *stats,
                     reporter: &mut *reporter,
                     failed: &mut failed,
                 };
-                match item::migrate_item(&work, &id, deadline_ms, &mut out).await? {
+                match item::migrate_item(&work, &id, deadline, &mut out).await? {
                     ItemEnd::HandedOff => return Ok(WorkerExit::LeaseHandedOff),
                     ItemEnd::Completed => {
-                        let took = u64::try_from(clock.now_ms() - acquired_ms).unwrap_or(0);
+                        let took = clock.instant().saturating_duration_since(started);
+                        let took = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
                         let remaining = coordinator.remaining().await?;
                         reporter.shards(shards_total, gauges(remaining), Some(took));
                     }

@@ -7,16 +7,17 @@
 use tokio::sync::watch;
 
 use super::bulk::{self, Batch, ItemFailure};
-use super::retry::{Clock, Next, RetryPolicy};
+use super::retry::{Next, RetryPolicy};
 use crate::cluster::transport::{Body, JsonTransport, Method, TransportError};
+use crate::time::{Clock, Timestamp};
 
 /// What a batch's sending needs; shared by every batch of an item.
 pub struct Sender<'a, T: JsonTransport> {
     pub transport: &'a T,
     pub policy: RetryPolicy,
     pub clock: &'a dyn Clock,
-    /// Epoch ms by which the worker must checkpoint: no retry wait ends after it.
-    pub deadline_ms: i64,
+    /// When the worker must checkpoint: no retry wait ends after it.
+    pub deadline: Timestamp,
     /// Set on SIGTERM: stop retrying at once.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -131,7 +132,7 @@ impl<T: JsonTransport> Sender<'_, T> {
             let jitter = rand::random::<f64>();
             match self
                 .policy
-                .next(attempts, self.clock.now_ms(), self.deadline_ms, jitter)
+                .next(attempts, self.clock.now(), self.deadline, jitter)
             {
                 Next::Retry(wait) => {
                     result.retries += 1;

@@ -11,10 +11,12 @@
 //! Targets without `_cat/health` (OpenSearch Serverless) answer 404 or an error: the check is then skipped with
 //! a warning — there is nothing to compare with.
 
+use std::time::Duration;
+
 use serde_json::Value;
 
-use super::retry::Clock;
 use crate::cluster::transport::{JsonTransport, Method, TransportError};
+use crate::time::{Clock, Timestamp};
 
 /// The most skew tolerated for a lease of `lease_seconds`: a tenth of the lease, at least 5 s (the server
 /// reports whole seconds) and at most 30 s.
@@ -35,23 +37,28 @@ pub enum SkewCheck {
     Unknown,
 }
 
-/// Pure decision: `sent_ms`/`received_ms` are the local clock around the request, `server_epoch_s` the time the
+/// Pure decision: `sent`/`received` are the local clock around the request, `server_epoch_s` the time the
 /// target reported (it was read at some instant in between).
 pub fn decide(
-    sent_ms: i64,
-    received_ms: i64,
+    sent: Timestamp,
+    received: Timestamp,
     server_epoch_s: i64,
     lease_seconds: u64,
 ) -> SkewCheck {
-    let midpoint_ms = sent_ms + (received_ms - sent_ms).max(0) / 2;
+    let half_trip = received.saturating_duration_since(sent) / 2;
+    let midpoint = sent + half_trip;
     // The server truncates to a second: its instant lies in [epoch, epoch + 1).
-    let server_ms = server_epoch_s.saturating_mul(1000) + 500;
-    let skew_ms = server_ms - midpoint_ms;
+    let half_second = Duration::from_millis(500);
+    let server = Timestamp::from_epoch_seconds(server_epoch_s) + half_second;
+    let skew_ms = server
+        .epoch_millis()
+        .saturating_sub(midpoint.epoch_millis());
     let skew_s = (skew_ms as f64 / 1000.0).round() as i64;
     // Allow the half round trip and the half second of truncation on top of the bound.
-    let slack_ms = (received_ms - sent_ms).max(0) / 2 + 500;
+    let slack = half_trip + half_second;
     let max_s = max_skew(lease_seconds);
-    if skew_ms.abs() > max_s * 1000 + slack_ms {
+    let bound = Duration::from_secs(max_s.unsigned_abs()) + slack;
+    if Duration::from_millis(skew_ms.unsigned_abs()) > bound {
         SkewCheck::TooFar { skew_s, max_s }
     } else {
         SkewCheck::Ok { skew_s }
@@ -73,7 +80,7 @@ pub async fn check<T: JsonTransport>(
     clock: &dyn Clock,
     lease_seconds: u64,
 ) -> Result<SkewCheck, TransportError> {
-    let sent = clock.now_ms();
+    let sent = clock.now();
     let resp = match transport
         .send(Method::Get, "/_cat/health?format=json", None)
         .await
@@ -85,7 +92,7 @@ pub async fn check<T: JsonTransport>(
         }) => return Ok(SkewCheck::Unknown),
         Err(e) => return Err(e),
     };
-    let received = clock.now_ms();
+    let received = clock.now();
     if resp.status == 404 {
         return Ok(SkewCheck::Unknown);
     }
@@ -112,20 +119,21 @@ mod tests {
 
     #[test]
     fn clocks_in_step_pass_and_skewed_clocks_are_refused() {
-        let local = 1_700_000_000_000; // ms
+        let local = Timestamp::from_epoch_millis(1_700_000_000_000);
+        let after = |ms| local + Duration::from_millis(ms);
         // Same second, 40 ms round trip.
         assert_eq!(
-            decide(local, local + 40, 1_700_000_000, 600),
+            decide(local, after(40), 1_700_000_000, 600),
             SkewCheck::Ok { skew_s: 0 }
         );
         // Server 20 s ahead, bound 30 s (lease 1 h).
         assert_eq!(
-            decide(local, local + 40, 1_700_000_020, 3_600),
+            decide(local, after(40), 1_700_000_020, 3_600),
             SkewCheck::Ok { skew_s: 20 }
         );
         // Server 20 s ahead, bound 6 s (lease 1 min).
         assert_eq!(
-            decide(local, local + 40, 1_700_000_020, 60),
+            decide(local, after(40), 1_700_000_020, 60),
             SkewCheck::TooFar {
                 skew_s: 20,
                 max_s: 6
@@ -133,14 +141,21 @@ mod tests {
         );
         // Local clock an hour ahead of the server.
         assert!(matches!(
-            decide(local, local + 10, 1_700_000_000 - 3_600, 3_600),
+            decide(local, after(10), 1_700_000_000 - 3_600, 3_600),
             SkewCheck::TooFar { skew_s: -3_600, .. }
         ));
         // A slow round trip widens the tolerance by half of it.
         assert!(matches!(
-            decide(local, local + 4_000, 1_700_000_008, 60),
+            decide(local, after(4_000), 1_700_000_008, 60),
             SkewCheck::Ok { .. }
         ));
+        // Absurd server times are refused, not an overflow.
+        for absurd in [i64::MAX, i64::MIN] {
+            assert!(matches!(
+                decide(local, after(10), absurd, 60),
+                SkewCheck::TooFar { .. }
+            ));
+        }
     }
 
     #[test]

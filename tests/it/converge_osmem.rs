@@ -60,29 +60,32 @@ async fn stop_archives_every_document_then_deletes_and_restore_brings_it_back() 
     let dir = tempfile::tempdir().unwrap();
     let ws = populated(&osmem, dir.path().to_str().unwrap(), None).await;
     let now = now();
-    let before = ws.observe(now).await.unwrap().expect("index exists");
+    let before = ws.observe(at(now)).await.unwrap().expect("index exists");
 
     // Tasks still run: the decision scales down and never archives.
     let d = reconcile(
         &Declared::new(DeclaredState::Stopped, 4),
         &observed(fleet(4, 4), Some(before.clone())),
-        now,
+        at(now),
     );
     assert_eq!(d.actions, vec![Action::Scale { desired: 0 }]);
     // Idle fleet: archive.
     let d = reconcile(
         &Declared::new(DeclaredState::Stopped, 4),
         &observed(fleet(0, 0), Some(before.clone())),
-        now,
+        at(now),
     );
     assert_eq!(d.actions, vec![Action::ArchiveWorkingState]);
-    let report = ws.archive_and_delete(now).await.unwrap();
+    let report = ws.archive_and_delete(at(now)).await.unwrap();
     assert_eq!(
         report.documents, 7,
         "every document, shard_setup and parents included"
     );
     assert!(report.index_deleted);
-    assert!(ws.observe(now).await.unwrap().is_none(), "index deleted");
+    assert!(
+        ws.observe(at(now)).await.unwrap().is_none(),
+        "index deleted"
+    );
     let file = std::fs::read(&report.location).unwrap();
     let archived: serde_json::Value = serde_json::from_slice(&file).unwrap();
     assert!(
@@ -92,7 +95,7 @@ async fn stop_archives_every_document_then_deletes_and_restore_brings_it_back() 
     let d = reconcile(
         &Declared::new(DeclaredState::Stopped, 4),
         &observed(fleet(0, 0), None),
-        now,
+        at(now),
     );
     assert_eq!((d.status.status, d.settled), (Status::Stopped, true));
 
@@ -101,7 +104,7 @@ async fn stop_archives_every_document_then_deletes_and_restore_brings_it_back() 
         .await
         .unwrap();
     assert_eq!(restored.documents, 7);
-    let after = ws.observe(now).await.unwrap().expect("restored");
+    let after = ws.observe(at(now)).await.unwrap().expect("restored");
     assert_eq!(after, before, "restore brings back the exact working state");
     // Restoring over a populated index is refused.
     assert!(
@@ -118,12 +121,12 @@ async fn archive_to_s3_and_restore_from_it() {
     let s3 = moto.s3_client();
     s3.create_bucket().bucket("archives").send().await.unwrap();
     let ws = populated(&osmem, "s3://archives/backfill_working_state", Some(s3)).await;
-    let report = ws.archive_and_delete(1_784_642_531).await.unwrap();
+    let report = ws.archive_and_delete(at(1_784_642_531)).await.unwrap();
     assert_eq!(
         report.location,
         "s3://archives/backfill_working_state/working_state_backup_20260721140211.json"
     );
-    assert!(ws.observe(now()).await.unwrap().is_none());
+    assert!(ws.observe(at(now())).await.unwrap().is_none());
     let location = Location::parse(&report.location).unwrap();
     assert_eq!(
         restore(&ws.transport, &ws.store, None, &location)
@@ -140,15 +143,23 @@ async fn pause_keeps_progress_and_resume_continues() {
     let dir = tempfile::tempdir().unwrap();
     let ws = populated(&osmem, dir.path().to_str().unwrap(), None).await;
     let now = now();
-    let before = ws.observe(now).await.unwrap().unwrap();
+    let before = ws.observe(at(now)).await.unwrap().unwrap();
     let paused = Declared::new(DeclaredState::Paused, 4);
-    let d = reconcile(&paused, &observed(fleet(4, 4), Some(before.clone())), now);
+    let d = reconcile(
+        &paused,
+        &observed(fleet(4, 4), Some(before.clone())),
+        at(now),
+    );
     assert_eq!(
         d.actions,
         vec![Action::Scale { desired: 0 }],
         "pause only scales"
     );
-    let d = reconcile(&paused, &observed(fleet(0, 0), Some(before.clone())), now);
+    let d = reconcile(
+        &paused,
+        &observed(fleet(0, 0), Some(before.clone())),
+        at(now),
+    );
     assert!(d.actions.is_empty());
     assert_eq!((d.status.status, d.settled), (Status::Paused, true));
     assert!(
@@ -156,12 +167,12 @@ async fn pause_keeps_progress_and_resume_continues() {
         "{}",
         d.status.reason
     );
-    let kept = ws.observe(now).await.unwrap().unwrap();
+    let kept = ws.observe(at(now)).await.unwrap().unwrap();
     assert_eq!(kept, before, "paused keeps the working state");
     let d = reconcile(
         &Declared::new(DeclaredState::Running, 4),
         &observed(fleet(0, 0), Some(kept)),
-        now,
+        at(now),
     );
     assert_eq!(
         d.actions,
@@ -189,10 +200,10 @@ async fn completion_scales_the_fleet_to_zero() {
         session: None,
         destination: ArchiveDestination::new(Location::Local(".".into())),
     };
-    let p = ws.observe(now).await.unwrap().unwrap();
+    let p = ws.observe(at(now)).await.unwrap().unwrap();
     assert!(p.is_complete());
     let running = Declared::new(DeclaredState::Running, 4);
-    let d = reconcile(&running, &observed(fleet(4, 4), Some(p.clone())), now);
+    let d = reconcile(&running, &observed(fleet(4, 4), Some(p.clone())), at(now));
     assert_eq!(d.actions, vec![Action::Scale { desired: 0 }]);
     assert_eq!(
         d.status.status,
@@ -205,7 +216,7 @@ async fn completion_scales_the_fleet_to_zero() {
         "{}",
         d.status.reason
     );
-    let d = reconcile(&running, &observed(fleet(0, 0), Some(p)), now);
+    let d = reconcile(&running, &observed(fleet(0, 0), Some(p)), at(now));
     assert!(d.actions.is_empty() && d.settled);
 }
 

@@ -8,8 +8,14 @@ use std::collections::HashSet;
 
 use backfill::coordination::coordinator::{Acquired, Coordinator};
 use backfill::coordination::lease::WorkItemId;
+use backfill::time::Timestamp;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+
+/// Epoch second `s` (the working state stores whole seconds).
+fn at(s: i64) -> Timestamp {
+    Timestamp::from_epoch_seconds(s)
+}
 
 const INDEX: &str = ".migrations_working_state";
 
@@ -50,13 +56,17 @@ async fn concurrent_workers_each_win_distinct_items_until_all_are_complete() {
             let mut rng = StdRng::seed_from_u64(w);
             let mut won = Vec::new();
             loop {
-                match coordinator.acquire(1_000, &mut rng).await.expect("acquire") {
+                match coordinator
+                    .acquire(at(1_000), &mut rng)
+                    .await
+                    .expect("acquire")
+                {
                     Acquired::Item {
                         id,
                         lease_until,
                         exponent,
                     } => {
-                        assert_eq!((lease_until, exponent), (1_600, 1));
+                        assert_eq!((lease_until, exponent), (at(1_600), 1));
                         won.push(id.to_id());
                     }
                     Acquired::AllLeased { .. } | Acquired::AllComplete => return won,
@@ -79,7 +89,7 @@ async fn concurrent_workers_each_win_distinct_items_until_all_are_complete() {
     let lister = Coordinator::new(&transport, INDEX, "someone-else", 600);
     let mut rng = StdRng::seed_from_u64(9);
     assert_eq!(
-        lister.acquire(1_000, &mut rng).await.expect("acquire"),
+        lister.acquire(at(1_000), &mut rng).await.expect("acquire"),
         Acquired::AllLeased { remaining: 24 }
     );
 }
@@ -95,13 +105,13 @@ async fn an_expired_lease_is_retaken_with_twice_the_duration_and_completion_is_t
     let mut rng = StdRng::seed_from_u64(1);
     let Acquired::Item {
         id, lease_until, ..
-    } = a.acquire(100, &mut rng).await.expect("a acquires")
+    } = a.acquire(at(100), &mut rng).await.expect("a acquires")
     else {
         panic!("item")
     };
-    assert_eq!(lease_until, 160);
+    assert_eq!(lease_until, at(160));
     assert_eq!(
-        b.acquire(150, &mut rng).await.expect("b looks"),
+        b.acquire(at(150), &mut rng).await.expect("b looks"),
         Acquired::AllLeased { remaining: 1 }
     );
     // a's lease lapses (a crashed): b takes it over for twice as long.
@@ -109,19 +119,21 @@ async fn an_expired_lease_is_retaken_with_twice_the_duration_and_completion_is_t
         lease_until,
         exponent,
         ..
-    } = b.acquire(161, &mut rng).await.expect("b acquires")
+    } = b.acquire(at(161), &mut rng).await.expect("b acquires")
     else {
         panic!("item")
     };
-    assert_eq!((lease_until, exponent), (161 + 120, 2));
+    assert_eq!((lease_until, exponent), (at(161 + 120), 2));
     // The old holder can no longer write.
     assert!(
-        a.complete(&id, 170, 10, 0).await.is_err(),
+        a.complete(&id, at(170), 10, 0).await.is_err(),
         "only the holder completes"
     );
-    b.complete(&id, 170, 10, 0).await.expect("holder completes");
+    b.complete(&id, at(170), 10, 0)
+        .await
+        .expect("holder completes");
     assert_eq!(
-        b.acquire(10_000, &mut rng).await.expect("after"),
+        b.acquire(at(10_000), &mut rng).await.expect("after"),
         Acquired::AllComplete
     );
 }
@@ -134,11 +146,11 @@ async fn a_checkpoint_hands_the_rest_of_the_shard_to_a_successor() {
     a.setup_index().await.expect("setup");
     a.create_items(&items(1), 0).await.expect("create");
     let mut rng = StdRng::seed_from_u64(2);
-    let Acquired::Item { id, .. } = a.acquire(100, &mut rng).await.expect("acquire") else {
+    let Acquired::Item { id, .. } = a.acquire(at(100), &mut rng).await.expect("acquire") else {
         panic!("item")
     };
     let successor = a
-        .checkpoint(&id, 4_096, 150, 4_096, 0)
+        .checkpoint(&id, 4_096, at(150), 4_096, 0)
         .await
         .expect("checkpoint");
     assert_eq!(
@@ -149,7 +161,7 @@ async fn a_checkpoint_hands_the_rest_of_the_shard_to_a_successor() {
         }
     );
     let b = Coordinator::new(&transport, INDEX, "b", 60);
-    let Acquired::Item { id: next, .. } = b.acquire(151, &mut rng).await.expect("b acquires")
+    let Acquired::Item { id: next, .. } = b.acquire(at(151), &mut rng).await.expect("b acquires")
     else {
         panic!("successor")
     };
@@ -157,7 +169,7 @@ async fn a_checkpoint_hands_the_rest_of_the_shard_to_a_successor() {
         next, successor,
         "the successor starts at the next unsent document"
     );
-    b.complete(&next, 200, 100, 0).await.expect("complete");
+    b.complete(&next, at(200), 100, 0).await.expect("complete");
     assert_eq!(b.remaining().await.expect("count"), 0);
 }
 
@@ -171,7 +183,7 @@ async fn a_handoff_interrupted_after_recording_its_successor_is_finished_by_the_
     a.setup_index().await.expect("setup");
     a.create_items(&items(1), 0).await.expect("create");
     let mut rng = StdRng::seed_from_u64(3);
-    let Acquired::Item { id, .. } = a.acquire(100, &mut rng).await.expect("acquire") else {
+    let Acquired::Item { id, .. } = a.acquire(at(100), &mut rng).await.expect("acquire") else {
         panic!("item")
     };
     // `a` records its successor (with the prefix's counts) and dies before creating it and completing the item.
@@ -200,7 +212,7 @@ async fn a_handoff_interrupted_after_recording_its_successor_is_finished_by_the_
 
     // After the lease lapses, `b` finishes the handoff and is handed the successor, not the shard from its start.
     let b = Coordinator::new(&transport, INDEX, "b", 60);
-    let Acquired::Item { id: next, .. } = b.acquire(1_000, &mut rng).await.expect("b acquires")
+    let Acquired::Item { id: next, .. } = b.acquire(at(1_000), &mut rng).await.expect("b acquires")
     else {
         panic!("the successor")
     };
@@ -216,6 +228,8 @@ async fn a_handoff_interrupted_after_recording_its_successor_is_finished_by_the_
         (Some(1_000), Some(500), Some(2)),
         "completed with the counts recorded with the successor: {source}"
     );
-    b.complete(&next, 1_100, 100, 0).await.expect("complete");
+    b.complete(&next, at(1_100), 100, 0)
+        .await
+        .expect("complete");
     assert_eq!(b.remaining().await.expect("count"), 0);
 }

@@ -29,13 +29,15 @@ async fn deep_check_text_matches_the_console_line_by_line() {
     create_index(&t, None).await;
     put_docs(&t, None, &mixed_scenario(now)).await;
 
-    let progress = fetch_progress(&t, WORKING_STATE_INDEX, now).await.unwrap();
+    let progress = fetch_progress(&t, WORKING_STATE_INDEX, at(now))
+        .await
+        .unwrap();
     let report = derive_report(
         None,
         Ok(fleet(1, 1, 0)),
         WORKING_STATE_INDEX,
         Ok(progress),
-        now,
+        at(now),
     );
     let lines = text_lines(&report, true);
     let expected_head = [
@@ -94,7 +96,7 @@ async fn counts_25000_items_exactly_in_one_request() {
         docs.push((id, source));
     }
     put_docs(&t, Some("big"), &docs).await;
-    let p = fetch_progress(&t, ".migrations_working_state_big", now)
+    let p = fetch_progress(&t, ".migrations_working_state_big", at(now))
         .await
         .unwrap();
     assert_eq!(
@@ -111,7 +113,7 @@ async fn counts_25000_items_exactly_in_one_request() {
 async fn missing_index_and_unreachable_target_are_reported() {
     let osmem = support::Osmem::start();
     let t = support::target_client(&osmem.url);
-    let report = collect(None, None::<&NoFleet>, &t, WORKING_STATE_INDEX, now()).await;
+    let report = collect(None, None::<&NoFleet>, &t, WORKING_STATE_INDEX, at(now())).await;
     assert_eq!(report.working_state, WorkingStateAccess::Missing);
     assert!(report.has_problem());
     let lines = text_lines(&report, true);
@@ -119,7 +121,14 @@ async fn missing_index_and_unreachable_target_are_reported() {
 
     let port = support::free_port();
     let dead = support::target_client(&format!("http://127.0.0.1:{port}"));
-    let report = collect(None, None::<&NoFleet>, &dead, WORKING_STATE_INDEX, now()).await;
+    let report = collect(
+        None,
+        None::<&NoFleet>,
+        &dead,
+        WORKING_STATE_INDEX,
+        at(now()),
+    )
+    .await;
     assert_eq!(report.working_state, WorkingStateAccess::Unreachable);
     assert_eq!(report.status.status, Status::Failed);
     assert_eq!(

@@ -9,12 +9,13 @@ use crate::converge::reconcile::Decision;
 use crate::coordination::archive::ArchiveReport;
 use crate::coordination::progress::WorkProgress;
 use crate::output::testing::{closed, live, plain};
+use crate::time::Timestamp;
 
-const START: u64 = 1_784_642_531;
+const START: Timestamp = Timestamp::from_epoch_seconds(1_784_642_531);
 
 fn pass(status: Status, reason: &str, running: u32, desired: u32, completed: u64) -> ConvergeEvent {
     ConvergeEvent::Pass {
-        now: START + 400,
+        now: START + Duration::from_secs(400),
         fleet: FleetObservation {
             exists: true,
             desired,

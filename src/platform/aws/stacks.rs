@@ -7,7 +7,7 @@
 //! executes them, [`Stacks::discard`] removes them. The plan's baseline is read *after* the change set exists,
 //! so a saved plan of a new stack stays fresh until something else touches it.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use aws_sdk_cloudformation::error::ProvideErrorMetadata;
 use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, Tag};
@@ -17,6 +17,7 @@ use super::status::is_no_changes;
 use crate::plan::{StackAction, StackBaseline, StackPlan};
 use crate::platform::{DeployError, DeployEvent, Stacks};
 use crate::render::{RenderedStack, RenderedStacks};
+use crate::time::{Clock, SystemClock};
 
 /// How often and how long to poll.
 #[derive(Debug, Clone, Copy)]
@@ -188,10 +189,7 @@ impl CloudFormation {
         kind: ChangeSetType,
     ) -> Result<ReadyChangeSet, DeployError> {
         let name = &r.stack_name;
-        let millis = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or_default();
+        let millis = SystemClock.now().epoch_millis();
         let out = self
             .clients
             .cfn

@@ -8,28 +8,35 @@
 //! - exit 3 (lease handed to a successor) restarts at once: the worker did its job and more work may wait;
 //! - exit 4 (every remaining item leased by others) restarts after [`ALL_LEASED_DELAY`]: a crashed holder's
 //!   lease may expire, and ECS would also start a replacement task;
-//! - any other exit (crash, signal, error) restarts with exponential backoff (1 s doubling to 60 s), reset after
-//!   a worker ran for [`HEALTHY_AFTER`].
+//! - any other exit (crash, signal, error) restarts with exponential backoff ([`CRASH_BACKOFF`]: 1 s doubling to
+//!   60 s), reset after a worker ran for [`HEALTHY_AFTER`].
 //!
-//! Time is an argument, so every transition is unit-tested without processes.
+//! Time is an argument (monotonic instants), so every transition is unit-tested without processes.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use crate::time::{Backoff, Jitter};
 
 /// Delay before restarting a worker that found every item leased elsewhere.
 pub const ALL_LEASED_DELAY: Duration = Duration::from_secs(5);
 /// A worker that ran this long resets its slot's crash backoff.
 pub const HEALTHY_AFTER: Duration = Duration::from_secs(30);
-const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// Delay before restarting a crashed worker, by consecutive crashes: 1 s, 2 s, 4 s … 60 s, no jitter.
+pub const CRASH_BACKOFF: Backoff = Backoff::new(
+    Duration::from_secs(1),
+    Duration::from_secs(60),
+    Jitter::None,
+);
 
-/// One slot's state; `now` values are milliseconds on the supervisor's monotonic clock.
+/// One slot's state; instants are on the supervisor's monotonic clock.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SlotState {
     /// A worker process runs (pid), started at `since`.
-    Running { pid: u32, since: u64 },
+    Running { pid: u32, since: Instant },
     /// Being stopped (SIGTERM sent at `since`); still counts as running until it exits.
-    Stopping { pid: u32, since: u64 },
+    Stopping { pid: u32, since: Instant },
     /// Waiting to (re)start at `at`.
-    Waiting { at: u64 },
+    Waiting { at: Instant },
     /// Exited 0: no work left; not restarted.
     Finished,
 }
@@ -71,9 +78,14 @@ pub struct Slots {
 }
 
 impl Slots {
-    /// Brings the slot table to `desired` at `now` and says what to do. `stop_after_ms` bounds how long a
+    /// Brings the slot table to `desired` at `now` and says what to do. `stop_after` bounds how long a
     /// terminated worker may take before it is killed.
-    pub fn reconcile(&mut self, desired: u32, now: u64, stop_after_ms: u64) -> Vec<SlotAction> {
+    pub fn reconcile(
+        &mut self,
+        desired: u32,
+        now: Instant,
+        stop_after: Duration,
+    ) -> Vec<SlotAction> {
         let mut actions = Vec::new();
         if desired != self.desired {
             // A new desired count starts fresh: finished slots may work again (resume, scale).
@@ -99,7 +111,7 @@ impl Slots {
                     actions.push(SlotAction::Terminate { pid });
                 }
                 SlotState::Stopping { pid, since }
-                    if now.saturating_sub(since) >= stop_after_ms =>
+                    if now.saturating_duration_since(since) >= stop_after =>
                 {
                     actions.push(SlotAction::Kill { pid });
                 }
@@ -122,7 +134,7 @@ impl Slots {
     }
 
     /// Records that the worker of slot `index` started as `pid`.
-    pub fn started(&mut self, index: usize, pid: u32, now: u64) {
+    pub fn started(&mut self, index: usize, pid: u32, now: Instant) {
         if let Some(slot) = self.slots.get_mut(index) {
             slot.state = SlotState::Running { pid, since: now };
             slot.generation += 1;
@@ -130,17 +142,17 @@ impl Slots {
     }
 
     /// Records that starting slot `index` failed: retried with backoff like a crash.
-    pub fn start_failed(&mut self, index: usize, now: u64) {
+    pub fn start_failed(&mut self, index: usize, now: Instant) {
         if let Some(slot) = self.slots.get_mut(index) {
             slot.crashes += 1;
             slot.state = SlotState::Waiting {
-                at: now + backoff(slot.crashes).as_millis() as u64,
+                at: now + CRASH_BACKOFF.ceiling(slot.crashes),
             };
         }
     }
 
     /// Records that `pid` exited with `code` (`None`: killed by a signal).
-    pub fn exited(&mut self, pid: u32, code: Option<i32>, now: u64) {
+    pub fn exited(&mut self, pid: u32, code: Option<i32>, now: Instant) {
         let Some(slot) = self.slots.iter_mut().find(|s| {
             matches!(s.state, SlotState::Running { pid: p, .. } | SlotState::Stopping { pid: p, .. } if p == pid)
         }) else {
@@ -150,7 +162,7 @@ impl Slots {
             SlotState::Running { since, .. } | SlotState::Stopping { since, .. } => since,
             _ => now,
         };
-        if now.saturating_sub(since) >= HEALTHY_AFTER.as_millis() as u64 {
+        if now.saturating_duration_since(since) >= HEALTHY_AFTER {
             slot.crashes = 0;
         }
         let stopping = matches!(slot.state, SlotState::Stopping { .. });
@@ -159,12 +171,12 @@ impl Slots {
             Some(0) => SlotState::Finished,
             Some(3) => SlotState::Waiting { at: now },
             Some(4) => SlotState::Waiting {
-                at: now + ALL_LEASED_DELAY.as_millis() as u64,
+                at: now + ALL_LEASED_DELAY,
             },
             _ => {
                 slot.crashes += 1;
                 SlotState::Waiting {
-                    at: now + backoff(slot.crashes).as_millis() as u64,
+                    at: now + CRASH_BACKOFF.ceiling(slot.crashes),
                 }
             }
         };
@@ -196,18 +208,24 @@ impl Slots {
     }
 }
 
-/// Crash backoff: 1 s, 2 s, 4 s ... capped at 60 s.
-pub fn backoff(crashes: u32) -> Duration {
-    let secs = 1u64 << crashes.saturating_sub(1).min(6);
-    Duration::from_secs(secs).min(MAX_BACKOFF)
-}
-
 #[cfg(test)]
 mod tests {
+    use std::sync::OnceLock;
+
     use super::*;
 
-    fn started(slots: &mut Slots, now: u64) -> Vec<usize> {
-        let actions = slots.reconcile(slots.desired, now, 10_000);
+    /// `ms` milliseconds after an origin shared by every test.
+    fn at(ms: u64) -> Instant {
+        static ORIGIN: OnceLock<Instant> = OnceLock::new();
+        *ORIGIN.get_or_init(Instant::now) + Duration::from_millis(ms)
+    }
+
+    fn ms(ms: u64) -> Duration {
+        Duration::from_millis(ms)
+    }
+
+    fn started(slots: &mut Slots, now: Instant) -> Vec<usize> {
+        let actions = slots.reconcile(slots.desired, now, ms(10_000));
         let mut idx = Vec::new();
         for a in actions {
             if let SlotAction::Start { index } = a {
@@ -221,23 +239,23 @@ mod tests {
     #[test]
     fn starts_desired_workers_and_reports_them_running() {
         let mut s = Slots::default();
-        let actions = s.reconcile(3, 0, 10_000);
+        let actions = s.reconcile(3, at(0), ms(10_000));
         assert_eq!(actions.len(), 3);
         for (i, _) in actions.iter().enumerate() {
-            s.started(i, 100 + i as u32, 0);
+            s.started(i, 100 + i as u32, at(0));
         }
         assert_eq!(s.counts().running, 3);
-        assert!(s.reconcile(3, 10, 10_000).is_empty(), "idempotent");
+        assert!(s.reconcile(3, at(10), ms(10_000)).is_empty(), "idempotent");
     }
 
     #[test]
     fn a_worker_with_no_work_left_is_not_restarted_until_desired_changes() {
         let mut s = Slots::default();
-        s.reconcile(2, 0, 10_000);
-        s.started(0, 100, 0);
-        s.started(1, 101, 0);
-        s.exited(100, Some(0), 1_000);
-        assert!(s.reconcile(2, 2_000, 10_000).is_empty());
+        s.reconcile(2, at(0), ms(10_000));
+        s.started(0, 100, at(0));
+        s.started(1, 101, at(0));
+        s.exited(100, Some(0), at(1_000));
+        assert!(s.reconcile(2, at(2_000), ms(10_000)).is_empty());
         assert_eq!(
             s.counts(),
             SlotCounts {
@@ -247,31 +265,31 @@ mod tests {
             }
         );
         // Pause then resume: fresh workers.
-        let actions = s.reconcile(0, 3_000, 10_000);
+        let actions = s.reconcile(0, at(3_000), ms(10_000));
         assert_eq!(actions, vec![SlotAction::Terminate { pid: 101 }]);
-        s.exited(101, Some(3), 3_500);
-        assert!(s.reconcile(0, 3_600, 10_000).is_empty());
+        s.exited(101, Some(3), at(3_500));
+        assert!(s.reconcile(0, at(3_600), ms(10_000)).is_empty());
         assert!(s.slots.is_empty(), "stopped slots are dropped");
-        assert_eq!(s.reconcile(2, 4_000, 10_000).len(), 2);
+        assert_eq!(s.reconcile(2, at(4_000), ms(10_000)).len(), 2);
     }
 
     #[test]
     fn crashes_back_off_exponentially_and_reset_after_a_healthy_run() {
         let mut s = Slots::default();
-        s.reconcile(1, 0, 10_000);
-        s.started(0, 100, 0);
-        s.exited(100, Some(1), 100);
-        assert_eq!(s.slots[0].state, SlotState::Waiting { at: 1_100 });
+        s.reconcile(1, at(0), ms(10_000));
+        s.started(0, 100, at(0));
+        s.exited(100, Some(1), at(100));
+        assert_eq!(s.slots[0].state, SlotState::Waiting { at: at(1_100) });
         assert!(
-            s.reconcile(1, 1_000, 10_000).is_empty(),
+            s.reconcile(1, at(1_000), ms(10_000)).is_empty(),
             "still backing off"
         );
         assert_eq!(s.counts().pending, 1);
-        assert_eq!(started(&mut s, 1_100), vec![0]);
-        s.exited(100, None, 1_200); // killed by a signal
-        assert_eq!(s.slots[0].state, SlotState::Waiting { at: 3_200 });
-        assert_eq!(started(&mut s, 3_200), vec![0]);
-        s.exited(100, Some(1), 3_200 + HEALTHY_AFTER.as_millis() as u64);
+        assert_eq!(started(&mut s, at(1_100)), vec![0]);
+        s.exited(100, None, at(1_200)); // killed by a signal
+        assert_eq!(s.slots[0].state, SlotState::Waiting { at: at(3_200) });
+        assert_eq!(started(&mut s, at(3_200)), vec![0]);
+        s.exited(100, Some(1), at(3_200) + HEALTHY_AFTER);
         assert_eq!(s.slots[0].crashes, 1, "a healthy run resets the backoff");
         assert_eq!(s.slots[0].generation, 3);
     }
@@ -279,16 +297,16 @@ mod tests {
     #[test]
     fn handoff_restarts_at_once_and_all_leased_waits() {
         let mut s = Slots::default();
-        s.reconcile(2, 0, 10_000);
-        s.started(0, 100, 0);
-        s.started(1, 101, 0);
-        s.exited(100, Some(3), 50);
-        s.exited(101, Some(4), 50);
-        let actions = s.reconcile(2, 60, 10_000);
+        s.reconcile(2, at(0), ms(10_000));
+        s.started(0, 100, at(0));
+        s.started(1, 101, at(0));
+        s.exited(100, Some(3), at(50));
+        s.exited(101, Some(4), at(50));
+        let actions = s.reconcile(2, at(60), ms(10_000));
         assert_eq!(actions, vec![SlotAction::Start { index: 0 }]);
         let later = 50 + ALL_LEASED_DELAY.as_millis() as u64;
         assert_eq!(
-            s.reconcile(2, later, 10_000),
+            s.reconcile(2, at(later), ms(10_000)),
             vec![
                 SlotAction::Start { index: 0 },
                 SlotAction::Start { index: 1 }
@@ -299,29 +317,29 @@ mod tests {
     #[test]
     fn scale_down_terminates_then_kills_after_the_bound() {
         let mut s = Slots::default();
-        s.reconcile(2, 0, 1_000);
-        s.started(0, 100, 0);
-        s.started(1, 101, 0);
+        s.reconcile(2, at(0), ms(1_000));
+        s.started(0, 100, at(0));
+        s.started(1, 101, at(0));
         assert_eq!(
-            s.reconcile(1, 10, 1_000),
+            s.reconcile(1, at(10), ms(1_000)),
             vec![SlotAction::Terminate { pid: 101 }]
         );
         assert_eq!(s.counts().running, 2, "stopping still runs");
-        assert!(s.reconcile(1, 500, 1_000).is_empty());
+        assert!(s.reconcile(1, at(500), ms(1_000)).is_empty());
         assert_eq!(
-            s.reconcile(1, 1_010, 1_000),
+            s.reconcile(1, at(1_010), ms(1_000)),
             vec![SlotAction::Kill { pid: 101 }]
         );
-        s.exited(101, None, 1_020);
-        s.reconcile(1, 1_030, 1_000);
+        s.exited(101, None, at(1_020));
+        s.reconcile(1, at(1_030), ms(1_000));
         assert_eq!(s.slots.len(), 1);
         assert_eq!(s.pids(), vec![100]);
     }
 
     #[test]
     fn backoff_is_capped() {
-        assert_eq!(backoff(1), Duration::from_secs(1));
-        assert_eq!(backoff(3), Duration::from_secs(4));
-        assert_eq!(backoff(40), Duration::from_secs(60));
+        assert_eq!(CRASH_BACKOFF.ceiling(1), Duration::from_secs(1));
+        assert_eq!(CRASH_BACKOFF.ceiling(3), Duration::from_secs(4));
+        assert_eq!(CRASH_BACKOFF.ceiling(40), Duration::from_secs(60));
     }
 }

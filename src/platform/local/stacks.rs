@@ -16,6 +16,7 @@ use crate::converge::ports::PlatformError;
 use crate::plan::{Action, PropertyChange, ResourceChange, StackAction, StackBaseline, StackPlan};
 use crate::platform::{DeployError, DeployEvent, Stacks};
 use crate::render::RenderedStacks;
+use crate::time::{Clock, SystemClock};
 
 /// The local platform's stacks for one migration.
 #[derive(Debug, Clone)]
@@ -283,7 +284,7 @@ impl LocalStacks {
 }
 
 fn now_rfc3339() -> String {
-    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+    SystemClock.now().rfc3339()
 }
 
 impl Stacks for LocalStacks {

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::slots::{SlotAction, Slots};
 use super::state::{StateDir, StateError, write_atomic};
+use crate::time::{Clock, SystemClock};
 
 /// What `fleet.json` holds: the supervisor's report, read by `LocalFleet::observe`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -76,9 +77,7 @@ pub fn run(options: &SupervisorOptions, notice: &dyn Fn(&str)) -> Result<(), Sta
         path: logs.clone(),
         source,
     })?;
-    let clock = Instant::now();
-    let now_ms = || clock.elapsed().as_millis() as u64;
-    let stop_ms = options.stop_timeout.as_millis() as u64;
+    let clock = SystemClock;
     let mut slots = Slots::default();
     let mut children: HashMap<u32, Child> = HashMap::new();
     let mut started_total = 0u64;
@@ -94,21 +93,21 @@ pub fn run(options: &SupervisorOptions, notice: &dyn Fn(&str)) -> Result<(), Sta
             // An unreadable desired file keeps the last value rather than killing the fleet.
             options.state.desired().unwrap_or(last_report.desired)
         };
-        reap(&mut children, &mut slots, now_ms());
-        for action in slots.reconcile(desired, now_ms(), stop_ms) {
+        reap(&mut children, &mut slots, clock.instant());
+        for action in slots.reconcile(desired, clock.instant(), options.stop_timeout) {
             match action {
                 SlotAction::Start { index } => {
                     let generation = slots.slots[index].generation + 1;
                     match spawn_worker(options, &logs, index, generation) {
                         Ok(child) => {
                             let pid = child.id();
-                            slots.started(index, pid, now_ms());
+                            slots.started(index, pid, clock.instant());
                             children.insert(pid, child);
                             started_total += 1;
                         }
                         Err(err) => {
                             notice(&format!("supervisor: cannot start worker {index}: {err}"));
-                            slots.start_failed(index, now_ms());
+                            slots.start_failed(index, clock.instant());
                         }
                     }
                 }
@@ -140,16 +139,17 @@ pub fn run(options: &SupervisorOptions, notice: &dyn Fn(&str)) -> Result<(), Sta
             }
             last_report = report;
         }
-        if last_sample.is_none_or(|t: Instant| t.elapsed() >= Duration::from_secs(5)) {
+        let since = |t: Instant| clock.instant().saturating_duration_since(t);
+        if last_sample.is_none_or(|t| since(t) >= Duration::from_secs(5)) {
             super::dashboard::sample_fleet(&logs, epoch_ms(), counts.running, desired);
             if let Err(err) = super::dashboard::refresh(&options.state, &options.name) {
                 notice(&format!("supervisor: dashboard: {err}"));
             }
-            last_sample = Some(Instant::now());
+            last_sample = Some(clock.instant());
         }
-        if last_retention.is_none_or(|t| t.elapsed() >= Duration::from_secs(3600)) {
+        if last_retention.is_none_or(|t| since(t) >= Duration::from_secs(3600)) {
             super::logs::apply_retention(&logs, options.retention_days, SystemTime::now());
-            last_retention = Some(Instant::now());
+            last_retention = Some(clock.instant());
         }
         if terminating && children.is_empty() {
             super::dashboard::sample_fleet(&logs, epoch_ms(), 0, 0);
@@ -174,7 +174,7 @@ fn lock_with_patience(state: &StateDir) -> Result<super::state::StateLock, State
     }
 }
 
-fn reap(children: &mut HashMap<u32, Child>, slots: &mut Slots, now: u64) {
+fn reap(children: &mut HashMap<u32, Child>, slots: &mut Slots, now: Instant) {
     let mut exited = Vec::new();
     for (pid, child) in children.iter_mut() {
         if let Ok(Some(status)) = child.try_wait() {
@@ -221,9 +221,7 @@ fn signal(pid: u32, sig: libc::c_int) {
     }
 }
 
+/// Wall-clock epoch milliseconds, as `fleet.json` and the dashboard samples store them.
 fn epoch_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    u64::try_from(SystemClock.now().epoch_millis()).unwrap_or(0)
 }

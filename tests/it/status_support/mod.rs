@@ -8,16 +8,20 @@ use backfill::cluster::Client;
 use backfill::cluster::transport::{Body, JsonTransport, Method};
 use backfill::coordination::archive::index_definition;
 use backfill::coordination::progress::working_state_index;
+use backfill::time::{Clock, SystemClock, Timestamp};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
 pub const SETUP_AT: u64 = 1_784_642_531;
 
+/// Now in epoch seconds, as the documents store times.
 pub fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    u64::try_from(SystemClock.now().epoch_seconds()).unwrap_or(0)
+}
+
+/// Epoch seconds (as the documents store them) as the library's instant.
+pub fn at(epoch_seconds: u64) -> Timestamp {
+    Timestamp::from_epoch_seconds(i64::try_from(epoch_seconds).unwrap_or(i64::MAX))
 }
 
 pub fn item_id(index: &str, shard: u32, start: u64) -> String {
