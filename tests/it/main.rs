@@ -23,6 +23,7 @@ mod render_templates;
 mod servers;
 mod snapshot_fixtures;
 mod status_osmem;
+mod worker_corrupt_snapshot;
 mod worker_data_path;
 mod worker_faults;
 mod worker_logs;
