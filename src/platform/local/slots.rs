@@ -3,17 +3,21 @@
 //! A slot is one place for a worker process (like an ECS task). Rules:
 //! - slots `0..desired` should each have a running worker; slots at or beyond `desired` are stopped (SIGTERM,
 //!   the worker checkpoints) and dropped once their process has exited;
-//! - a worker that exits 0 ("no work left") is not restarted — its slot is `Finished` until the desired count
-//!   changes (a pause/resume or a scale starts fresh workers);
-//! - exit 3 (lease handed to a successor) restarts at once: the worker did its job and more work may wait;
-//! - exit 4 (every remaining item leased by others) restarts after [`ALL_LEASED_DELAY`]: a crashed holder's
-//!   lease may expire, and ECS would also start a replacement task;
-//! - any other exit (crash, signal, error) restarts with exponential backoff (1 s doubling to 60 s), reset after
-//!   a worker ran for [`HEALTHY_AFTER`].
+//! - a worker that ends with [`Outcome::Success`] (exit 0, "no work left") is not restarted — its slot is
+//!   `Finished` until the desired count changes (a pause/resume or a scale starts fresh workers);
+//! - [`Outcome::LeaseHandedOff`] (exit 3) restarts at once: the worker did its job and more work may wait;
+//! - [`Outcome::AllWorkLeased`] (exit 4) restarts after [`ALL_LEASED_DELAY`]: a crashed holder's lease may
+//!   expire, and ECS would also start a replacement task;
+//! - any other end (an error exit, a crash, a signal) restarts with exponential backoff (1 s doubling to 60 s),
+//!   reset after a worker ran for [`HEALTHY_AFTER`].
+//!
+//! Exit codes are read back through [`Outcome::from_code`], the same table the worker exits with.
 //!
 //! Time is an argument, so every transition is unit-tested without processes.
 
 use std::time::Duration;
+
+use crate::exit::Outcome;
 
 /// Delay before restarting a worker that found every item leased elsewhere.
 pub const ALL_LEASED_DELAY: Duration = Duration::from_secs(5);
@@ -30,7 +34,7 @@ pub enum SlotState {
     Stopping { pid: u32, since: u64 },
     /// Waiting to (re)start at `at`.
     Waiting { at: u64 },
-    /// Exited 0: no work left; not restarted.
+    /// Ended with [`Outcome::Success`]: no work left; not restarted.
     Finished,
 }
 
@@ -139,8 +143,8 @@ impl Slots {
         }
     }
 
-    /// Records that `pid` exited with `code` (`None`: killed by a signal).
-    pub fn exited(&mut self, pid: u32, code: Option<i32>, now: u64) {
+    /// Records that `pid` ended with `outcome` (`None`: an error exit, a crash or a signal).
+    pub fn exited(&mut self, pid: u32, outcome: Option<Outcome>, now: u64) {
         let Some(slot) = self.slots.iter_mut().find(|s| {
             matches!(s.state, SlotState::Running { pid: p, .. } | SlotState::Stopping { pid: p, .. } if p == pid)
         }) else {
@@ -154,14 +158,14 @@ impl Slots {
             slot.crashes = 0;
         }
         let stopping = matches!(slot.state, SlotState::Stopping { .. });
-        slot.state = match code {
+        slot.state = match outcome {
             _ if stopping => SlotState::Waiting { at: now },
-            Some(0) => SlotState::Finished,
-            Some(3) => SlotState::Waiting { at: now },
-            Some(4) => SlotState::Waiting {
+            Some(Outcome::Success) => SlotState::Finished,
+            Some(Outcome::LeaseHandedOff) => SlotState::Waiting { at: now },
+            Some(Outcome::AllWorkLeased) => SlotState::Waiting {
                 at: now + ALL_LEASED_DELAY.as_millis() as u64,
             },
-            _ => {
+            Some(Outcome::ChangesPresent) | None => {
                 slot.crashes += 1;
                 SlotState::Waiting {
                     at: now + backoff(slot.crashes).as_millis() as u64,
@@ -236,7 +240,7 @@ mod tests {
         s.reconcile(2, 0, 10_000);
         s.started(0, 100, 0);
         s.started(1, 101, 0);
-        s.exited(100, Some(0), 1_000);
+        s.exited(100, Some(Outcome::Success), 1_000);
         assert!(s.reconcile(2, 2_000, 10_000).is_empty());
         assert_eq!(
             s.counts(),
@@ -249,7 +253,7 @@ mod tests {
         // Pause then resume: fresh workers.
         let actions = s.reconcile(0, 3_000, 10_000);
         assert_eq!(actions, vec![SlotAction::Terminate { pid: 101 }]);
-        s.exited(101, Some(3), 3_500);
+        s.exited(101, Some(Outcome::LeaseHandedOff), 3_500);
         assert!(s.reconcile(0, 3_600, 10_000).is_empty());
         assert!(s.slots.is_empty(), "stopped slots are dropped");
         assert_eq!(s.reconcile(2, 4_000, 10_000).len(), 2);
@@ -260,7 +264,7 @@ mod tests {
         let mut s = Slots::default();
         s.reconcile(1, 0, 10_000);
         s.started(0, 100, 0);
-        s.exited(100, Some(1), 100);
+        s.exited(100, None, 100); // an error exit
         assert_eq!(s.slots[0].state, SlotState::Waiting { at: 1_100 });
         assert!(
             s.reconcile(1, 1_000, 10_000).is_empty(),
@@ -271,7 +275,7 @@ mod tests {
         s.exited(100, None, 1_200); // killed by a signal
         assert_eq!(s.slots[0].state, SlotState::Waiting { at: 3_200 });
         assert_eq!(started(&mut s, 3_200), vec![0]);
-        s.exited(100, Some(1), 3_200 + HEALTHY_AFTER.as_millis() as u64);
+        s.exited(100, None, 3_200 + HEALTHY_AFTER.as_millis() as u64);
         assert_eq!(s.slots[0].crashes, 1, "a healthy run resets the backoff");
         assert_eq!(s.slots[0].generation, 3);
     }
@@ -282,8 +286,8 @@ mod tests {
         s.reconcile(2, 0, 10_000);
         s.started(0, 100, 0);
         s.started(1, 101, 0);
-        s.exited(100, Some(3), 50);
-        s.exited(101, Some(4), 50);
+        s.exited(100, Some(Outcome::LeaseHandedOff), 50);
+        s.exited(101, Some(Outcome::AllWorkLeased), 50);
         let actions = s.reconcile(2, 60, 10_000);
         assert_eq!(actions, vec![SlotAction::Start { index: 0 }]);
         let later = 50 + ALL_LEASED_DELAY.as_millis() as u64;

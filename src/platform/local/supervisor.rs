@@ -18,6 +18,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::slots::{SlotAction, Slots};
 use super::state::{StateDir, StateError, write_atomic};
+use crate::exit::Outcome;
 
 /// What `fleet.json` holds: the supervisor's report, read by `LocalFleet::observe`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -177,12 +178,12 @@ fn reap(children: &mut HashMap<u32, Child>, slots: &mut Slots, now: u64) {
     let mut exited = Vec::new();
     for (pid, child) in children.iter_mut() {
         if let Ok(Some(status)) = child.try_wait() {
-            exited.push((*pid, status.code()));
+            exited.push((*pid, status.code().and_then(Outcome::from_code)));
         }
     }
-    for (pid, code) in exited {
+    for (pid, outcome) in exited {
         children.remove(&pid);
-        slots.exited(pid, code, now);
+        slots.exited(pid, outcome, now);
     }
 }
 
