@@ -1,0 +1,294 @@
+//! The `backfill worker` container's settings as `BACKFILL_*` variables: the one table of their names
+//! ([`WorkerVar`]) and the renderer's side, the `Environment` of the ECS task definition. `worker::env` reads the
+//! same names back (as the worker's metric names live in `render::metrics`); a test renders the workers stack and
+//! parses its environment back into the same settings.
+
+use serde_json::{Value, json};
+
+use crate::config::{Migration, Sigv4Service, TargetAuth};
+
+/// A `BACKFILL_*` variable the worker container reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkerVar {
+    Name,
+    SourceRepository,
+    SourceSnapshot,
+    SourceRegion,
+    IndicesInclude,
+    IndicesExclude,
+    TargetEndpoint,
+    TargetAuth,
+    TargetUsername,
+    /// Set by ECS from the password's secret (a task `Secrets` entry, never a plain value).
+    TargetPassword,
+    TargetSigv4Service,
+    TargetSigv4Region,
+    TargetInsecureSkipVerify,
+    BatchMaxDocs,
+    BatchMaxBytes,
+    MaxConnections,
+    LeaseSeconds,
+    FailedDocuments,
+}
+
+impl WorkerVar {
+    /// Every variable, in the order the task definition lists them.
+    pub const ALL: [WorkerVar; 18] = [
+        WorkerVar::Name,
+        WorkerVar::SourceRepository,
+        WorkerVar::SourceSnapshot,
+        WorkerVar::SourceRegion,
+        WorkerVar::IndicesInclude,
+        WorkerVar::IndicesExclude,
+        WorkerVar::TargetEndpoint,
+        WorkerVar::TargetAuth,
+        WorkerVar::TargetUsername,
+        WorkerVar::TargetPassword,
+        WorkerVar::TargetSigv4Service,
+        WorkerVar::TargetSigv4Region,
+        WorkerVar::TargetInsecureSkipVerify,
+        WorkerVar::BatchMaxDocs,
+        WorkerVar::BatchMaxBytes,
+        WorkerVar::MaxConnections,
+        WorkerVar::LeaseSeconds,
+        WorkerVar::FailedDocuments,
+    ];
+
+    /// The variable's name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            WorkerVar::Name => "BACKFILL_NAME",
+            WorkerVar::SourceRepository => "BACKFILL_SOURCE_REPOSITORY",
+            WorkerVar::SourceSnapshot => "BACKFILL_SOURCE_SNAPSHOT",
+            WorkerVar::SourceRegion => "BACKFILL_SOURCE_REGION",
+            WorkerVar::IndicesInclude => "BACKFILL_INDICES_INCLUDE",
+            WorkerVar::IndicesExclude => "BACKFILL_INDICES_EXCLUDE",
+            WorkerVar::TargetEndpoint => "BACKFILL_TARGET_ENDPOINT",
+            WorkerVar::TargetAuth => "BACKFILL_TARGET_AUTH",
+            WorkerVar::TargetUsername => "BACKFILL_TARGET_USERNAME",
+            WorkerVar::TargetPassword => "BACKFILL_TARGET_PASSWORD",
+            WorkerVar::TargetSigv4Service => "BACKFILL_TARGET_SIGV4_SERVICE",
+            WorkerVar::TargetSigv4Region => "BACKFILL_TARGET_SIGV4_REGION",
+            WorkerVar::TargetInsecureSkipVerify => "BACKFILL_TARGET_INSECURE_SKIP_VERIFY",
+            WorkerVar::BatchMaxDocs => "BACKFILL_BATCH_MAX_DOCS",
+            WorkerVar::BatchMaxBytes => "BACKFILL_BATCH_MAX_BYTES",
+            WorkerVar::MaxConnections => "BACKFILL_MAX_CONNECTIONS",
+            WorkerVar::LeaseSeconds => "BACKFILL_LEASE_SECONDS",
+            WorkerVar::FailedDocuments => "BACKFILL_FAILED_DOCUMENTS",
+        }
+    }
+}
+
+fn pair(var: WorkerVar, value: impl Into<String>) -> Value {
+    json!({ "Name": var.name(), "Value": value.into() })
+}
+
+/// The task definition's `Environment`: every setting of `m` the worker needs, as `{Name, Value}` pairs (the
+/// password is not among them: it is a `Secrets` entry). README, "Worker".
+pub(super) fn backfill_environment(m: &Migration) -> Value {
+    let mut env = vec![
+        pair(WorkerVar::Name, &m.name),
+        pair(WorkerVar::SourceRepository, m.source.repository.uri()),
+        pair(WorkerVar::SourceSnapshot, &m.source.snapshot),
+        pair(
+            WorkerVar::IndicesInclude,
+            m.source.indices.include.join(","),
+        ),
+        pair(
+            WorkerVar::IndicesExclude,
+            m.source.indices.exclude.join(","),
+        ),
+        pair(WorkerVar::TargetEndpoint, &m.target.endpoint),
+        pair(WorkerVar::BatchMaxDocs, m.worker.batch_max_docs.to_string()),
+        pair(
+            WorkerVar::BatchMaxBytes,
+            m.worker.batch_max_bytes.to_string(),
+        ),
+        pair(
+            WorkerVar::MaxConnections,
+            m.worker.max_connections.to_string(),
+        ),
+        pair(
+            WorkerVar::LeaseSeconds,
+            m.worker.lease.as_secs().to_string(),
+        ),
+    ];
+    if let Some(region) = m.source.region.as_ref().or(m.aws.region.as_ref()) {
+        env.push(pair(WorkerVar::SourceRegion, region));
+    }
+    match &m.target.auth {
+        TargetAuth::None => env.push(pair(WorkerVar::TargetAuth, "none")),
+        TargetAuth::Basic { username, .. } => {
+            env.push(pair(WorkerVar::TargetAuth, "basic"));
+            env.push(pair(WorkerVar::TargetUsername, username));
+        }
+        TargetAuth::Sigv4 { service, region } => {
+            env.push(pair(WorkerVar::TargetAuth, "sigv4"));
+            env.push(pair(
+                WorkerVar::TargetSigv4Service,
+                if *service == Sigv4Service::Aoss {
+                    "aoss"
+                } else {
+                    "es"
+                },
+            ));
+            env.push(pair(WorkerVar::TargetSigv4Region, region));
+        }
+    }
+    if m.target.tls.insecure_skip_verify {
+        env.push(pair(WorkerVar::TargetInsecureSkipVerify, "true"));
+    }
+    if let Some(dest) = &m.worker.failed_documents {
+        env.push(pair(WorkerVar::FailedDocuments, dest));
+    }
+    Value::Array(env)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::{LoadOptions, MapEnv, PasswordSource};
+    use crate::render::{Templates, render};
+    use crate::worker::env as worker_env;
+
+    const AWS_EXAMPLE: &str = include_str!("../../examples/aws/migration.yaml");
+
+    fn parse(text: &str) -> Migration {
+        crate::config::parse(
+            text,
+            Path::new("/x/migration.yaml"),
+            &MapEnv::default(),
+            LoadOptions {
+                needs_credentials: false,
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The AWS example, and variants of it that set every other variable.
+    fn configs() -> Vec<Migration> {
+        let basic = AWS_EXAMPLE.replace(
+            "    type: sigv4\n    service: es\n    region: us-east-1\n",
+            "    type: basic\n    username: migrator\n    password_secret_arn: arn:aws:secretsmanager:us-east-1:123456789012:secret:target-pw\n  tls:\n    insecure_skip_verify: true\n",
+        );
+        let aoss = AWS_EXAMPLE
+            .replace("    service: es\n", "    service: aoss\n")
+            .replace("  region: us-east-1\n  indices:", "  indices:")
+            .replace(
+                "  failed_documents: s3://my-snapshot-bucket/backfill/orders-2024/failed/\n",
+                "",
+            );
+        let none = AWS_EXAMPLE.replace(
+            "    type: sigv4\n    service: es\n    region: us-east-1\n",
+            "    type: none\n",
+        );
+        vec![
+            parse(AWS_EXAMPLE),
+            parse(&basic),
+            parse(&aoss),
+            parse(&none),
+        ]
+    }
+
+    /// The workers stack's worker container, as rendered for `m`.
+    fn container(m: &Migration) -> Value {
+        let rendered = render(m, &Templates::embedded()).expect("render");
+        let workers = rendered
+            .stacks
+            .stacks
+            .iter()
+            .find(|s| s.stack_name == m.stack_names()[1])
+            .expect("workers stack");
+        let template: Value = serde_json::from_str(&workers.template_body).expect("json");
+        template["Resources"]["WorkerTaskDefinition"]["Properties"]["ContainerDefinitions"][0]
+            .clone()
+    }
+
+    /// The container's `Environment` as the worker process sees it.
+    fn declared_environment(container: &Value) -> MapEnv {
+        container["Environment"]
+            .as_array()
+            .expect("Environment")
+            .iter()
+            .fold(MapEnv::default(), |env, pair| {
+                env.with(
+                    pair["Name"].as_str().expect("Name"),
+                    pair["Value"].as_str().expect("Value"),
+                )
+            })
+    }
+
+    /// What the worker takes from a migration: its settings, with the password as where it is read from.
+    fn worker_settings(m: &Migration) -> Value {
+        let auth = match &m.target.auth {
+            TargetAuth::Basic { username, .. } => json!({ "basic": username }),
+            other => json!(format!("{other:?}")),
+        };
+        json!({
+            "name": m.name,
+            "repository": m.source.repository.uri(),
+            "snapshot": m.source.snapshot,
+            "region": m.source.region.clone().or(m.aws.region.clone()),
+            "include": m.source.indices.include,
+            "exclude": m.source.indices.exclude,
+            "endpoint": m.target.endpoint,
+            "auth": auth,
+            "insecure_skip_verify": m.target.tls.insecure_skip_verify,
+            "batch_max_docs": m.worker.batch_max_docs,
+            "batch_max_bytes": m.worker.batch_max_bytes,
+            "max_connections": m.worker.max_connections,
+            "lease_s": m.worker.lease.as_secs(),
+            "failed_documents": m.worker.failed_documents,
+        })
+    }
+
+    #[test]
+    fn the_rendered_environment_parses_back_into_the_same_settings() {
+        for m in configs() {
+            let container = container(&m);
+            let env = declared_environment(&container);
+            // The ECS task has no migration.yaml: the variables alone describe the migration.
+            let text = worker_env::minimal_document(&env).expect("the required variables");
+            let mut back = parse(&text);
+            worker_env::apply(&mut back, &env).expect("every variable is usable");
+            assert_eq!(worker_settings(&back), worker_settings(&m), "{}", m.name);
+            if let TargetAuth::Basic { .. } = m.target.auth {
+                assert_eq!(
+                    back.target.auth,
+                    TargetAuth::Basic {
+                        username: "migrator".into(),
+                        password: PasswordSource::Env(WorkerVar::TargetPassword.name().into()),
+                    }
+                );
+                assert_eq!(
+                    container["Secrets"][0]["Name"],
+                    WorkerVar::TargetPassword.name(),
+                    "ECS sets the password variable from the secret"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_table_names_every_variable_the_renderer_declares_and_each_is_used() {
+        let names: Vec<&str> = WorkerVar::ALL.iter().map(|v| v.name()).collect();
+        let mut used = std::collections::BTreeSet::new();
+        for m in configs() {
+            let container = container(&m);
+            for pair in container["Environment"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .chain(container["Secrets"].as_array().into_iter().flatten())
+            {
+                let name = pair["Name"].as_str().expect("Name");
+                assert!(names.contains(&name), "{name} is not in WorkerVar");
+                used.insert(name.to_string());
+            }
+        }
+        let unused: Vec<&&str> = names.iter().filter(|n| !used.contains(**n)).collect();
+        assert!(unused.is_empty(), "never rendered: {unused:?}");
+    }
+}
