@@ -33,6 +33,16 @@ pub enum StatusCategory {
 }
 
 impl StatusCategory {
+    pub const ALL: [StatusCategory; 7] = [
+        StatusCategory::Pending,
+        StatusCategory::InProgress,
+        StatusCategory::Complete,
+        StatusCategory::Failed,
+        StatusCategory::RollingBack,
+        StatusCategory::RolledBack,
+        StatusCategory::Skipped,
+    ];
+
     /// Nothing more will happen to it in this operation.
     pub fn is_final(self) -> bool {
         matches!(
@@ -271,18 +281,10 @@ mod tests {
     #[test]
     fn categories_say_whether_it_is_over_and_whether_it_failed() {
         use StatusCategory::*;
-        let finals: Vec<_> = [
-            Pending,
-            InProgress,
-            Complete,
-            Failed,
-            RollingBack,
-            RolledBack,
-            Skipped,
-        ]
-        .into_iter()
-        .filter(|c| c.is_final())
-        .collect();
+        let finals: Vec<_> = StatusCategory::ALL
+            .into_iter()
+            .filter(|c| c.is_final())
+            .collect();
         assert_eq!(finals, vec![Complete, Failed, RolledBack, Skipped]);
         assert!(RollingBack.is_failure() && RolledBack.is_failure() && Failed.is_failure());
         assert!(!Complete.is_failure() && !Skipped.is_failure() && !Pending.is_failure());

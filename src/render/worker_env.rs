@@ -156,15 +156,9 @@ mod tests {
     const AWS_EXAMPLE: &str = include_str!("../../examples/aws/migration.yaml");
 
     fn parse(text: &str) -> Migration {
-        crate::config::parse(
-            text,
-            Path::new("/x/migration.yaml"),
-            &MapEnv::default(),
-            LoadOptions {
-                needs_credentials: false,
-            },
-        )
-        .unwrap_or_else(|e| panic!("{e}"))
+        let options = LoadOptions::default();
+        crate::config::parse(text, Path::new("/x/m.yaml"), &MapEnv::default(), options)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// The AWS example, and variants of it that set every other variable.
