@@ -1,7 +1,8 @@
 //! The one mapping from outcomes to process exit codes.
 //!
 //! Every subcommand returns an [`Outcome`] or an error; `cli::main` turns it into an exit code here and
-//! nowhere else. The codes are documented in the README ("Exit codes").
+//! nowhere else. The codes are documented in the README ("Exit codes"). The same table reads them back: the
+//! local supervisor decides whether to restart a worker from [`Outcome::from_code`].
 
 use std::process::ExitCode;
 
@@ -26,6 +27,14 @@ pub const SNAPSHOT_UNREADABLE: u8 = 5;
 pub const USAGE: u8 = 2;
 
 impl Outcome {
+    /// Every outcome, for reading a code back.
+    pub const ALL: [Outcome; 4] = [
+        Outcome::Success,
+        Outcome::ChangesPresent,
+        Outcome::LeaseHandedOff,
+        Outcome::AllWorkLeased,
+    ];
+
     pub fn code(self) -> u8 {
         match self {
             Outcome::Success => 0,
@@ -36,8 +45,36 @@ impl Outcome {
     }
 }
 
+impl Outcome {
+    /// The outcome a finished `backfill` process reported with exit code `code`; `None` for an error exit
+    /// ([`ERROR`], [`SNAPSHOT_UNREADABLE`]) or a code `backfill` never uses. A usage error shares
+    /// `ChangesPresent`'s code (clap's 2), so a caller that never expects that outcome treats it as an error.
+    pub fn from_code(code: i32) -> Option<Outcome> {
+        Outcome::ALL
+            .into_iter()
+            .find(|o| i32::from(o.code()) == code)
+    }
+}
+
 impl From<Outcome> for ExitCode {
     fn from(outcome: Outcome) -> Self {
         ExitCode::from(outcome.code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_outcome_reads_back_from_its_code_and_errors_read_as_none() {
+        for outcome in Outcome::ALL {
+            assert_eq!(Outcome::from_code(i32::from(outcome.code())), Some(outcome));
+        }
+        for code in [ERROR, SNAPSHOT_UNREADABLE] {
+            assert_eq!(Outcome::from_code(i32::from(code)), None);
+        }
+        assert_eq!(Outcome::from_code(-1), None);
+        assert_eq!(Outcome::from_code(137), None);
     }
 }

@@ -173,14 +173,22 @@ pub struct NotBuiltYet {
     pub issue: u32,
 }
 
-/// The single place where an error becomes an exit code.
+/// The single place where an error becomes an exit code: a worker that cannot read the snapshot exits 5
+/// (the error still names the file and shard), every other error 1.
 fn exit_code_for(err: &anyhow::Error) -> u8 {
     // A closed pipe on stdout or stderr (`| head -1` read what it wanted) is success, as in ripgrep.
     if output::is_closed_pipe(err) {
         return Outcome::Success.code();
     }
-    if err.downcast_ref::<worker::SnapshotUnreadable>().is_some() {
-        return exit::SNAPSHOT_UNREADABLE;
+    let unreadable = err.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<crate::worker::WorkerError>(),
+            Some(crate::worker::WorkerError::Snapshot(_))
+        )
+    });
+    if unreadable {
+        exit::SNAPSHOT_UNREADABLE
+    } else {
+        exit::ERROR
     }
-    exit::ERROR
 }

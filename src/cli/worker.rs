@@ -19,7 +19,7 @@ use crate::cluster::{self, Client};
 use crate::config::{self, Env, LoadOptions, ProcessEnv};
 use crate::coordination::progress::working_state_index;
 use crate::exit::Outcome;
-use crate::snapshot::{self, Repository};
+use crate::snapshot::{self, Repository, SnapshotError};
 use crate::time::{Clock, SystemClock};
 use crate::worker::env as worker_env;
 use crate::worker::report::Observer;
@@ -93,10 +93,43 @@ fn load_settings(ctx: &Context) -> anyhow::Result<config::Migration> {
     Ok(m)
 }
 
-/// The worker's exit for an unreadable snapshot (documented exit code 5).
-#[derive(Debug, thiserror::Error)]
-#[error("the snapshot cannot be read: {0}")]
-pub struct SnapshotUnreadable(pub String);
+/// Opens the repository, the snapshot and the selected indices' metadata on a blocking thread. Every failure
+/// (a thread that died included) is a typed [`WorkerError::Snapshot`], so it exits 5 naming the file.
+async fn open_source(m: &config::Migration) -> Result<Source, WorkerError> {
+    let (repository_location, aws, region) = (
+        m.source.repository.clone(),
+        m.aws.clone(),
+        m.source.region.clone(),
+    );
+    let (snapshot_name, selection) = (m.source.snapshot.clone(), m.source.indices.clone());
+    let location = repository_location.to_string();
+    let opened = tokio::task::spawn_blocking(move || -> Result<Source, SnapshotError> {
+        let repository = Arc::new(Repository::open(snapshot::blob_source(
+            &repository_location,
+            &aws,
+            region.as_deref(),
+        )?)?);
+        let snapshot = repository.snapshot(&snapshot_name)?;
+        // Only the selected indices' metadata is read: an index this worker never touches cannot stop it.
+        let indices = snapshot
+            .indices
+            .iter()
+            .filter(|name| selection.matches(name))
+            .map(|name| repository.index(&snapshot, name))
+            .collect::<Result<_, _>>()?;
+        Ok(Source {
+            repository,
+            snapshot,
+            indices,
+        })
+    })
+    .await
+    .map_err(|e| SnapshotError::Repository {
+        location,
+        message: format!("opening the repository stopped unexpectedly ({e}); this is a bug"),
+    })?;
+    Ok(opened?)
+}
 
 pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     let m = load_settings(ctx)?;
@@ -119,32 +152,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     }
     let gzip = transport.accepts_gzip().await;
     let transport = transport.with_gzip(gzip);
-    let (location, aws, region) = (
-        m.source.repository.clone(),
-        m.aws.clone(),
-        m.source.region.clone(),
-    );
-    let (snapshot_name, selection) = (m.source.snapshot.clone(), m.source.indices.clone());
-    let source = tokio::task::spawn_blocking(move || -> Result<Source, snapshot::SnapshotError> {
-        let repository = Arc::new(Repository::open(snapshot::blob_source(
-            &location,
-            &aws,
-            region.as_deref(),
-        )?)?);
-        let snapshot = repository.snapshot(&snapshot_name)?;
-        let indices = repository
-            .indices(&snapshot)?
-            .into_iter()
-            .filter(|i| selection.matches(&i.name))
-            .collect();
-        Ok(Source {
-            repository,
-            snapshot,
-            indices,
-        })
-    })
-    .await?
-    .map_err(|e| SnapshotUnreadable(e.to_string()))?;
+    let source = open_source(&m).await?;
     let host = ProcessEnv
         .var("HOSTNAME")
         .unwrap_or_else(|| "worker".into());
@@ -217,7 +225,6 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
         Ok(WorkerExit::NoWorkLeft) => Ok(Outcome::Success),
         Ok(WorkerExit::LeaseHandedOff) => Ok(Outcome::LeaseHandedOff),
         Ok(WorkerExit::AllLeased) => Ok(Outcome::AllWorkLeased),
-        Err(WorkerError::Snapshot(e)) => Err(SnapshotUnreadable(e.to_string()).into()),
         Err(e) => Err(e.into()),
     }
 }

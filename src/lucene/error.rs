@@ -64,6 +64,16 @@ impl LuceneError {
         self
     }
 
+    /// The file (with any context a caller added, as in `_0.fdt doc 41`) where reading failed.
+    pub fn file(&self) -> &str {
+        match self {
+            LuceneError::Corrupt { file, .. }
+            | LuceneError::Truncated { file, .. }
+            | LuceneError::Unsupported { file, .. }
+            | LuceneError::Io { file, .. } => file,
+        }
+    }
+
     pub fn io(file: &str, source: std::io::Error) -> Self {
         LuceneError::Io {
             file: file.to_string(),

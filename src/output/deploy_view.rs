@@ -5,6 +5,7 @@
 //! The platform hands events to a sink that cannot fail, so the view keeps the first write error, prints
 //! nothing after it, and returns it from [`DeployView::finish_ok`]: a deployment is not abandoned halfway
 //! because its reader left (it would go on in CloudFormation anyway), but the command stops right after it.
+//! Colours and finished lines follow the status's category ([`StatusCategory`]), never its wording.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -13,11 +14,50 @@ use std::time::{Duration, Instant};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use super::{Color, Format, OutputError, Printer, Stream};
-use crate::platform::{DeployError, DeployEvent};
+use crate::platform::{DeployError, DeployEvent, StatusCategory};
 
 /// A resource event's reason as a suffix to its status line: ` (reason)`, or nothing without one.
 fn reason_suffix(reason: Option<&str>) -> String {
     reason.map(|r| format!(" ({r})")).unwrap_or_default()
+}
+
+/// The colour of a status: failures (rollbacks included) red, done green, everything under way yellow.
+fn category_color(category: StatusCategory) -> Color {
+    match category {
+        StatusCategory::Failed | StatusCategory::RollingBack | StatusCategory::RolledBack => {
+            Color::Red
+        }
+        StatusCategory::Complete | StatusCategory::Skipped => Color::Green,
+        StatusCategory::Pending | StatusCategory::InProgress => Color::Yellow,
+    }
+}
+
+/// One event as a plain line, without the elapsed-time prefix.
+fn event_line(event: &DeployEvent) -> String {
+    match event {
+        DeployEvent::StackStarted { stack, operation } => format!("{stack}: {operation} started"),
+        DeployEvent::Resource {
+            stack,
+            logical_id,
+            resource_type,
+            status,
+            reason,
+            ..
+        } => {
+            let reason = reason_suffix(reason.as_deref());
+            format!("{stack}: {logical_id} ({resource_type}) {status}{reason}")
+        }
+        DeployEvent::StackFinished {
+            stack,
+            status,
+            elapsed_ms,
+            ..
+        } => format!(
+            "{stack}: {status} in {:.1}s",
+            Duration::from_millis(*elapsed_ms).as_secs_f64()
+        ),
+        DeployEvent::Notice { stack, message } => format!("{stack}: {message}"),
+    }
 }
 
 struct Live {
@@ -95,32 +135,7 @@ impl DeployView {
 
     fn plain_line(&self, event: &DeployEvent) -> String {
         let t = format!("[{:>5.1}s]", self.started.elapsed().as_secs_f64());
-        match event {
-            DeployEvent::StackStarted { stack, operation } => {
-                format!("{t} {stack}: {operation} started")
-            }
-            DeployEvent::Resource {
-                stack,
-                logical_id,
-                resource_type,
-                status,
-                reason,
-                ..
-            } => {
-                let reason = reason_suffix(reason.as_deref());
-                format!("{t} {stack}: {logical_id} ({resource_type}) {status}{reason}")
-            }
-            DeployEvent::StackFinished {
-                stack,
-                status,
-                elapsed_ms,
-                ..
-            } => format!(
-                "{t} {stack}: {status} in {:.1}s",
-                Duration::from_millis(*elapsed_ms).as_secs_f64()
-            ),
-            DeployEvent::Notice { stack, message } => format!("{t} {stack}: {message}"),
-        }
+        format!("{t} {}", event_line(event))
     }
 
     fn live_event(&self, live: &mut Live, event: &DeployEvent) -> super::Result {
@@ -145,18 +160,13 @@ impl DeployView {
                     (bar, Instant::now())
                 });
                 let reason = reason_suffix(reason.as_deref());
-                let color = if status.ends_with("_FAILED") {
-                    Color::Red
-                } else if status.ends_with("_COMPLETE") {
-                    Color::Green
-                } else {
-                    Color::Yellow
-                };
-                bar.set_message(format!("{}{reason}", self.printer.paint(color, status)));
-                if status.ends_with("_COMPLETE") || status.ends_with("_FAILED") {
+                let shown = self
+                    .printer
+                    .paint(category_color(status.category), &status.to_string());
+                bar.set_message(format!("{shown}{reason}"));
+                if status.category.is_final() {
                     bar.finish_with_message(format!(
-                        "{}{reason} {:.1}s",
-                        self.printer.paint(color, status),
+                        "{shown}{reason} {:.1}s",
                         since.elapsed().as_secs_f64()
                     ));
                 }
@@ -238,3 +248,94 @@ impl DeployView {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod category_tests {
+    use super::*;
+    use crate::platform::{DeployAction, DeployStatus, FailedResource};
+
+    fn resource(status: DeployStatus, reason: Option<&str>) -> DeployEvent {
+        DeployEvent::Resource {
+            stack: "orders-workers".into(),
+            logical_id: "WorkerService".into(),
+            resource_type: "local::WorkerService".into(),
+            status,
+            reason: reason.map(str::to_string),
+            timestamp: "2024-11-01T00:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn lines_show_the_platform_word_or_the_action_and_category() {
+        let local = resource(
+            DeployStatus::of(DeployAction::Create, StatusCategory::Failed),
+            Some("permission denied"),
+        );
+        assert_eq!(
+            event_line(&local),
+            "orders-workers: WorkerService (local::WorkerService) create failed (permission denied)"
+        );
+        let aws = resource(
+            DeployStatus {
+                category: StatusCategory::Complete,
+                action: Some(DeployAction::Create),
+                native: Some("CREATE_COMPLETE".into()),
+            },
+            None,
+        );
+        assert_eq!(
+            event_line(&aws),
+            "orders-workers: WorkerService (local::WorkerService) CREATE_COMPLETE"
+        );
+        let finished = DeployEvent::StackFinished {
+            stack: "orders-logs".into(),
+            status: DeployStatus::of(DeployAction::Delete, StatusCategory::Complete),
+            ok: true,
+            elapsed_ms: 1_250,
+        };
+        assert_eq!(
+            event_line(&finished),
+            "orders-logs: delete complete in 1.2s"
+        );
+    }
+
+    #[test]
+    fn colours_follow_the_category() {
+        assert!(matches!(
+            category_color(StatusCategory::RollingBack),
+            Color::Red
+        ));
+        assert!(matches!(
+            category_color(StatusCategory::RolledBack),
+            Color::Red
+        ));
+        assert!(matches!(
+            category_color(StatusCategory::Skipped),
+            Color::Green
+        ));
+        assert!(matches!(
+            category_color(StatusCategory::Pending),
+            Color::Yellow
+        ));
+    }
+
+    #[test]
+    fn the_root_cause_names_the_failed_resource_and_its_status() {
+        let (printer, _, _) = crate::output::testing::plain(Format::Human);
+        let view = DeployView::new(printer);
+        let err = DeployError::Failed {
+            stack: "orders-workers".into(),
+            root_cause: Some(Box::new(FailedResource {
+                logical_id: "WorkerService".into(),
+                resource_type: "local::WorkerService".into(),
+                status: DeployStatus::of(DeployAction::Update, StatusCategory::Failed),
+                reason: "cannot start the supervisor".into(),
+            })),
+            outcome: "partially applied".into(),
+        };
+        assert_eq!(
+            view.root_cause(&err),
+            "Root cause (orders-workers):\n  resource: WorkerService (local::WorkerService)\n  status:   update failed\n  reason:   cannot start the supervisor\n  stack is now: partially applied"
+        );
+    }
+}

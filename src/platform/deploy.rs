@@ -3,12 +3,135 @@
 //! The CLI (`plan`, `apply`, `destroy`) is generic over [`Stacks`]; AWS implements it with CloudFormation change
 //! sets, the local platform with its state directory. Implementations never print: they emit [`DeployEvent`]s
 //! that `output::deploy_view` renders (live bars on a TTY, one line per event otherwise, NDJSON with `--json`).
+//!
+//! A status is typed ([`DeployStatus`]: a [`StatusCategory`] and the [`DeployAction`]), so the view decides
+//! colours and finished lines from the category; only the AWS adapter reads CloudFormation status strings
+//! (`aws::status`), and the local platform has no such strings at all.
 
+use std::fmt;
 use std::future::Future;
 
 use crate::converge::ports::PlatformError;
 use crate::plan::{StackBaseline, StackPlan};
 use crate::render::RenderedStacks;
+
+/// Where a resource or stack stands, whatever the platform (as rain's `MapStatus` sorts CloudFormation's
+/// statuses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusCategory {
+    /// Not started yet (CloudFormation's `REVIEW_IN_PROGRESS`).
+    Pending,
+    InProgress,
+    Complete,
+    Failed,
+    /// A failed operation is being undone.
+    RollingBack,
+    /// A failed operation was undone: the resource or stack is back where it was, the operation failed.
+    RolledBack,
+    /// Left alone on purpose (`DELETE_SKIPPED`: a retained resource).
+    Skipped,
+}
+
+impl StatusCategory {
+    pub const ALL: [StatusCategory; 7] = [
+        StatusCategory::Pending,
+        StatusCategory::InProgress,
+        StatusCategory::Complete,
+        StatusCategory::Failed,
+        StatusCategory::RollingBack,
+        StatusCategory::RolledBack,
+        StatusCategory::Skipped,
+    ];
+
+    /// Nothing more will happen to it in this operation.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            StatusCategory::Complete
+                | StatusCategory::Failed
+                | StatusCategory::RolledBack
+                | StatusCategory::Skipped
+        )
+    }
+
+    /// The operation failed (or is failing: a rollback runs).
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            StatusCategory::Failed | StatusCategory::RollingBack | StatusCategory::RolledBack
+        )
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            StatusCategory::Pending => "pending",
+            StatusCategory::InProgress => "in progress",
+            StatusCategory::Complete => "complete",
+            StatusCategory::Failed => "failed",
+            StatusCategory::RollingBack => "rolling back",
+            StatusCategory::RolledBack => "rolled back",
+            StatusCategory::Skipped => "skipped",
+        }
+    }
+}
+
+/// What is being done to a resource or stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeployAction {
+    Create,
+    Update,
+    Delete,
+    Import,
+}
+
+impl DeployAction {
+    /// `create`, `update`, `delete`, `import`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeployAction::Create => "create",
+            DeployAction::Update => "update",
+            DeployAction::Delete => "delete",
+            DeployAction::Import => "import",
+        }
+    }
+}
+
+/// A resource's or a stack's status in a deployment event.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DeployStatus {
+    pub category: StatusCategory,
+    /// What is being done, when the platform says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<DeployAction>,
+    /// The platform's own word for the status, shown as is when there is one (CloudFormation's
+    /// `UPDATE_COMPLETE_CLEANUP_IN_PROGRESS`); the local platform has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub native: Option<String>,
+}
+
+impl DeployStatus {
+    /// A status in the platform-neutral terms alone (the local platform's).
+    pub fn of(action: DeployAction, category: StatusCategory) -> Self {
+        DeployStatus {
+            category,
+            action: Some(action),
+            native: None,
+        }
+    }
+}
+
+/// The platform's word when it has one (what its own console shows), otherwise `create complete`.
+impl fmt::Display for DeployStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.native, self.action) {
+            (Some(native), _) => f.write_str(native),
+            (None, Some(action)) => write!(f, "{} {}", action.as_str(), self.category.label()),
+            (None, None) => f.write_str(self.category.label()),
+        }
+    }
+}
 
 /// One thing that happened during apply/destroy.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -16,20 +139,21 @@ use crate::render::RenderedStacks;
 pub enum DeployEvent {
     /// A stack operation began (`create`, `update`, `delete`, `recreate`).
     StackStarted { stack: String, operation: String },
-    /// A resource changed status (`CREATE_IN_PROGRESS`, `CREATE_COMPLETE`, `UPDATE_FAILED`...).
+    /// A resource changed status.
     Resource {
         stack: String,
         logical_id: String,
         resource_type: String,
-        status: String,
+        status: DeployStatus,
         reason: Option<String>,
         /// When the platform recorded it (RFC 3339).
         timestamp: String,
     },
-    /// A stack operation ended with the stack in `status`.
+    /// A stack operation ended with the stack in `status`; `ok` when that is where the operation meant to end
+    /// (a wait that timed out is not `ok` although its status is not final).
     StackFinished {
         stack: String,
-        status: String,
+        status: DeployStatus,
         ok: bool,
         elapsed_ms: u64,
     },
@@ -42,7 +166,7 @@ pub enum DeployEvent {
 pub struct FailedResource {
     pub logical_id: String,
     pub resource_type: String,
-    pub status: String,
+    pub status: DeployStatus,
     pub reason: String,
 }
 
@@ -127,4 +251,43 @@ pub trait Stacks: Send + Sync {
 
     /// Drops what planning left behind that will not be executed (unexecuted change sets).
     fn discard(&self, stacks: &[StackPlan]) -> impl Future<Output = ()> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_shows_the_platform_word_or_the_action_and_category() {
+        let local = DeployStatus::of(DeployAction::Delete, StatusCategory::InProgress);
+        assert_eq!(local.to_string(), "delete in progress");
+        let aws = DeployStatus {
+            category: StatusCategory::InProgress,
+            action: Some(DeployAction::Update),
+            native: Some("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS".into()),
+        };
+        assert_eq!(aws.to_string(), "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS");
+        let bare = DeployStatus {
+            category: StatusCategory::RolledBack,
+            action: None,
+            native: None,
+        };
+        assert_eq!(bare.to_string(), "rolled back");
+        assert_eq!(
+            serde_json::to_value(&local).expect("json"),
+            serde_json::json!({"category": "in_progress", "action": "delete"})
+        );
+    }
+
+    #[test]
+    fn categories_say_whether_it_is_over_and_whether_it_failed() {
+        use StatusCategory::*;
+        let finals: Vec<_> = StatusCategory::ALL
+            .into_iter()
+            .filter(|c| c.is_final())
+            .collect();
+        assert_eq!(finals, vec![Complete, Failed, RolledBack, Skipped]);
+        assert!(RollingBack.is_failure() && RolledBack.is_failure() && Failed.is_failure());
+        assert!(!Complete.is_failure() && !Skipped.is_failure() && !Pending.is_failure());
+    }
 }

@@ -14,4 +14,6 @@ pub mod aws;
 pub mod deploy;
 pub mod local;
 
-pub use deploy::{DeployError, DeployEvent, FailedResource, Stacks};
+pub use deploy::{
+    DeployAction, DeployError, DeployEvent, DeployStatus, FailedResource, Stacks, StatusCategory,
+};

@@ -10,6 +10,7 @@
 mod engine;
 pub mod metrics;
 mod view;
+pub mod worker_env;
 
 use std::path::{Path, PathBuf};
 

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use crate::config::*;
 
 use super::metrics;
+use super::worker_env::{WorkerVar, backfill_environment};
 
 /// Path inside the worker container where the `rfs` engine unpacks shards.
 const RFS_STORAGE: &str = "/storage";
@@ -77,76 +78,6 @@ fn worker_view(m: &Migration) -> Value {
         // The worker checkpoints within this bound on SIGTERM (ECS waits StopTimeout before SIGKILL).
         "stop_timeout_seconds": 120,
     })
-}
-
-fn env_pair(name: &str, value: impl Into<String>) -> Value {
-    json!({ "Name": name, "Value": value.into() })
-}
-
-/// The `backfill worker` container reads its settings from `BACKFILL_*` variables (README, "Worker").
-fn backfill_environment(m: &Migration) -> Value {
-    let mut env = vec![
-        env_pair("BACKFILL_NAME", &m.name),
-        env_pair(
-            "BACKFILL_SOURCE_REPOSITORY",
-            m.source.repository.to_string(),
-        ),
-        env_pair("BACKFILL_SOURCE_SNAPSHOT", &m.source.snapshot),
-        env_pair(
-            "BACKFILL_INDICES_INCLUDE",
-            m.source.indices.include.join(","),
-        ),
-        env_pair(
-            "BACKFILL_INDICES_EXCLUDE",
-            m.source.indices.exclude.join(","),
-        ),
-        env_pair("BACKFILL_TARGET_ENDPOINT", &m.target.endpoint),
-        env_pair(
-            "BACKFILL_BATCH_MAX_DOCS",
-            m.worker.batch_max_docs.to_string(),
-        ),
-        env_pair(
-            "BACKFILL_BATCH_MAX_BYTES",
-            m.worker.batch_max_bytes.to_string(),
-        ),
-        env_pair(
-            "BACKFILL_MAX_CONNECTIONS",
-            m.worker.max_connections.to_string(),
-        ),
-        env_pair(
-            "BACKFILL_LEASE_SECONDS",
-            m.worker.lease.as_secs().to_string(),
-        ),
-    ];
-    if let Some(region) = m.source.region.as_ref().or(m.aws.region.as_ref()) {
-        env.push(env_pair("BACKFILL_SOURCE_REGION", region));
-    }
-    match &m.target.auth {
-        TargetAuth::None => env.push(env_pair("BACKFILL_TARGET_AUTH", "none")),
-        TargetAuth::Basic { username, .. } => {
-            env.push(env_pair("BACKFILL_TARGET_AUTH", "basic"));
-            env.push(env_pair("BACKFILL_TARGET_USERNAME", username));
-        }
-        TargetAuth::Sigv4 { service, region } => {
-            env.push(env_pair("BACKFILL_TARGET_AUTH", "sigv4"));
-            env.push(env_pair(
-                "BACKFILL_TARGET_SIGV4_SERVICE",
-                if *service == Sigv4Service::Aoss {
-                    "aoss"
-                } else {
-                    "es"
-                },
-            ));
-            env.push(env_pair("BACKFILL_TARGET_SIGV4_REGION", region));
-        }
-    }
-    if m.target.tls.insecure_skip_verify {
-        env.push(env_pair("BACKFILL_TARGET_INSECURE_SKIP_VERIFY", "true"));
-    }
-    if let Some(dest) = &m.worker.failed_documents {
-        env.push(env_pair("BACKFILL_FAILED_DOCUMENTS", dest.to_string()));
-    }
-    Value::Array(env)
 }
 
 /// Migration Assistant's `RfsMigrateDocuments` command line (worker.md section 2), every value shell-quoted.
@@ -256,7 +187,7 @@ fn secrets_view(m: &Migration) -> Value {
             let name = if engine == Engine::Rfs {
                 "RFS_TARGET_PASSWORD"
             } else {
-                "BACKFILL_TARGET_PASSWORD"
+                WorkerVar::TargetPassword.name()
             };
             json!({ "any": true, "arn": arn, "list": [{ "Name": name, "ValueFrom": arn }] })
         }

@@ -17,7 +17,7 @@ pub fn dat(data: &[u8]) {
         .map(String::from_utf8_lossy)
         .unwrap_or_default();
     if let Ok(meta) = dat::decode("snap-0.dat", &data, &codec) {
-        let _ = repository_data::shard_files("snap-0.dat", &meta);
+        let _ = repository_data::shard_files(&meta);
     }
 }
 

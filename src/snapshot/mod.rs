@@ -27,37 +27,90 @@ pub use shard_dir::ShardDirectory;
 use crate::config::{AwsSettings, Location};
 use crate::lucene::{LuceneError, ShardIndex};
 
+/// Why a snapshot could not be read. Each variant names where: the repository, or the snapshot and index, the
+/// shard, and the file ([`SnapshotError::file`], [`SnapshotError::shard`] give them typed).
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
+    /// The repository as a whole: not reachable, not listable, not a snapshot repository.
     #[error("repository {location}: {message}")]
     Repository { location: String, message: String },
+    /// One of the repository's own files (`index.latest`, `index-N`).
+    #[error("repository {location}, {file}: {message}")]
+    RepositoryFile {
+        location: String,
+        file: String,
+        message: String,
+    },
     #[error("repository {location} has no snapshot `{snapshot}`; it has: {}", known.join(", "))]
     NoSuchSnapshot {
         location: String,
         snapshot: String,
         known: Vec<String>,
     },
-    #[error("snapshot {snapshot}, index {index}: {message}")]
+    /// An index of the snapshot; `file` is its metadata blob when that is what failed.
+    #[error("snapshot {snapshot}, index {index}: {}", in_file(file.as_deref(), message))]
     Index {
         snapshot: String,
         index: String,
+        file: Option<String>,
         message: String,
     },
-    #[error("snapshot {snapshot}, index {index}, shard {shard}: {message}")]
+    /// A shard of the snapshot; `file` is its file list (`snap-<uuid>.dat`) when that is what failed.
+    #[error("snapshot {snapshot}, index {index}, shard {shard}: {}", in_file(file.as_deref(), message))]
     Shard {
         snapshot: String,
         index: String,
         shard: u32,
+        file: Option<String>,
         message: String,
     },
-    #[error("snapshot {snapshot}, index {index}, shard {shard}: {source}")]
+    /// The shard's Lucene files (the source names the file and offset); `blob` is the repository blob holding
+    /// that file, when the file is one of the shard's.
+    #[error(
+        "snapshot {snapshot}, index {index}, shard {shard}: {source}{}",
+        blob.as_ref().map(|b| format!(" (blob {b})")).unwrap_or_default()
+    )]
     Lucene {
         snapshot: String,
         index: String,
         shard: u32,
+        blob: Option<String>,
         #[source]
-        source: LuceneError,
+        source: Box<LuceneError>,
     },
+}
+
+fn in_file(file: Option<&str>, message: &str) -> String {
+    match file {
+        Some(file) => format!("{file}: {message}"),
+        None => message.to_string(),
+    }
+}
+
+impl SnapshotError {
+    /// The file the failure is in, when one is known: a repository blob (`index-N`, a metadata `.dat`, a
+    /// shard's file blob) or, failing that, the Lucene file.
+    pub fn file(&self) -> Option<&str> {
+        match self {
+            SnapshotError::Repository { .. } | SnapshotError::NoSuchSnapshot { .. } => None,
+            SnapshotError::RepositoryFile { file, .. } => Some(file),
+            SnapshotError::Index { file, .. } | SnapshotError::Shard { file, .. } => {
+                file.as_deref()
+            }
+            SnapshotError::Lucene { blob, source, .. } => {
+                blob.as_deref().or_else(|| Some(source.file()))
+            }
+        }
+    }
+
+    /// The shard the failure is in, as (index name, shard number), when it is in one.
+    pub fn shard(&self) -> Option<(&str, u32)> {
+        match self {
+            SnapshotError::Shard { index, shard, .. }
+            | SnapshotError::Lucene { index, shard, .. } => Some((index, *shard)),
+            _ => None,
+        }
+    }
 }
 
 /// Opens the blob source of the repository at `location`: a directory, or S3 with the SDK configuration of
@@ -91,6 +144,8 @@ pub struct Shard {
     pub index: String,
     pub shard: u32,
     pub lucene: ShardIndex,
+    /// Where the shard's files are, to name the blob behind a Lucene error.
+    files: Arc<ShardDirectory>,
 }
 
 impl Repository {
@@ -102,30 +157,35 @@ impl Repository {
         shard: u32,
     ) -> Result<Shard, SnapshotError> {
         let files = self.shard_files(snapshot, index, shard)?;
-        let dir = ShardDirectory::new(
+        let prefix = format!("indices/{}/{shard}/", index.id);
+        let file_list = format!("{prefix}snap-{}.dat", snapshot.uuid);
+        let dir = Arc::new(ShardDirectory::new(
             self.source.clone(),
-            format!("indices/{}/{shard}/", index.id),
+            prefix,
+            file_list.clone(),
             files,
-        );
+        ));
         let segments = dir.segments_file().ok_or_else(|| SnapshotError::Shard {
             snapshot: snapshot.name.clone(),
             index: index.name.clone(),
             shard,
+            file: Some(file_list),
             message: "the shard snapshot does not list exactly one segments_N file".into(),
         })?;
-        let lucene = ShardIndex::open(Arc::new(dir), Some(&segments)).map_err(|source| {
-            SnapshotError::Lucene {
-                snapshot: snapshot.name.clone(),
-                index: index.name.clone(),
-                shard,
-                source,
-            }
-        })?;
+        let lucene_error = |source: LuceneError| SnapshotError::Lucene {
+            snapshot: snapshot.name.clone(),
+            index: index.name.clone(),
+            shard,
+            blob: dir.blob_of(source.file()),
+            source: Box::new(source),
+        };
+        let lucene = ShardIndex::open(dir.clone(), Some(&segments)).map_err(lucene_error)?;
         Ok(Shard {
             snapshot: snapshot.name.clone(),
             index: index.name.clone(),
             shard,
             lucene,
+            files: dir,
         })
     }
 }
@@ -143,7 +203,8 @@ impl Shard {
                     snapshot: self.snapshot.clone(),
                     index: self.index.clone(),
                     shard: self.shard,
-                    source,
+                    blob: self.files.blob_of(source.file()),
+                    source: Box::new(source),
                 })),
                 Ok(stored) => {
                     let global = stored.global_doc;
@@ -154,10 +215,61 @@ impl Shard {
                             snapshot: self.snapshot.clone(),
                             index: self.index.clone(),
                             shard: self.shard,
+                            file: None,
                             message: format!("document {global}: {message}"),
                         })),
                     }
                 }
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_give_their_file_and_shard_typed() {
+        let lucene = SnapshotError::Lucene {
+            snapshot: "s".into(),
+            index: "logs".into(),
+            shard: 2,
+            blob: Some("indices/x/2/__a".into()),
+            source: Box::new(LuceneError::corrupt("_0.cfe", 471, "checksum mismatch")),
+        };
+        assert_eq!(
+            (lucene.file(), lucene.shard()),
+            (Some("indices/x/2/__a"), Some(("logs", 2)))
+        );
+        assert_eq!(
+            lucene.to_string(),
+            "snapshot s, index logs, shard 2: _0.cfe at offset 471: checksum mismatch (blob indices/x/2/__a)"
+        );
+        let listed = SnapshotError::Shard {
+            snapshot: "s".into(),
+            index: "logs".into(),
+            shard: 0,
+            file: Some("indices/x/0/snap-u.dat".into()),
+            message: "bad footer".into(),
+        };
+        assert_eq!(listed.file(), Some("indices/x/0/snap-u.dat"));
+        assert_eq!(
+            listed.to_string(),
+            "snapshot s, index logs, shard 0: indices/x/0/snap-u.dat: bad footer"
+        );
+        let latest = SnapshotError::RepositoryFile {
+            location: "/repo".into(),
+            file: "index.latest".into(),
+            message: "names generation 9, but index-9 cannot be read".into(),
+        };
+        assert_eq!(
+            (latest.file(), latest.shard()),
+            (Some("index.latest"), None)
+        );
+        let unreachable = SnapshotError::Repository {
+            location: "/repo".into(),
+            message: "not a directory".into(),
+        };
+        assert_eq!((unreachable.file(), unreachable.shard()), (None, None));
     }
 }

@@ -34,9 +34,20 @@ pub struct Repository {
 impl Repository {
     pub fn open(source: Arc<dyn BlobSource>) -> Result<Self, SnapshotError> {
         let location = source.location();
-        let generation = match source.read_all("index.latest") {
-            Ok(bytes) if bytes.len() == 8 => i64::from_be_bytes(bytes.try_into().unwrap_or([0; 8])),
-            _ => source
+        let file_error = |file: &str, message: String| SnapshotError::RepositoryFile {
+            location: location.clone(),
+            file: file.to_string(),
+            message,
+        };
+        let latest = match source.read_all("index.latest") {
+            Ok(bytes) if bytes.len() == 8 => {
+                Some(i64::from_be_bytes(bytes.try_into().unwrap_or([0; 8])))
+            }
+            _ => None,
+        };
+        let generation = match latest {
+            Some(generation) => generation,
+            None => source
                 .list("")
                 .map_err(|e| SnapshotError::Repository {
                     location: location.clone(),
@@ -52,16 +63,16 @@ impl Repository {
                 })?,
         };
         let name = format!("index-{generation}");
-        let bytes = source
-            .read_all(&name)
-            .map_err(|e| SnapshotError::Repository {
-                location: location.clone(),
-                message: format!("{name}: {e}"),
-            })?;
-        let data = serde_json::from_slice(&bytes).map_err(|e| SnapshotError::Repository {
-            location: location.clone(),
-            message: format!("{name} is not valid JSON: {e}"),
+        let bytes = source.read_all(&name).map_err(|e| match latest {
+            // The generation came from index.latest: that file is what points nowhere.
+            Some(_) => file_error(
+                "index.latest",
+                format!("names generation {generation}, but {name} cannot be read: {e}"),
+            ),
+            None => file_error(&name, e.to_string()),
         })?;
+        let data = serde_json::from_slice(&bytes)
+            .map_err(|e| file_error(&name, format!("not valid JSON: {e}")))?;
         Ok(Repository { source, data })
     }
 
@@ -102,20 +113,24 @@ impl Repository {
     }
 
     pub fn index(&self, snapshot: &SnapshotInfo, name: &str) -> Result<IndexInfo, SnapshotError> {
-        let ctx = |message: String| SnapshotError::Index {
+        let ctx = |file: Option<&str>, message: String| SnapshotError::Index {
             snapshot: snapshot.name.clone(),
             index: name.to_string(),
+            file: file.map(str::to_string),
             message,
         };
         if !snapshot.indices.iter().any(|i| i == name) {
-            return Err(ctx(format!(
-                "not in the snapshot; it has: {}",
-                snapshot.indices.join(", ")
-            )));
+            return Err(ctx(
+                None,
+                format!(
+                    "not in the snapshot; it has: {}",
+                    snapshot.indices.join(", ")
+                ),
+            ));
         }
         let id = self
             .index_id(name)
-            .ok_or_else(|| ctx("no index id in the repository data".into()))?;
+            .ok_or_else(|| ctx(None, "no index id in the repository data".into()))?;
         let blob_id = self
             .snapshots_entry(&snapshot.uuid)
             .and_then(|s| s["index_metadata_lookup"][&id].as_str().map(str::to_string))
@@ -129,8 +144,9 @@ impl Repository {
         let bytes = self
             .source
             .read_all(&blob)
-            .map_err(|e| ctx(format!("{blob}: {e}")))?;
-        let meta = dat::decode(&blob, &bytes, "index-metadata").map_err(|e| ctx(e.to_string()))?;
+            .map_err(|e| ctx(Some(&blob), e.to_string()))?;
+        let meta = dat::decode(&blob, &bytes, "index-metadata")
+            .map_err(|e| ctx(Some(&blob), e.message))?;
         let body = meta
             .get(name)
             .or_else(|| meta.as_object().and_then(|m| m.values().next()))
@@ -149,7 +165,7 @@ impl Repository {
                     .and_then(|s| s.parse().ok())
                     .or_else(|| v.as_u64().map(|n| n as u32))
             })
-            .ok_or_else(|| ctx(format!("{blob} has no index.number_of_shards")))?;
+            .ok_or_else(|| ctx(Some(&blob), "no index.number_of_shards".into()))?;
         Ok(IndexInfo {
             name: name.to_string(),
             id,
@@ -178,13 +194,14 @@ impl Repository {
             snapshot: snapshot.name.clone(),
             index: index.name.clone(),
             shard,
+            file: Some(blob.clone()),
             message,
         };
         let bytes = self
             .source
             .read_all(&blob)
-            .map_err(|e| ctx(format!("{blob}: {e}")))?;
-        let meta = dat::decode(&blob, &bytes, "snapshot").map_err(|e| ctx(e.to_string()))?;
-        repository_data::shard_files(&blob, &meta).map_err(ctx)
+            .map_err(|e| ctx(e.to_string()))?;
+        let meta = dat::decode(&blob, &bytes, "snapshot").map_err(|e| ctx(e.message))?;
+        repository_data::shard_files(&meta).map_err(ctx)
     }
 }

@@ -76,29 +76,29 @@ pub fn snapshots(data: &Value) -> Vec<SnapshotInfo> {
         .collect()
 }
 
-/// The Lucene files a decoded shard snapshot (`snap-<uuid>.dat` of codec `snapshot`) lists; errors name `blob`.
-pub fn shard_files(blob: &str, meta: &Value) -> Result<Vec<FileInfo>, String> {
+/// The Lucene files a decoded shard snapshot (`snap-<uuid>.dat` of codec `snapshot`) lists; the caller
+/// names the blob in errors.
+pub fn shard_files(meta: &Value) -> Result<Vec<FileInfo>, String> {
     let mut files = Vec::new();
     for f in meta["files"].as_array().into_iter().flatten() {
         let name = f["name"]
             .as_str()
-            .ok_or_else(|| format!("{blob}: a file entry has no name"))?;
+            .ok_or_else(|| "a file entry has no name".to_string())?;
         let physical = f["physical_name"]
             .as_str()
-            .ok_or_else(|| format!("{blob}: {name} has no physical_name"))?;
+            .ok_or_else(|| format!("{name} has no physical_name"))?;
         let length = f["length"]
             .as_u64()
-            .ok_or_else(|| format!("{blob}: {name} has no length"))?;
+            .ok_or_else(|| format!("{name} has no length"))?;
         let part_size = f["part_size"]
             .as_u64()
             .filter(|p| *p > 0 && *p < i64::MAX as u64);
         let inline = if name.starts_with("v__") {
-            let bytes = smile::bytes_of(&f["meta_hash"]).ok_or_else(|| {
-                format!("{blob}: virtual file {physical} has no meta_hash content")
-            })?;
+            let bytes = smile::bytes_of(&f["meta_hash"])
+                .ok_or_else(|| format!("virtual file {physical} has no meta_hash content"))?;
             if bytes.len() as u64 != length {
                 return Err(format!(
-                    "{blob}: virtual file {physical} holds {} bytes, expected {length}",
+                    "virtual file {physical} holds {} bytes, expected {length}",
                     bytes.len()
                 ));
             }

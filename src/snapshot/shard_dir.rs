@@ -14,14 +14,22 @@ pub struct ShardDirectory {
     source: Arc<dyn BlobSource>,
     /// `indices/<id>/<shard>/`
     prefix: String,
+    /// The blob listing the files (`snap-<uuid>.dat`), which also holds the content of virtual files.
+    file_list: String,
     files: BTreeMap<String, FileInfo>,
 }
 
 impl ShardDirectory {
-    pub fn new(source: Arc<dyn BlobSource>, prefix: String, files: Vec<FileInfo>) -> Self {
+    pub fn new(
+        source: Arc<dyn BlobSource>,
+        prefix: String,
+        file_list: String,
+        files: Vec<FileInfo>,
+    ) -> Self {
         ShardDirectory {
             source,
             prefix,
+            file_list,
             files: files
                 .into_iter()
                 .map(|f| (f.physical_name.clone(), f))
@@ -38,6 +46,25 @@ impl ShardDirectory {
         } else {
             Some(first)
         }
+    }
+
+    /// The repository blob holding Lucene file `file`, as a path in the repository. `file` may carry context
+    /// after a space (`_0.fdt doc 41`, as Lucene errors name it); a sub-file of a compound segment (`_0.fdt`
+    /// packed into `_0.cfs`) is in the `.cfs` blob, and a virtual file in the file list itself. `None` for a
+    /// name that is not one of this shard's files.
+    pub fn blob_of(&self, file: &str) -> Option<String> {
+        let name = file.split_whitespace().next()?;
+        let info = self.files.get(name).or_else(|| {
+            // Segment names are `_` + base 36; sub-file names continue with `.ext` or `_suffix`.
+            let rest = name.strip_prefix('_')?;
+            let end = rest.find(['.', '_']).unwrap_or(rest.len());
+            self.files.get(&format!("_{}.cfs", &rest[..end]))
+        })?;
+        Some(if info.inline.is_some() {
+            self.file_list.clone()
+        } else {
+            format!("{}{}", self.prefix, info.blob)
+        })
     }
 
     fn info(&self, name: &str) -> io::Result<&FileInfo> {
@@ -96,5 +123,59 @@ impl Directory for ShardDirectory {
             done += n;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::FsBlobSource;
+
+    fn file(blob: &str, physical: &str, inline: bool) -> FileInfo {
+        FileInfo {
+            blob: blob.into(),
+            physical_name: physical.into(),
+            length: 4,
+            part_size: None,
+            inline: inline.then(|| vec![0; 4]),
+        }
+    }
+
+    #[test]
+    fn a_lucene_file_is_traced_to_the_blob_that_holds_it() {
+        let dir = ShardDirectory::new(
+            Arc::new(FsBlobSource::new("/nowhere")),
+            "indices/abc/0/".into(),
+            "indices/abc/0/snap-u1.dat".into(),
+            vec![
+                file("__a", "_0.cfe", false),
+                file("__b", "_0.cfs", false),
+                file("__c", "_1.fdt", false),
+                file("v__d", "_0.si", true),
+            ],
+        );
+        assert_eq!(dir.blob_of("_0.cfe").as_deref(), Some("indices/abc/0/__a"));
+        assert_eq!(
+            dir.blob_of("_1.fdt doc 41").as_deref(),
+            Some("indices/abc/0/__c"),
+            "context after the name"
+        );
+        assert_eq!(
+            dir.blob_of("_0.fdt doc 3").as_deref(),
+            Some("indices/abc/0/__b"),
+            "packed into the compound file"
+        );
+        assert_eq!(
+            dir.blob_of("_0_Lucene84_0.dvd").as_deref(),
+            Some("indices/abc/0/__b")
+        );
+        assert_eq!(
+            dir.blob_of("_0.si").as_deref(),
+            Some("indices/abc/0/snap-u1.dat"),
+            "a virtual file lives in the file list"
+        );
+        assert_eq!(dir.blob_of("_7.fdt"), None);
+        assert_eq!(dir.blob_of("segments_N"), None);
+        assert_eq!(dir.blob_of(""), None);
     }
 }

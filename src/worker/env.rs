@@ -1,5 +1,5 @@
 //! The worker's container settings: the `BACKFILL_*` variables the rendered ECS task passes
-//! (`render::view::backfill_environment`). A `migration.yaml`, when there is one, gives the defaults and the
+//! (`render::worker_env`, whose [`WorkerVar`] table names them for both sides). A `migration.yaml`, when there is one, gives the defaults and the
 //! variables win; without a file (the ECS task has none) the variables alone describe the migration — a
 //! minimal document is built from the required ones and validated by the ordinary config loader, then every
 //! variable is applied. Read through [`Env`], so tests pass a `MapEnv`.
@@ -7,9 +7,10 @@
 use std::time::Duration;
 
 use crate::config::{Env, Location, Migration, PasswordSource, Sigv4Service, TargetAuth};
+use crate::render::worker_env::WorkerVar;
 
 /// The variable the ECS task sets from the target password's secret (basic auth).
-pub const PASSWORD_VAR: &str = "BACKFILL_TARGET_PASSWORD";
+pub const PASSWORD_VAR: &str = WorkerVar::TargetPassword.name();
 
 /// A variable with a value the worker cannot use.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -20,21 +21,21 @@ pub struct EnvError {
     pub expected: &'static str,
 }
 
-fn get(env: &dyn Env, name: &str) -> Option<String> {
-    env.var(name).filter(|v| !v.trim().is_empty())
+fn get(env: &dyn Env, var: WorkerVar) -> Option<String> {
+    env.var(var.name()).filter(|v| !v.trim().is_empty())
 }
 
 fn number<N: std::str::FromStr + PartialOrd + Default>(
     env: &dyn Env,
-    name: &'static str,
+    var: WorkerVar,
 ) -> Result<Option<N>, EnvError> {
-    let Some(text) = get(env, name) else {
+    let Some(text) = get(env, var) else {
         return Ok(None);
     };
     match text.trim().parse::<N>() {
         Ok(n) if n > N::default() => Ok(Some(n)),
         _ => Err(EnvError {
-            name,
+            name: var.name(),
             value: text,
             expected: "a positive whole number",
         }),
@@ -50,14 +51,14 @@ fn list(text: &str) -> Vec<String> {
 }
 
 /// A variable naming a [`Location`], parsed by the same parser as `migration.yaml`.
-fn location(env: &dyn Env, name: &'static str) -> Result<Option<Location>, EnvError> {
-    let Some(text) = get(env, name) else {
+fn location(env: &dyn Env, var: WorkerVar) -> Result<Option<Location>, EnvError> {
+    let Some(text) = get(env, var) else {
         return Ok(None);
     };
     Location::parse(text.trim())
         .map(Some)
         .map_err(|_| EnvError {
-            name,
+            name: var.name(),
             value: text,
             expected: "`s3://bucket/prefix`, a path or a `file://` URL",
         })
@@ -68,100 +69,100 @@ fn location(env: &dyn Env, name: &'static str) -> Result<Option<Location>, EnvEr
 pub fn minimal_document(env: &dyn Env) -> Option<String> {
     // JSON strings are YAML double-quoted scalars; `$` is doubled so `${…}` is never interpolated.
     let q =
-        |name: &str| get(env, name).map(|v| serde_json::json!(v.replace('$', "$$")).to_string());
+        |var: WorkerVar| get(env, var).map(|v| serde_json::json!(v.replace('$', "$$")).to_string());
     Some(format!(
         "version: 1\nname: {}\nsource:\n  repository: {}\n  snapshot: {}\ntarget:\n  endpoint: {}\n",
-        q("BACKFILL_NAME")?,
-        q("BACKFILL_SOURCE_REPOSITORY")?,
-        q("BACKFILL_SOURCE_SNAPSHOT")?,
-        q("BACKFILL_TARGET_ENDPOINT")?,
+        q(WorkerVar::Name)?,
+        q(WorkerVar::SourceRepository)?,
+        q(WorkerVar::SourceSnapshot)?,
+        q(WorkerVar::TargetEndpoint)?,
     ))
 }
 
 /// Applies every `BACKFILL_*` variable that is set (and not empty) over `m`.
 pub fn apply(m: &mut Migration, env: &dyn Env) -> Result<(), EnvError> {
-    if let Some(v) = get(env, "BACKFILL_NAME") {
+    if let Some(v) = get(env, WorkerVar::Name) {
         m.name = v;
     }
-    if let Some(repository) = location(env, "BACKFILL_SOURCE_REPOSITORY")? {
+    if let Some(repository) = location(env, WorkerVar::SourceRepository)? {
         m.source.repository = repository;
     }
-    if let Some(v) = get(env, "BACKFILL_SOURCE_SNAPSHOT") {
+    if let Some(v) = get(env, WorkerVar::SourceSnapshot) {
         m.source.snapshot = v;
     }
-    if let Some(v) = get(env, "BACKFILL_SOURCE_REGION") {
+    if let Some(v) = get(env, WorkerVar::SourceRegion) {
         m.source.region = Some(v);
     }
     // An empty list is meaningful for exclusions (exclude nothing), so these are applied when set at all.
-    if let Some(v) = env.var("BACKFILL_INDICES_INCLUDE") {
+    if let Some(v) = env.var(WorkerVar::IndicesInclude.name()) {
         m.source.indices.include = list(&v);
     }
-    if let Some(v) = env.var("BACKFILL_INDICES_EXCLUDE") {
+    if let Some(v) = env.var(WorkerVar::IndicesExclude.name()) {
         m.source.indices.exclude = list(&v);
     }
-    if let Some(v) = get(env, "BACKFILL_TARGET_ENDPOINT") {
+    if let Some(v) = get(env, WorkerVar::TargetEndpoint) {
         m.target.endpoint = v.trim().trim_end_matches('/').to_string();
     }
-    if let Some(n) = number::<u32>(env, "BACKFILL_BATCH_MAX_DOCS")? {
+    if let Some(n) = number::<u32>(env, WorkerVar::BatchMaxDocs)? {
         m.worker.batch_max_docs = n;
     }
-    if let Some(n) = number::<u64>(env, "BACKFILL_BATCH_MAX_BYTES")? {
+    if let Some(n) = number::<u64>(env, WorkerVar::BatchMaxBytes)? {
         m.worker.batch_max_bytes = n;
     }
-    if let Some(n) = number::<u32>(env, "BACKFILL_MAX_CONNECTIONS")? {
+    if let Some(n) = number::<u32>(env, WorkerVar::MaxConnections)? {
         m.worker.max_connections = n;
     }
-    if let Some(n) = number::<u64>(env, "BACKFILL_LEASE_SECONDS")? {
+    if let Some(n) = number::<u64>(env, WorkerVar::LeaseSeconds)? {
         m.worker.lease = Duration::from_secs(n);
     }
-    if let Some(destination) = location(env, "BACKFILL_FAILED_DOCUMENTS")? {
+    if let Some(destination) = location(env, WorkerVar::FailedDocuments)? {
         m.worker.failed_documents = Some(destination);
     }
-    if let Some(v) = get(env, "BACKFILL_TARGET_INSECURE_SKIP_VERIFY") {
+    if let Some(v) = get(env, WorkerVar::TargetInsecureSkipVerify) {
         m.target.tls.insecure_skip_verify = match v.trim() {
             "true" | "1" => true,
             "false" | "0" => false,
             _ => {
                 return Err(EnvError {
-                    name: "BACKFILL_TARGET_INSECURE_SKIP_VERIFY",
+                    name: WorkerVar::TargetInsecureSkipVerify.name(),
                     value: v,
                     expected: "true or false",
                 });
             }
         };
     }
-    if let Some(kind) = get(env, "BACKFILL_TARGET_AUTH") {
+    if let Some(kind) = get(env, WorkerVar::TargetAuth) {
         m.target.auth = match kind.trim() {
             "none" => TargetAuth::None,
             "basic" => TargetAuth::Basic {
-                username: get(env, "BACKFILL_TARGET_USERNAME").ok_or(EnvError {
-                    name: "BACKFILL_TARGET_USERNAME",
+                username: get(env, WorkerVar::TargetUsername).ok_or(EnvError {
+                    name: WorkerVar::TargetUsername.name(),
                     value: String::new(),
                     expected: "the user name (BACKFILL_TARGET_AUTH=basic)",
                 })?,
                 password: PasswordSource::Env(PASSWORD_VAR.into()),
             },
             "sigv4" => TargetAuth::Sigv4 {
-                service: match get(env, "BACKFILL_TARGET_SIGV4_SERVICE").as_deref() {
+                service: match get(env, WorkerVar::TargetSigv4Service).as_deref() {
                     Some("aoss") => Sigv4Service::Aoss,
                     Some("es") | None => Sigv4Service::Es,
                     Some(other) => {
                         return Err(EnvError {
-                            name: "BACKFILL_TARGET_SIGV4_SERVICE",
+                            name: WorkerVar::TargetSigv4Service.name(),
                             value: other.into(),
                             expected: "es or aoss",
                         });
                     }
                 },
-                region: get(env, "BACKFILL_TARGET_SIGV4_REGION").ok_or(EnvError {
-                    name: "BACKFILL_TARGET_SIGV4_REGION",
+                region: get(env, WorkerVar::TargetSigv4Region).ok_or(EnvError {
+                    name: WorkerVar::TargetSigv4Region.name(),
                     value: String::new(),
                     expected: "the target's region (BACKFILL_TARGET_AUTH=sigv4)",
                 })?,
             },
             _ => {
                 return Err(EnvError {
-                    name: "BACKFILL_TARGET_AUTH",
+                    name: WorkerVar::TargetAuth.name(),
                     value: kind,
                     expected: "none, basic or sigv4",
                 });
@@ -170,6 +171,10 @@ pub fn apply(m: &mut Migration, env: &dyn Env) -> Result<(), EnvError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "env_roundtrip_tests.rs"]
+mod roundtrip_tests;
 
 #[cfg(test)]
 mod tests {

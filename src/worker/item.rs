@@ -24,6 +24,7 @@ use super::types::{Source, WorkerError, WorkerOptions, WorkerStats};
 use crate::cluster::transport::JsonTransport;
 use crate::coordination::coordinator::Coordinator;
 use crate::coordination::lease::WorkItemId;
+use crate::snapshot::{IndexInfo, SnapshotError};
 use crate::time::{Clock, Timestamp};
 
 /// How long in-flight requests may still finish after the worker decided to stop.
@@ -107,16 +108,20 @@ fn settle(
     }
 }
 
-/// Streams `id`'s documents into batches on a blocking thread.
+/// What the reader thread sends: a full batch, or why the shard cannot be read (then it stops).
+type ReadResult = Result<Batch, SnapshotError>;
+
+/// Streams `id`'s documents of `index` into batches on a blocking thread. Every failure to read goes over the
+/// channel as a typed [`SnapshotError`]; a thread that dies without sending one is caught by [`joined`].
 fn spawn_reader(
     source: &Source,
     options: &WorkerOptions,
+    index: IndexInfo,
     id: &WorkItemId,
-    tx: mpsc::Sender<Result<Batch, String>>,
+    tx: mpsc::Sender<ReadResult>,
 ) -> tokio::task::JoinHandle<()> {
     let repository = source.repository.clone();
     let snapshot = source.snapshot.clone();
-    let index = source.indices.iter().find(|i| i.name == id.index).cloned();
     let (shard, from) = (id.shard, id.starting_doc);
     let (max_docs, max_bytes, emit_type) = (
         options.batch_max_docs,
@@ -124,17 +129,11 @@ fn spawn_reader(
         options.emit_type,
     );
     tokio::task::spawn_blocking(move || {
-        let send = |b: Result<Batch, String>| tx.blocking_send(b).is_ok();
-        let Some(index) = index else {
-            send(Err(
-                "the work item names an index that is not selected".into()
-            ));
-            return;
-        };
+        let send = |b: ReadResult| tx.blocking_send(b).is_ok();
         let open = match repository.open_shard(&snapshot, &index, shard) {
             Ok(open) => open,
             Err(e) => {
-                send(Err(e.to_string()));
+                send(Err(e));
                 return;
             }
         };
@@ -148,7 +147,7 @@ fn spawn_reader(
                     }
                 }
                 Err(e) => {
-                    send(Err(e.to_string()));
+                    send(Err(e));
                     return;
                 }
             }
@@ -159,6 +158,34 @@ fn spawn_reader(
     })
 }
 
+/// The reader's channel closed: `Ok` when the thread ended normally (the shard is exhausted), otherwise the
+/// shard cannot be read — a thread that panicked or was cancelled must never pass for a finished shard.
+async fn joined(
+    reader: tokio::task::JoinHandle<()>,
+    snapshot: &str,
+    id: &WorkItemId,
+) -> Result<(), WorkerError> {
+    reader.await.map_err(|e| {
+        let why = match e.try_into_panic() {
+            Ok(payload) => payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".into()),
+            Err(e) => e.to_string(),
+        };
+        WorkerError::Snapshot(SnapshotError::Shard {
+            snapshot: snapshot.to_string(),
+            index: id.index.clone(),
+            shard: id.shard,
+            file: None,
+            message: format!(
+                "the reader thread stopped before the end of the shard ({why}); this is a bug"
+            ),
+        })
+    })
+}
+
 /// Migrates one held item until it completes or is handed off.
 pub async fn migrate_item<T: JsonTransport>(
     w: &Work<'_, T>,
@@ -166,9 +193,19 @@ pub async fn migrate_item<T: JsonTransport>(
     deadline: Timestamp,
     out: &mut Outputs<'_, '_>,
 ) -> Result<ItemEnd, WorkerError> {
+    let index = w
+        .source
+        .indices
+        .iter()
+        .find(|i| i.name == id.index)
+        .cloned()
+        .ok_or_else(|| WorkerError::NotSelected {
+            item: id.to_id(),
+            index: id.index.clone(),
+        })?;
     let max_in_flight = (w.options.max_connections as usize).max(1);
-    let (tx, mut rx) = mpsc::channel::<Result<Batch, String>>(max_in_flight.max(2));
-    let reader = spawn_reader(w.source, w.options, id, tx);
+    let (tx, mut rx) = mpsc::channel::<ReadResult>(max_in_flight.max(2));
+    let mut reader = Some(spawn_reader(w.source, w.options, index, id, tx));
     let sender = Sender {
         transport: w.transport,
         policy: w.options.retry,
@@ -201,8 +238,15 @@ pub async fn migrate_item<T: JsonTransport>(
                 }
             }
             batch = rx.recv(), if !reader_done && inflight.len() < max_in_flight => match batch {
-                None => reader_done = true,
-                Some(Err(e)) => break Stop::Fatal(WorkerError::Reader(e)),
+                None => {
+                    reader_done = true;
+                    if let Some(handle) = reader.take()
+                        && let Err(e) = joined(handle, &w.source.snapshot.name, id).await
+                    {
+                        break Stop::Fatal(e);
+                    }
+                }
+                Some(Err(e)) => break Stop::Fatal(e.into()),
                 Some(Ok(batch)) => {
                     let seq = state.tracker.dispatch(batch.last_doc.unwrap_or(id.starting_doc));
                     inflight.push(sender.send(seq, batch));
@@ -211,7 +255,6 @@ pub async fn migrate_item<T: JsonTransport>(
         }
     };
     if let Stop::Done = stop {
-        let _ = reader.await;
         if let Some(location) = out.failed.finish_item(id).await? {
             out.reporter.log(&format!(
                 "rejected documents of {} written to {location}",
@@ -239,7 +282,10 @@ pub async fn migrate_item<T: JsonTransport>(
     })
     .await;
     drop(inflight);
-    let _ = tokio::time::timeout(DRAIN_GRACE, reader).await;
+    if let Some(handle) = reader.take() {
+        // The item stops anyway; the reader only needs to let go of the shard.
+        let _ = tokio::time::timeout(DRAIN_GRACE, handle).await;
+    }
     let checkpoint = state.tracker.checkpoint();
     let handed = handoff(w, id, checkpoint, &state, out).await;
     out.reporter.log(&format!(
@@ -292,4 +338,26 @@ async fn handoff<T: JsonTransport>(
         .await?;
     out.stats.lease_handoffs += 1;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_reader_thread_that_dies_is_an_unreadable_shard_not_a_finished_one() {
+        let id = WorkItemId {
+            index: "logs".into(),
+            shard: 3,
+            starting_doc: 0,
+        };
+        let ended = tokio::task::spawn_blocking(|| {});
+        assert!(joined(ended, "snap-1", &id).await.is_ok());
+        let died = tokio::task::spawn_blocking(|| panic!("index out of bounds"));
+        let Err(WorkerError::Snapshot(e)) = joined(died, "snap-1", &id).await else {
+            panic!("a panicked reader must be a snapshot error");
+        };
+        assert_eq!(e.shard(), Some(("logs", 3)));
+        assert!(e.to_string().contains("index out of bounds"), "{e}");
+    }
 }

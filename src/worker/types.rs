@@ -70,10 +70,18 @@ pub struct WorkerStats {
     pub lease_handoffs: u64,
 }
 
+/// Why a run stopped. [`WorkerError::Snapshot`] is every failure to read the snapshot, wherever it happened
+/// (opening the repository, index metadata, a shard's file list, a chunk mid-shard, a checksum, the reader
+/// thread itself); it keeps the file and shard typed up to the exit code (`exit::SNAPSHOT_UNREADABLE`).
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
-    #[error(transparent)]
+    /// The cause (named file, shard) is the source, printed on the next line.
+    #[error("the snapshot cannot be read")]
     Snapshot(#[from] SnapshotError),
+    #[error(
+        "work item {item} is for index {index}, which source.indices does not select here; run every worker of a migration with the same settings"
+    )]
+    NotSelected { item: String, index: String },
     #[error(transparent)]
     Coordination(#[from] CoordinationError),
     #[error("bulk request failed after {attempts} attempts: {source}")]
@@ -82,8 +90,6 @@ pub enum WorkerError {
         #[source]
         source: TransportError,
     },
-    #[error("the snapshot reader stopped: {0}")]
-    Reader(String),
     #[error(
         "refusing to take leases: this machine's clock is {skew} s {direction} the target's (at most {max_s} s is allowed, a tenth of the lease); leases are written with the local clock, so fix the clock (NTP) or lengthen worker.lease",
         skew = skew_s.abs(),

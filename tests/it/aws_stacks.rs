@@ -26,7 +26,7 @@ use backfill::config::{LoadOptions, MapEnv, Migration};
 use backfill::converge::ports::{Fleet, PlatformError};
 use backfill::plan::{Action, StackAction, StackPlan};
 use backfill::platform::aws::{AwsClients, CloudFormation, EcsFleet, Timing};
-use backfill::platform::{DeployError, DeployEvent, Stacks};
+use backfill::platform::{DeployError, DeployEvent, Stacks, StatusCategory};
 use backfill::render::{RenderedStack, RenderedStacks, Templates, render};
 
 const EXAMPLE: &str = "examples/aws/migration.yaml";
@@ -111,7 +111,7 @@ fn finished_stacks(events: &[DeployEvent]) -> Vec<(&str, &str, bool)> {
         .filter_map(|e| match e {
             DeployEvent::StackFinished {
                 stack, status, ok, ..
-            } => Some((stack.as_str(), status.as_str(), *ok)),
+            } => Some((stack.as_str(), status.native.as_deref().unwrap_or(""), *ok)),
             _ => None,
         })
         .collect()
@@ -203,7 +203,9 @@ async fn from_nothing_every_resource_is_added_then_a_second_plan_changes_nothing
     );
     // moto records only stack-level events for a change set execution; they stream as resource events.
     assert!(events.iter().any(|e| matches!(e,
-        DeployEvent::Resource { stack, status, .. } if stack == "orders-2024-workers" && status == "CREATE_COMPLETE")));
+        DeployEvent::Resource { stack, status, .. } if stack == "orders-2024-workers"
+            && status.native.as_deref() == Some("CREATE_COMPLETE")
+            && status.category == StatusCategory::Complete)));
 
     let again = cfn.plan(&stacks).await.expect("second plan");
     assert!(
@@ -376,7 +378,8 @@ async fn a_failing_create_names_the_cause_and_the_next_plan_recreates_the_stack(
         panic!("expected a failed deployment, got {err}");
     };
     assert_eq!(stack, "broken");
-    assert_eq!(root.status, "EXECUTE_FAILED");
+    assert_eq!(root.status.native.as_deref(), Some("EXECUTE_FAILED"));
+    assert_eq!(root.status.category, StatusCategory::Failed);
     assert!(root.reason.contains("ClusterNotFoundException"), "{root:?}");
     assert!(root.reason.contains("Cluster not found"), "{root:?}");
     assert_eq!(outcome, "REVIEW_IN_PROGRESS");

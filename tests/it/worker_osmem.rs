@@ -26,33 +26,6 @@ fn worker(config: &Path, id: &str) -> std::process::Output {
         .expect("run worker")
 }
 
-/// Percent-encodes an id for a URL path (ids may hold `/`, `:` and non-ASCII).
-fn encode(id: &str) -> String {
-    id.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
-/// Asserts that `target` holds the expected document `doc` (`id`, `routing` when it has one, `source` as JSON
-/// text) in `index` with that source; the failure message is `{context}{index}/{id}`.
-fn assert_document_landed(target: &str, index: &str, doc: &Value, context: &str) {
-    let id = doc["id"].as_str().expect("id");
-    let routing = doc["routing"]
-        .as_str()
-        .map(|r| format!("?routing={r}"))
-        .unwrap_or_default();
-    let got = support::get_json(&format!("{target}/{index}/_doc/{}{routing}", encode(id)));
-    let want: Value =
-        serde_json::from_str(doc["source"].as_str().expect("source")).expect("source json");
-    assert_eq!(got["_source"], want, "{context}{index}/{id}");
-}
-
 #[test]
 fn one_worker_migrates_each_fixture_exactly() {
     for fixture in [
@@ -97,7 +70,7 @@ fn one_worker_migrates_each_fixture_exactly() {
             let name = index["name"].as_str().expect("index");
             for doc in index["shards"][0]["docs"].as_array().expect("docs") {
                 total += 1;
-                assert_document_landed(&osmem.url, name, doc, &format!("{fixture}: "));
+                support::assert_document_landed(&osmem.url, name, doc, &format!("{fixture}: "));
             }
             let live = index["shards"][0]["live_docs"].as_u64().expect("live");
             if live > 0 {
@@ -186,7 +159,7 @@ fn three_concurrent_workers_migrate_every_document_once() {
         .filter(|d| seen[d["id"].as_str().unwrap_or("")] == 1)
         .step_by(7)
     {
-        assert_document_landed(&osmem.url, "events", doc, "");
+        support::assert_document_landed(&osmem.url, "events", doc, "");
     }
 }
 

@@ -1,6 +1,22 @@
 use super::*;
 use crate::output::testing::{closed, live, plain, stdout_closed};
-use crate::platform::FailedResource;
+use crate::platform::{DeployAction, DeployStatus, FailedResource, StatusCategory};
+
+/// The CloudFormation statuses these tests use, as the AWS platform reports them.
+fn cfn(status: &str) -> DeployStatus {
+    let (action, category) = match status {
+        "CREATE_IN_PROGRESS" => (DeployAction::Create, StatusCategory::InProgress),
+        "CREATE_COMPLETE" => (DeployAction::Create, StatusCategory::Complete),
+        "UPDATE_FAILED" => (DeployAction::Update, StatusCategory::Failed),
+        "UPDATE_ROLLBACK_COMPLETE" => (DeployAction::Update, StatusCategory::RolledBack),
+        other => panic!("add {other} to the test's statuses"),
+    };
+    DeployStatus {
+        category,
+        action: Some(action),
+        native: Some(status.to_string()),
+    }
+}
 
 fn started(stack: &str, operation: &str) -> DeployEvent {
     DeployEvent::StackStarted {
@@ -18,7 +34,7 @@ fn resource(stack: &str, logical_id: &str, status: &str, reason: Option<&str>) -
         stack: stack.into(),
         logical_id: logical_id.into(),
         resource_type: resource_type.into(),
-        status: status.into(),
+        status: cfn(status),
         reason: reason.map(String::from),
         timestamp: "2026-07-21T14:02:11Z".into(),
     }
@@ -27,7 +43,7 @@ fn resource(stack: &str, logical_id: &str, status: &str, reason: Option<&str>) -
 fn finished(stack: &str, status: &str, ok: bool) -> DeployEvent {
     DeployEvent::StackFinished {
         stack: stack.into(),
-        status: status.into(),
+        status: cfn(status),
         ok,
         elapsed_ms: 12_345,
     }
@@ -61,7 +77,7 @@ fn failure() -> DeployError {
         root_cause: Some(Box::new(FailedResource {
             logical_id: "Service".into(),
             resource_type: "AWS::ECS::Service".into(),
-            status: "UPDATE_FAILED".into(),
+            status: cfn("UPDATE_FAILED"),
             reason: "Resource handler returned message: \"Invalid request\"".into(),
         })),
         outcome: "UPDATE_ROLLBACK_COMPLETE".into(),
@@ -212,7 +228,8 @@ fn json_is_one_event_document_per_line_on_stdout_and_no_root_cause_text() {
     let lines = out.json_lines();
     assert_eq!(lines.len(), failing_update().len());
     assert_eq!(lines[0]["event"], "stack_started");
-    assert_eq!(lines[6]["status"], "UPDATE_FAILED");
+    assert_eq!(lines[6]["status"]["native"], "UPDATE_FAILED");
+    assert_eq!(lines[6]["status"]["category"], "failed");
     assert_eq!(lines[7]["ok"], false);
 }
 

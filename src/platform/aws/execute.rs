@@ -14,7 +14,7 @@ use aws_sdk_cloudformation::types::ChangeSetType;
 
 use super::clients::{api_error, describe_error, is_missing_stack};
 use super::stacks::{CloudFormation, Poll};
-use super::status::{Settled, StackEvent, first_failure, settled};
+use super::status::{Settled, StackEvent, deploy_status, first_failure, settled};
 use crate::converge::ports::PlatformError;
 use crate::plan::{StackAction, StackPlan};
 use crate::platform::{DeployError, DeployEvent, FailedResource};
@@ -130,7 +130,7 @@ impl CloudFormation {
                 root_cause: Some(Box::new(FailedResource {
                     logical_id: name.to_string(),
                     resource_type: "AWS::CloudFormation::Stack".into(),
-                    status: "EXECUTE_FAILED".into(),
+                    status: deploy_status("EXECUTE_FAILED"),
                     reason: describe_error(&err),
                 })),
                 outcome,
@@ -207,7 +207,7 @@ impl CloudFormation {
                     stack: name.to_string(),
                     logical_id: e.logical_id.clone(),
                     resource_type: e.resource_type.clone(),
-                    status: e.status.clone(),
+                    status: deploy_status(&e.status),
                     reason: e.reason.clone(),
                     timestamp: e.timestamp.clone(),
                 });
@@ -328,7 +328,7 @@ impl CloudFormation {
 fn finish(events: Events<'_>, name: &str, status: &str, ok: bool, started: Instant) {
     events(DeployEvent::StackFinished {
         stack: name.to_string(),
-        status: status.to_string(),
+        status: deploy_status(status),
         ok,
         elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     });

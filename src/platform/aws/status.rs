@@ -1,8 +1,54 @@
-//! Pure decisions on CloudFormation status strings, in one home (as rain's `MapStatus`): what a plan may do with
-//! a stack in a given state, when a wait is over and whether it succeeded, which event is the root cause, and
-//! what the "no changes" trap looks like. Unit-tested without I/O.
+//! Pure decisions on CloudFormation status strings, in one home (as rain's `MapStatus`): the category and action
+//! of any stack or resource status ([`deploy_status`], what events carry), what a plan may do with a stack in a
+//! given state, when a wait is over and whether it succeeded, which event is the root cause, and what the "no
+//! changes" trap looks like. No other module reads a CloudFormation status string. Unit-tested without I/O.
 
-use crate::platform::FailedResource;
+use crate::platform::{DeployAction, DeployStatus, FailedResource, StatusCategory};
+
+/// The category of any CloudFormation stack, resource or change-set status: anything with `ROLLBACK` is a
+/// rollback (under way, done, or failed), `REVIEW_IN_PROGRESS` has not started, then by suffix.
+pub(crate) fn category(status: &str) -> StatusCategory {
+    if status.ends_with("_FAILED") {
+        StatusCategory::Failed
+    } else if status.contains("ROLLBACK") && status.ends_with("_IN_PROGRESS") {
+        StatusCategory::RollingBack
+    } else if status.contains("ROLLBACK") {
+        StatusCategory::RolledBack
+    } else if status == "REVIEW_IN_PROGRESS" {
+        StatusCategory::Pending
+    } else if status.ends_with("_IN_PROGRESS") {
+        StatusCategory::InProgress
+    } else if status.ends_with("_COMPLETE") {
+        StatusCategory::Complete
+    } else if status.ends_with("_SKIPPED") {
+        StatusCategory::Skipped
+    } else {
+        // A status this version does not know: not final, so waits keep following it.
+        StatusCategory::InProgress
+    }
+}
+
+/// The action a status names by its prefix (`UPDATE_ROLLBACK_…` is an update's); `None` for a stack's own
+/// `ROLLBACK_…` (of a create), `REVIEW_…` and the like.
+fn action(status: &str) -> Option<DeployAction> {
+    let prefix = status.split('_').next()?;
+    match prefix {
+        "CREATE" => Some(DeployAction::Create),
+        "UPDATE" => Some(DeployAction::Update),
+        "DELETE" => Some(DeployAction::Delete),
+        "IMPORT" => Some(DeployAction::Import),
+        _ => None,
+    }
+}
+
+/// A CloudFormation status as deployment events carry it: category, action, and the status itself to show.
+pub(crate) fn deploy_status(status: &str) -> DeployStatus {
+    DeployStatus {
+        category: category(status),
+        action: action(status),
+        native: Some(status.to_string()),
+    }
+}
 
 /// What planning may do with an existing stack, by its status.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +90,13 @@ pub(crate) fn classify_existing(stack: &str, status: &str) -> Existing {
             ),
         },
         "DELETE_COMPLETE" => Existing::Gone,
-        s if s.ends_with("_IN_PROGRESS") => Existing::Busy,
+        s if matches!(
+            category(s),
+            StatusCategory::InProgress | StatusCategory::RollingBack
+        ) =>
+        {
+            Existing::Busy
+        }
         _ => Existing::Update,
     }
 }
@@ -65,10 +117,10 @@ pub(crate) enum Settled {
 pub(crate) fn settled(status: &str, expected: &str) -> Settled {
     if status == expected {
         Settled::Succeeded
-    } else if status.ends_with("_IN_PROGRESS") {
-        Settled::No
-    } else {
+    } else if category(status).is_final() {
         Settled::Failed
+    } else {
+        Settled::No
     }
 }
 
@@ -94,7 +146,7 @@ const CASCADE_REASONS: [&str; 3] = [
 /// The root cause among an operation's events (oldest first): the first `*_FAILED` resource event with a real
 /// reason; failing that the first `*_FAILED` event of the stack itself.
 pub(crate) fn first_failure(stack: &str, events: &[StackEvent]) -> Option<FailedResource> {
-    let failed = |e: &&StackEvent| e.status.ends_with("_FAILED");
+    let failed = |e: &&StackEvent| category(&e.status) == StatusCategory::Failed;
     let is_stack =
         |e: &StackEvent| e.resource_type == "AWS::CloudFormation::Stack" && e.logical_id == stack;
     let cascade = |e: &StackEvent| {
@@ -111,7 +163,7 @@ pub(crate) fn first_failure(stack: &str, events: &[StackEvent]) -> Option<Failed
     Some(FailedResource {
         logical_id: pick.logical_id.clone(),
         resource_type: pick.resource_type.clone(),
-        status: pick.status.clone(),
+        status: deploy_status(&pick.status),
         reason: pick.reason.clone().unwrap_or_default(),
     })
 }
@@ -135,6 +187,43 @@ mod tests {
             reason: reason.map(str::to_string),
             timestamp: "2024-11-01T00:00:00Z".into(),
         }
+    }
+
+    #[test]
+    fn every_status_has_one_category_and_its_action() {
+        use StatusCategory::*;
+        for (status, want) in [
+            ("CREATE_IN_PROGRESS", InProgress),
+            ("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", InProgress),
+            ("CREATE_COMPLETE", Complete),
+            ("IMPORT_COMPLETE", Complete),
+            ("CREATE_FAILED", Failed),
+            ("EXECUTE_FAILED", Failed),
+            ("UPDATE_ROLLBACK_FAILED", Failed),
+            ("ROLLBACK_IN_PROGRESS", RollingBack),
+            ("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", RollingBack),
+            ("ROLLBACK_COMPLETE", RolledBack),
+            ("UPDATE_ROLLBACK_COMPLETE", RolledBack),
+            ("REVIEW_IN_PROGRESS", Pending),
+            ("DELETE_SKIPPED", Skipped),
+            ("SOMETHING_NEW", InProgress),
+        ] {
+            assert_eq!(category(status), want, "{status}");
+        }
+        let s = deploy_status("UPDATE_ROLLBACK_IN_PROGRESS");
+        assert_eq!(
+            (s.category, s.action, s.to_string()),
+            (
+                RollingBack,
+                Some(DeployAction::Update),
+                "UPDATE_ROLLBACK_IN_PROGRESS".to_string()
+            )
+        );
+        assert_eq!(deploy_status("ROLLBACK_COMPLETE").action, None);
+        assert_eq!(
+            deploy_status("DELETE_COMPLETE").action,
+            Some(DeployAction::Delete)
+        );
     }
 
     #[test]
@@ -198,6 +287,13 @@ mod tests {
             Settled::Failed
         );
         assert_eq!(settled("DELETE_FAILED", "DELETE_COMPLETE"), Settled::Failed);
+        assert_eq!(
+            settled(
+                "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+                "UPDATE_COMPLETE"
+            ),
+            Settled::No
+        );
     }
 
     #[test]
@@ -230,6 +326,7 @@ mod tests {
         ];
         let root = first_failure("s", &events).expect("a failure");
         assert_eq!(root.logical_id, "WorkerService");
+        assert_eq!(root.status.to_string(), "CREATE_FAILED");
         assert_eq!(root.reason, "Cluster not found");
         assert_eq!(first_failure("s", &events[..1]), None);
     }

@@ -3,19 +3,23 @@
 //! A slot is one place for a worker process (like an ECS task). Rules:
 //! - slots `0..desired` should each have a running worker; slots at or beyond `desired` are stopped (SIGTERM,
 //!   the worker checkpoints) and dropped once their process has exited;
-//! - a worker that exits 0 ("no work left") is not restarted — its slot is `Finished` until the desired count
-//!   changes (a pause/resume or a scale starts fresh workers);
-//! - exit 3 (lease handed to a successor) restarts at once: the worker did its job and more work may wait;
-//! - exit 4 (every remaining item leased by others) restarts after [`ALL_LEASED_DELAY`]: a crashed holder's
-//!   lease may expire, and ECS would also start a replacement task;
-//! - any other exit (crash, signal, error) restarts with exponential backoff ([`CRASH_BACKOFF`]: 1 s doubling to
-//!   60 s), reset after a worker ran for [`HEALTHY_AFTER`].
+//! - a worker that ends with [`Outcome::Success`] (exit 0, "no work left") is not restarted — its slot is
+//!   `Finished` until the desired count changes (a pause/resume or a scale starts fresh workers);
+//! - [`Outcome::LeaseHandedOff`] (exit 3) restarts at once: the worker did its job and more work may wait;
+//! - [`Outcome::AllWorkLeased`] (exit 4) restarts after [`ALL_LEASED_DELAY`]: a crashed holder's lease may
+//!   expire, and ECS would also start a replacement task;
+//! - any other end (an error exit, a crash, a signal) restarts with exponential backoff ([`CRASH_BACKOFF`]: 1 s doubling to 60 s),
+//!   reset after a worker ran for [`HEALTHY_AFTER`].
+//!
+//! Exit codes are read back through [`Outcome::from_code`], the same table the worker exits with.
 //!
 //! Time is an argument (monotonic instants), so every transition is unit-tested without processes.
 
 use std::time::{Duration, Instant};
 
 use crate::time::{Backoff, Jitter};
+
+use crate::exit::Outcome;
 
 /// Delay before restarting a worker that found every item leased elsewhere.
 pub const ALL_LEASED_DELAY: Duration = Duration::from_secs(5);
@@ -37,7 +41,7 @@ pub enum SlotState {
     Stopping { pid: u32, since: Instant },
     /// Waiting to (re)start at `at`.
     Waiting { at: Instant },
-    /// Exited 0: no work left; not restarted.
+    /// Ended with [`Outcome::Success`]: no work left; not restarted.
     Finished,
 }
 
@@ -151,8 +155,8 @@ impl Slots {
         }
     }
 
-    /// Records that `pid` exited with `code` (`None`: killed by a signal).
-    pub fn exited(&mut self, pid: u32, code: Option<i32>, now: Instant) {
+    /// Records that `pid` ended with `outcome` (`None`: an error exit, a crash or a signal).
+    pub fn exited(&mut self, pid: u32, outcome: Option<Outcome>, now: Instant) {
         let Some(slot) = self.slots.iter_mut().find(|s| {
             matches!(s.state, SlotState::Running { pid: p, .. } | SlotState::Stopping { pid: p, .. } if p == pid)
         }) else {
@@ -166,14 +170,14 @@ impl Slots {
             slot.crashes = 0;
         }
         let stopping = matches!(slot.state, SlotState::Stopping { .. });
-        slot.state = match code {
+        slot.state = match outcome {
             _ if stopping => SlotState::Waiting { at: now },
-            Some(0) => SlotState::Finished,
-            Some(3) => SlotState::Waiting { at: now },
-            Some(4) => SlotState::Waiting {
+            Some(Outcome::Success) => SlotState::Finished,
+            Some(Outcome::LeaseHandedOff) => SlotState::Waiting { at: now },
+            Some(Outcome::AllWorkLeased) => SlotState::Waiting {
                 at: now + ALL_LEASED_DELAY,
             },
-            _ => {
+            Some(Outcome::ChangesPresent) | None => {
                 slot.crashes += 1;
                 SlotState::Waiting {
                     at: now + CRASH_BACKOFF.ceiling(slot.crashes),
@@ -254,7 +258,7 @@ mod tests {
         s.reconcile(2, at(0), ms(10_000));
         s.started(0, 100, at(0));
         s.started(1, 101, at(0));
-        s.exited(100, Some(0), at(1_000));
+        s.exited(100, Some(Outcome::Success), at(1_000));
         assert!(s.reconcile(2, at(2_000), ms(10_000)).is_empty());
         assert_eq!(
             s.counts(),
@@ -267,7 +271,7 @@ mod tests {
         // Pause then resume: fresh workers.
         let actions = s.reconcile(0, at(3_000), ms(10_000));
         assert_eq!(actions, vec![SlotAction::Terminate { pid: 101 }]);
-        s.exited(101, Some(3), at(3_500));
+        s.exited(101, Some(Outcome::LeaseHandedOff), at(3_500));
         assert!(s.reconcile(0, at(3_600), ms(10_000)).is_empty());
         assert!(s.slots.is_empty(), "stopped slots are dropped");
         assert_eq!(s.reconcile(2, at(4_000), ms(10_000)).len(), 2);
@@ -278,7 +282,7 @@ mod tests {
         let mut s = Slots::default();
         s.reconcile(1, at(0), ms(10_000));
         s.started(0, 100, at(0));
-        s.exited(100, Some(1), at(100));
+        s.exited(100, None, at(100)); // an error exit
         assert_eq!(s.slots[0].state, SlotState::Waiting { at: at(1_100) });
         assert!(
             s.reconcile(1, at(1_000), ms(10_000)).is_empty(),
@@ -289,7 +293,7 @@ mod tests {
         s.exited(100, None, at(1_200)); // killed by a signal
         assert_eq!(s.slots[0].state, SlotState::Waiting { at: at(3_200) });
         assert_eq!(started(&mut s, at(3_200)), vec![0]);
-        s.exited(100, Some(1), at(3_200) + HEALTHY_AFTER);
+        s.exited(100, None, at(3_200) + HEALTHY_AFTER);
         assert_eq!(s.slots[0].crashes, 1, "a healthy run resets the backoff");
         assert_eq!(s.slots[0].generation, 3);
     }
@@ -300,8 +304,8 @@ mod tests {
         s.reconcile(2, at(0), ms(10_000));
         s.started(0, 100, at(0));
         s.started(1, 101, at(0));
-        s.exited(100, Some(3), at(50));
-        s.exited(101, Some(4), at(50));
+        s.exited(100, Some(Outcome::LeaseHandedOff), at(50));
+        s.exited(101, Some(Outcome::AllWorkLeased), at(50));
         let actions = s.reconcile(2, at(60), ms(10_000));
         assert_eq!(actions, vec![SlotAction::Start { index: 0 }]);
         let later = 50 + ALL_LEASED_DELAY.as_millis() as u64;

@@ -14,7 +14,9 @@ use super::spec::{self, LocalResources, LocalSpec, ResourceKind};
 use super::state::{StateDir, StateError};
 use crate::converge::ports::PlatformError;
 use crate::plan::{Action, PropertyChange, ResourceChange, StackAction, StackBaseline, StackPlan};
-use crate::platform::{DeployError, DeployEvent, Stacks};
+use crate::platform::{
+    DeployAction, DeployError, DeployEvent, DeployStatus, Stacks, StatusCategory,
+};
 use crate::render::RenderedStacks;
 use crate::time::{Clock, SystemClock};
 
@@ -228,53 +230,53 @@ impl LocalStacks {
         for stack in stacks.iter().filter(|s| s.has_changes()) {
             let started = Instant::now();
             let operation = match stack.action {
-                StackAction::Create | StackAction::Recreate => "create",
-                StackAction::Update => "update",
-                StackAction::Delete => "delete",
+                StackAction::Create | StackAction::Recreate => DeployAction::Create,
+                StackAction::Update => DeployAction::Update,
+                StackAction::Delete => DeployAction::Delete,
                 StackAction::NoChange | StackAction::Absent => continue,
             };
             events(DeployEvent::StackStarted {
                 stack: stack.stack_name.clone(),
-                operation: operation.into(),
+                operation: operation.as_str().into(),
             });
             let Some(index) = self.index_of(&stack.stack_name) else {
                 continue;
             };
             let kind = KINDS[index];
             for change in &stack.resources {
-                let (doing, done) = match change.action {
-                    Action::Add => ("CREATE_IN_PROGRESS", "CREATE_COMPLETE"),
-                    Action::Remove => ("DELETE_IN_PROGRESS", "DELETE_COMPLETE"),
-                    _ => ("UPDATE_IN_PROGRESS", "UPDATE_COMPLETE"),
+                let action = match change.action {
+                    Action::Add => DeployAction::Create,
+                    Action::Remove => DeployAction::Delete,
+                    _ => DeployAction::Update,
                 };
-                let event = |status: &str, reason: Option<String>| DeployEvent::Resource {
-                    stack: stack.stack_name.clone(),
-                    logical_id: change.logical_id.clone(),
-                    resource_type: change.resource_type.clone(),
-                    status: status.into(),
-                    reason,
-                    timestamp: now_rfc3339(),
-                };
-                events(event(doing, None));
+                let event =
+                    |category: StatusCategory, reason: Option<String>| DeployEvent::Resource {
+                        stack: stack.stack_name.clone(),
+                        logical_id: change.logical_id.clone(),
+                        resource_type: change.resource_type.clone(),
+                        status: DeployStatus::of(action, category),
+                        reason,
+                        timestamp: now_rfc3339(),
+                    };
+                events(event(StatusCategory::InProgress, None));
                 if let Err(err) = self.realise(kind, change.action == Action::Remove) {
-                    let failed = doing.replace("IN_PROGRESS", "FAILED");
-                    events(event(&failed, Some(err.to_string())));
+                    events(event(StatusCategory::Failed, Some(err.to_string())));
                     return Err(DeployError::Failed {
                         stack: stack.stack_name.clone(),
                         root_cause: Some(Box::new(crate::platform::FailedResource {
                             logical_id: change.logical_id.clone(),
                             resource_type: change.resource_type.clone(),
-                            status: failed,
+                            status: DeployStatus::of(action, StatusCategory::Failed),
                             reason: err.to_string(),
                         })),
                         outcome: "partially applied (recorded in the state directory)".into(),
                     });
                 }
-                events(event(done, None));
+                events(event(StatusCategory::Complete, None));
             }
             events(DeployEvent::StackFinished {
                 stack: stack.stack_name.clone(),
-                status: format!("{}_COMPLETE", operation.to_uppercase()),
+                status: DeployStatus::of(operation, StatusCategory::Complete),
                 ok: true,
                 elapsed_ms: started.elapsed().as_millis() as u64,
             });

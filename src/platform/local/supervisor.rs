@@ -18,6 +18,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::slots::{SlotAction, Slots};
 use super::state::{StateDir, StateError, write_atomic};
+use crate::exit::Outcome;
 use crate::time::{Clock, SystemClock};
 
 /// What `fleet.json` holds: the supervisor's report, read by `LocalFleet::observe`.
@@ -178,12 +179,12 @@ fn reap(children: &mut HashMap<u32, Child>, slots: &mut Slots, now: Instant) {
     let mut exited = Vec::new();
     for (pid, child) in children.iter_mut() {
         if let Ok(Some(status)) = child.try_wait() {
-            exited.push((*pid, status.code()));
+            exited.push((*pid, status.code().and_then(Outcome::from_code)));
         }
     }
-    for (pid, code) in exited {
+    for (pid, outcome) in exited {
         children.remove(&pid);
-        slots.exited(pid, code, now);
+        slots.exited(pid, outcome, now);
     }
 }
 

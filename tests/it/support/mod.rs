@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
+
 /// The venv that holds the test servers.
 pub fn venv() -> PathBuf {
     let dir = std::env::var_os("BACKFILL_TEST_VENV")
@@ -235,4 +237,39 @@ pub fn target_client(url: &str) -> backfill::cluster::Client {
     Client::new(url, Auth::None, TlsSettings::default())
         .expect("target client")
         .with_retry_policy(RetryPolicy::none())
+}
+
+/// Percent-encodes an id for a URL path (ids may hold `/`, `:` and non-ASCII).
+pub fn encode(id: &str) -> String {
+    id.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Asserts that `target` holds the expected document `doc` (`id`, `routing` when it has one, `source` as JSON
+/// text) in `index` with that source; the failure message is `{context}{index}/{id}`.
+pub fn assert_document_landed(target: &str, index: &str, doc: &Value, context: &str) {
+    let id = doc["id"].as_str().expect("id");
+    let routing = doc["routing"]
+        .as_str()
+        .map(|r| format!("?routing={r}"))
+        .unwrap_or_default();
+    let got = get_json(&format!("{target}/{index}/_doc/{}{routing}", encode(id)));
+    let want: Value =
+        serde_json::from_str(doc["source"].as_str().expect("source")).expect("source json");
+    assert_eq!(got["_source"], want, "{context}{index}/{id}");
+}
+
+/// `DELETE url` (the answer is ignored: deleting what is not there is fine).
+pub fn delete(url: &str) {
+    let _ = Command::new("curl")
+        .args(["-s", "-XDELETE", url])
+        .output()
+        .expect("curl");
 }
