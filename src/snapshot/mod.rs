@@ -1,11 +1,13 @@
 //! Snapshot repository reading, straight from the repository: `repository.rs` (repository data, snapshot and
 //! index metadata, shard file lists), `dat.rs` + `smile.rs` (metadata blobs), `shard_dir.rs` (a shard's
 //! Lucene files as a [`crate::lucene::Directory`] over blobs, no local copy), `document.rs` + `uid.rs`
-//! (documents with their Elasticsearch meaning), and `blob.rs` (the [`BlobSource`] seam).
+//! (documents with their Elasticsearch meaning), `counts.rs` (live documents and bytes per shard from metadata
+//! only, a few shards at a time), and `blob.rs` (the [`BlobSource`] seam).
 //!
 //! Errors name the repository, snapshot, index, shard and — from the Lucene layer — file and offset.
 
 mod blob;
+mod counts;
 mod dat;
 mod document;
 pub mod fuzzing;
@@ -19,6 +21,7 @@ pub mod uid;
 use std::sync::Arc;
 
 pub use blob::{BlobSource, FsBlobSource};
+pub use counts::{READ_CONCURRENCY, ShardCounts};
 pub use document::{SnapshotDocument, source_to_json};
 pub use repository::{FileInfo, IndexInfo, Repository, SnapshotInfo};
 pub use s3::S3BlobSource;
@@ -72,10 +75,15 @@ pub fn blob_source(uri: &str, region: Option<&str>) -> Result<Arc<dyn BlobSource
         return Ok(Arc::new(source));
     }
     let path = uri.strip_prefix("file://").unwrap_or(uri);
-    if !std::path::Path::new(path).is_dir() {
+    let path_ref = std::path::Path::new(path);
+    if !path_ref.is_dir() {
         return Err(SnapshotError::Repository {
             location: uri.to_string(),
-            message: "not a directory".into(),
+            message: if path_ref.exists() {
+                "not a directory".into()
+            } else {
+                "no such directory".into()
+            },
         });
     }
     Ok(Arc::new(FsBlobSource::new(path)))
@@ -87,6 +95,8 @@ pub struct Shard {
     pub index: String,
     pub shard: u32,
     pub lucene: ShardIndex,
+    /// Bytes of the Lucene files the shard snapshot lists (what a full read of the shard would fetch).
+    pub bytes: u64,
 }
 
 impl Repository {
@@ -98,6 +108,7 @@ impl Repository {
         shard: u32,
     ) -> Result<Shard, SnapshotError> {
         let files = self.shard_files(snapshot, index, shard)?;
+        let bytes = files.iter().map(|f| f.length).sum();
         let dir = ShardDirectory::new(
             self.source.clone(),
             format!("indices/{}/{shard}/", index.id),
@@ -122,6 +133,7 @@ impl Repository {
             index: index.name.clone(),
             shard,
             lucene,
+            bytes,
         })
     }
 }
