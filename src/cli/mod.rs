@@ -169,5 +169,11 @@ fn exit_code_for(err: &anyhow::Error) -> u8 {
     if err.downcast_ref::<worker::SnapshotUnreadable>().is_some() {
         return exit::SNAPSHOT_UNREADABLE;
     }
+    if err
+        .downcast_ref::<crate::preflight::PreflightFailed>()
+        .is_some()
+    {
+        return exit::PREFLIGHT_PROBLEMS;
+    }
     exit::ERROR
 }

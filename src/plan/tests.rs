@@ -49,6 +49,7 @@ fn plan(stacks: Vec<StackPlan>, fleet: FleetPlan) -> Plan {
         config_hash: "h".into(),
         stacks,
         fleet,
+        preflight: None,
     }
 }
 
