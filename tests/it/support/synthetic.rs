@@ -49,14 +49,7 @@ fn run(cmd: &mut Command, what: &str) -> Vec<u8> {
 /// Builds a repository under `dir` with `indices` = (name, shards, docs per shard).
 pub fn build(dir: &Path, indices: &[(&str, usize, usize)]) -> SyntheticSnapshot {
     let repository = dir.join("repo");
-    let mut args: Vec<String> = vec![
-        "--out".into(),
-        repository.display().to_string(),
-        "--snapshot".into(),
-        "snap".into(),
-        "--version".into(),
-        "es7".into(),
-    ];
+    let mut shards_of = Vec::new();
     let mut expected = BTreeMap::new();
     let mut seed = 1;
     for (name, shards, docs) in indices {
@@ -99,22 +92,41 @@ pub fn build(dir: &Path, indices: &[(&str, usize, usize)]) -> SyntheticSnapshot 
                     source: v["source"].as_str().expect("source").to_string(),
                 });
             }
-            dirs.push(shard_dir.display().to_string());
+            dirs.push(shard_dir);
         }
         let distinct: std::collections::HashSet<&str> =
             docs_of_index.iter().map(|d| d.id.as_str()).collect();
         assert_eq!(distinct.len(), docs_of_index.len(), "ids repeat in {name}");
-        args.push("--index".into());
-        args.push(format!("{name}:{}", dirs.join(",")));
+        shards_of.push((*name, dirs));
         expected.insert(name.to_string(), docs_of_index);
     }
-    run(
-        Command::new(tool("make-snapshot")).args(&args),
-        "make-snapshot",
-    );
+    make_snapshot(&repository, "snap", &shards_of, &[]);
     SyntheticSnapshot {
         repository,
         snapshot: "snap".into(),
         expected,
     }
+}
+
+/// Wraps Lucene directories (one per shard, per index) into an Elasticsearch 7.10 repository at `out` holding
+/// the one snapshot `snapshot`, with `make-snapshot` and its `extra` arguments (e.g. `--mappings FILE`).
+pub fn make_snapshot(out: &Path, snapshot: &str, indices: &[(&str, Vec<PathBuf>)], extra: &[&str]) {
+    let mut args: Vec<String> = vec![
+        "--out".into(),
+        out.display().to_string(),
+        "--snapshot".into(),
+        snapshot.into(),
+        "--version".into(),
+        "es7".into(),
+    ];
+    for (name, dirs) in indices {
+        let dirs: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+        args.push("--index".into());
+        args.push(format!("{name}:{}", dirs.join(",")));
+    }
+    args.extend(extra.iter().map(|a| a.to_string()));
+    run(
+        Command::new(tool("make-snapshot")).args(&args),
+        "make-snapshot",
+    );
 }
