@@ -21,6 +21,9 @@ pub enum Outcome {
 
 /// Exit code for any error (bad input, failed deployment, unreachable service): 1.
 pub const ERROR: u8 = 1;
+/// Exit code when the preflight found problems (`plan`, and `apply`, which then changes nothing): 1, as for any
+/// error. Never 2: a plan that cannot be applied is not a plan with changes (`--detailed-exitcode`).
+pub const PREFLIGHT_PROBLEMS: u8 = 1;
 /// Exit code when the snapshot cannot be read by the worker: 5.
 pub const SNAPSHOT_UNREADABLE: u8 = 5;
 /// Exit code for a command-line usage error (clap's own): 64 would be sysexits, but clap uses 2; we keep clap's.

@@ -4,6 +4,9 @@
 //! - control plane: `config` → `render` → `plan` → `platform` (apply) → `converge`, reporting through `output`;
 //! - data plane: `snapshot` → `lucene` → `worker` → `cluster`, coordinated through `coordination`.
 //!
+//! Before anything changes, `preflight` checks the source snapshot and the target (shown by `plan`, enforced by
+//! `apply`).
+//!
 //! Domain modules return values or emit events; only `output` writes to the terminal.
 
 // `output` is the only writer to the terminal, through writers it is given: `print!`-style macros would bypass
@@ -21,6 +24,7 @@ pub mod lucene;
 pub mod output;
 pub mod plan;
 pub mod platform;
+pub mod preflight;
 pub mod render;
 pub mod snapshot;
 pub mod time;

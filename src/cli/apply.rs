@@ -2,6 +2,9 @@
 //! after a literal `yes`), then converges the fleet to the declared lifecycle — one pass, or with `--wait` until
 //! the declared state is reached or the backfill completed, with live progress.
 //!
+//! Before anything changes, the preflight checks the source snapshot and the target (for a saved plan too, since
+//! the world may have moved since it was made); any problem refuses the apply with the full list, exit 1.
+//!
 //! Without a terminal, apply refuses at once unless `--auto-approve` or a saved plan is given: it never waits
 //! for input nobody can type. Ctrl-C stops waiting and says what continues without us.
 
@@ -14,7 +17,7 @@ use crate::cli::Context;
 use crate::cli::platforms::{
     self, Platform, approve, make_plan, require_approval_possible, with_platform,
 };
-use crate::config::Migration;
+use crate::config::{Migration, ProcessEnv};
 use crate::converge::SettleOptions;
 use crate::converge::ports::Fleet;
 use crate::exit::Outcome;
@@ -22,8 +25,10 @@ use crate::output::Format;
 use crate::output::converge_view::ConvergeView;
 use crate::output::deploy_view::DeployView;
 use crate::output::plan_view;
+use crate::output::preflight_view;
 use crate::plan::{Operation, Plan};
 use crate::platform::Stacks;
+use crate::preflight::{self, Preflight, PreflightFailed};
 use crate::render::Rendered;
 
 #[derive(Debug, clap::Args)]
@@ -74,12 +79,26 @@ async fn deploy<S: Stacks, F: Fleet + Clone>(
     stacks: &S,
     fleet: &F,
 ) -> anyhow::Result<Outcome> {
+    let options = preflight::Options::default();
+    let check = preflight::check(m, &ProcessEnv, &options);
     let plan = match &args.plan {
-        Some(path) => saved_plan(path, m, stacks, fleet).await?,
+        Some(path) => {
+            let report = check.await;
+            preflight_view::print(&report, &ctx.printer)?;
+            refuse_on_problems(&report)?;
+            saved_plan(path, m, stacks, fleet).await?
+        }
         None => {
-            let plan = make_plan(stacks, fleet, m, rendered, Operation::Apply).await?;
+            let (plan, report) = tokio::join!(
+                make_plan(stacks, fleet, m, rendered, Operation::Apply),
+                check
+            );
+            let mut plan = plan?;
+            plan.preflight = Some(report);
+            let refused = plan.preflight.as_ref().map_or(Ok(()), refuse_on_problems);
             let approved = plan_view::print(&plan, &ctx.printer)
                 .map_err(anyhow::Error::from)
+                .and(refused)
                 .and_then(|()| {
                     Ok(!plan.stacks_change()
                         || approve(
@@ -150,6 +169,18 @@ async fn saved_plan<S: Stacks, F: Fleet>(
         exists,
     )?;
     Ok(plan)
+}
+
+/// Refuses to go on when the preflight found a problem (the report was shown already).
+fn refuse_on_problems(report: &Preflight) -> anyhow::Result<()> {
+    if report.ok() {
+        return Ok(());
+    }
+    Err(PreflightFailed {
+        problems: report.problems.len(),
+        refused: true,
+    }
+    .into())
 }
 
 /// Hands over to the converge loop: one pass, or until settled with `--wait`.

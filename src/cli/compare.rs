@@ -50,17 +50,19 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
             let source = snapshot::blob_source(&location, &aws, region.as_deref())?;
             let repo = Repository::open(source)?;
             let info = repo.snapshot(&snapshot_name)?;
+            let names = info.indices_where(|name| selection.matches(name));
+            let indices = repo
+                .read_indices(&info, &names, snapshot::READ_CONCURRENCY)
+                .into_iter()
+                .collect::<Result<Vec<_>, _>>()?;
+            let shards = repo.count_shards(&info, &indices, snapshot::READ_CONCURRENCY);
             let mut counts = Vec::new();
-            for index in repo.indices(&info)? {
-                if !selection.matches(&index.name) {
-                    continue;
-                }
+            for (index, shards) in indices.iter().zip(shards) {
                 let mut live = 0u64;
-                for shard in 0..index.shards {
-                    let open = repo
-                        .open_shard(&info, &index, shard)
-                        .with_context(|| format!("index {}, shard {shard}", index.name))?;
-                    live += open.lucene.live_doc_count();
+                for (shard, count) in shards.into_iter().enumerate() {
+                    live += count
+                        .with_context(|| format!("index {}, shard {shard}", index.name))?
+                        .live_documents;
                 }
                 counts.push((index.name.clone(), live));
             }

@@ -180,6 +180,12 @@ fn exit_code_for(err: &anyhow::Error) -> u8 {
     if output::is_closed_pipe(err) {
         return Outcome::Success.code();
     }
+    if err
+        .downcast_ref::<crate::preflight::PreflightFailed>()
+        .is_some()
+    {
+        return exit::PREFLIGHT_PROBLEMS;
+    }
     let unreadable = err.chain().any(|cause| {
         matches!(
             cause.downcast_ref::<crate::worker::WorkerError>(),

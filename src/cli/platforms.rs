@@ -257,6 +257,7 @@ pub async fn make_plan<S: Stacks, F: Fleet>(
             ramp_step: m.backfill.ramp.as_ref().map(|r| r.step),
             destroy: operation == Operation::Destroy,
         },
+        preflight: None,
     })
 }
 

@@ -14,6 +14,7 @@
 pub mod converge_view;
 pub mod deploy_view;
 pub mod plan_view;
+pub mod preflight_view;
 pub mod status_view;
 mod writer;
 

@@ -57,6 +57,10 @@ pub fn plan_lines(plan: &Plan, printer: &Printer) -> Vec<String> {
             plan.migration, plan.platform
         ),
     ));
+    if let Some(report) = &plan.preflight {
+        out.push(String::new());
+        out.extend(super::preflight_view::preflight_lines(report, printer));
+    }
     for stack in &plan.stacks {
         let state = match stack.action {
             StackAction::Create => "create",

@@ -6,6 +6,9 @@
 //! - **fleet**: the lifecycle the converge loop will drive ([`FleetPlan`]: `~ workers 0 -> 4 (start backfill)`),
 //!   which CloudFormation never touches (the ECS service has no `DesiredCount`).
 //!
+//! An apply plan also carries what the preflight found (`crate::preflight::Preflight`: problems, warnings, the
+//! source summary, the detected target).
+//!
 //! A plan saved with `plan --out` records each stack's [`StackBaseline`] (id, status, last update), the fleet as
 //! observed and a hash of the config; [`Plan::check_fresh`] refuses a plan whose world has moved since.
 //! Everything here is pure; the platforms build plans and the output module renders them.
@@ -166,6 +169,9 @@ pub struct Plan {
     pub stacks: Vec<StackPlan>,
     /// The lifecycle the converge loop drives after the stacks.
     pub fleet: FleetPlan,
+    /// What the preflight found (apply plans; `apply` checks again before it changes anything).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preflight: Option<crate::preflight::Preflight>,
 }
 
 /// Counts for the summary line.

@@ -52,6 +52,7 @@ pub(crate) fn plan(stacks: Vec<StackPlan>, fleet: FleetPlan) -> Plan {
         config_hash: "h".into(),
         stacks,
         fleet,
+        preflight: None,
     }
 }
 

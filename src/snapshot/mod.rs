@@ -1,11 +1,13 @@
 //! Snapshot repository reading, straight from the repository: `repository.rs` (repository data, snapshot and
 //! index metadata, shard file lists), `dat.rs` + `smile.rs` (metadata blobs), `shard_dir.rs` (a shard's
 //! Lucene files as a [`crate::lucene::Directory`] over blobs, no local copy), `document.rs` + `uid.rs`
-//! (documents with their Elasticsearch meaning), and `blob.rs` (the [`BlobSource`] seam).
+//! (documents with their Elasticsearch meaning), `counts.rs` (live documents and bytes per shard from metadata
+//! only, a few shards at a time), and `blob.rs` (the [`BlobSource`] seam).
 //!
 //! Errors name the repository, snapshot, index, shard and — from the Lucene layer — file and offset.
 
 mod blob;
+mod counts;
 mod dat;
 mod document;
 pub mod fuzzing;
@@ -19,6 +21,7 @@ pub mod uid;
 use std::sync::Arc;
 
 pub use blob::{BlobSource, FsBlobSource};
+pub use counts::{READ_CONCURRENCY, ShardCounts};
 pub use document::{SnapshotDocument, source_to_json};
 pub use repository::{FileInfo, IndexInfo, Repository, SnapshotInfo};
 pub use s3::S3BlobSource;
@@ -131,9 +134,13 @@ pub fn blob_source(
             Ok(Arc::new(source))
         }
         Location::Local(path) if path.is_dir() => Ok(Arc::new(FsBlobSource::new(path))),
-        Location::Local(_) => Err(SnapshotError::Repository {
+        Location::Local(path) => Err(SnapshotError::Repository {
             location: location.to_string(),
-            message: "not a directory".into(),
+            message: if path.exists() {
+                "not a directory".into()
+            } else {
+                "no such directory".into()
+            },
         }),
     }
 }
@@ -146,6 +153,8 @@ pub struct Shard {
     pub lucene: ShardIndex,
     /// Where the shard's files are, to name the blob behind a Lucene error.
     files: Arc<ShardDirectory>,
+    /// Bytes of the Lucene files the shard snapshot lists (what a full read of the shard would fetch).
+    pub bytes: u64,
 }
 
 impl Repository {
@@ -157,6 +166,7 @@ impl Repository {
         shard: u32,
     ) -> Result<Shard, SnapshotError> {
         let files = self.shard_files(snapshot, index, shard)?;
+        let bytes = files.iter().map(|f| f.length).sum();
         let prefix = format!("indices/{}/{shard}/", index.id);
         let file_list = format!("{prefix}snap-{}.dat", snapshot.uuid);
         let dir = Arc::new(ShardDirectory::new(
@@ -186,6 +196,7 @@ impl Repository {
             shard,
             lucene,
             files: dir,
+            bytes,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! `backfill plan | apply | destroy` on `platform: aws`, run as a user runs them, against a real `moto_server`
 //! (CloudFormation, ECS) and an `osmem-server` target (the converge step after the stacks). The plan text is
-//! covered by an `insta` snapshot with ids and times filtered.
+//! covered by an `insta` snapshot with ids and times filtered. The example's source repository is a real one in
+//! moto's S3 (the `ES_7_10_Single` fixture uploaded), so the preflight reads it as it would on AWS.
 
 use crate::support;
 
@@ -8,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 const EXAMPLE: &str = "examples/aws/migration.yaml";
+/// The shared fixture uploaded where the example's `source.repository` points.
+const FIXTURE: &str = "fixtures/snapshots/ES_7_10_Single";
 
 struct Aws {
     dir: tempfile::TempDir,
@@ -17,11 +20,21 @@ struct Aws {
 
 impl Aws {
     fn start() -> Self {
-        Aws {
+        let aws = Aws {
             dir: tempfile::tempdir().expect("tempdir"),
             moto: support::Moto::start(),
             osmem: support::Osmem::start(),
-        }
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let s3 = aws.moto.s3_client();
+        rt.block_on(s3.create_bucket().bucket("my-snapshot-bucket").send())
+            .expect("bucket");
+        let fixture = support::shared_dir().join(FIXTURE);
+        support::upload_dir(&s3, &rt, &fixture, "my-snapshot-bucket", "es7-snapshots");
+        aws
     }
 
     /// The AWS example with the target pointed at osmem (auth none); `edit` changes the YAML text further.
@@ -30,9 +43,17 @@ impl Aws {
             .expect("example");
         let start = base.find("target:\n").expect("target block");
         let end = base.find("backfill:\n").expect("backfill block");
+        let source = base[..start]
+            .replace(
+                "snapshot: nightly-2024-11-01",
+                "snapshot: global_state_snapshot",
+            )
+            .replace(
+                r#"include: ["orders-*", "customers"]"#,
+                r#"include: ["posts_*"]"#,
+            );
         let yaml = format!(
-            "{}target:\n  endpoint: {}\n\n{}",
-            &base[..start],
+            "{source}target:\n  endpoint: {}\n\n{}",
             self.osmem.url,
             &base[end..]
         );
@@ -81,6 +102,8 @@ fn from_nothing_plan_shows_adds_apply_deploys_and_the_next_plan_is_empty() {
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(r"arn:aws:[^\s)]+", "[arn]");
     settings.add_filter(r"\d{4}-\d\d-\d\dT[\d:.]+Z", "[time]");
+    settings.add_filter(r"http://127\.0\.0\.1:\d+", "[target]");
+    settings.add_filter(r"is OpenSearch [\d.]+", "is OpenSearch [version]");
     settings.bind(|| insta::assert_snapshot!("aws_plan_from_nothing", stderr(&plan)));
 
     aws.write(no_ramp);

@@ -20,6 +20,7 @@ mod coordination_osmem;
 mod local_e2e;
 mod lucene_fixtures;
 mod lucene_fuzz_smoke;
+mod preflight;
 mod render_templates;
 mod servers;
 mod snapshot_fixtures;

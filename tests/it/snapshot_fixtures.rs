@@ -124,23 +124,11 @@ fn synthetic_repositories_with_parts_and_compressed_metadata_yield_their_documen
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read").flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
-
 #[test]
 fn corrupted_blobs_fail_with_the_snapshot_index_shard_and_file() {
     let src = support::shared_dir().join("fixtures/snapshots/ES_7_10_Updates_Deletes_wo_Soft");
     let tmp = tempfile::tempdir().expect("tempdir");
-    copy_dir(&src, tmp.path());
+    support::copy_dir(&src, tmp.path());
     // The largest data blob is the stored-fields file of the merged segment.
     let shard_dir = std::fs::read_dir(tmp.path().join("indices"))
         .expect("indices")
@@ -196,7 +184,7 @@ fn an_unknown_snapshot_lists_the_ones_that_exist() {
 fn swapped_blobs_are_detected_not_misread() {
     let src = support::shared_dir().join("fixtures/snapshots/ES_6_8_Updates_Deletes_Native");
     let tmp = tempfile::tempdir().expect("tempdir");
-    copy_dir(&src, tmp.path());
+    support::copy_dir(&src, tmp.path());
     let shard_dir = std::fs::read_dir(tmp.path().join("indices"))
         .expect("indices")
         .flatten()

@@ -5,7 +5,6 @@
 
 use crate::support;
 
-use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
@@ -32,37 +31,6 @@ fn stored_documents(source: Arc<dyn BlobSource>, index: &str, block: usize) -> V
         .collect()
 }
 
-fn upload(
-    dir: &Path,
-    root: &Path,
-    client: &aws_sdk_s3::Client,
-    rt: &tokio::runtime::Runtime,
-    bucket: &str,
-    prefix: &str,
-) {
-    for entry in std::fs::read_dir(dir).expect("read").flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            upload(&path, root, client, rt, bucket, prefix);
-            continue;
-        }
-        let key = format!(
-            "{prefix}/{}",
-            path.strip_prefix(root).expect("relative").display()
-        );
-        let body = std::fs::read(&path).expect("file");
-        rt.block_on(
-            client
-                .put_object()
-                .bucket(bucket)
-                .key(key)
-                .body(body.into())
-                .send(),
-        )
-        .expect("put");
-    }
-}
-
 #[test]
 fn a_repository_in_s3_reads_like_the_same_repository_on_disk() {
     let moto = support::Moto::start();
@@ -87,7 +55,7 @@ fn a_repository_in_s3_reads_like_the_same_repository_on_disk() {
     rt.block_on(client.create_bucket().bucket("snapshots").send())
         .expect("bucket");
     let fixture = support::shared_dir().join("fixtures/lucene/snapshots/es7-v8-multipart");
-    upload(&fixture, &fixture, &client, &rt, "snapshots", "repos/es7");
+    support::upload_dir(&client, &rt, &fixture, "snapshots", "repos/es7");
 
     let run = |repo: &str| {
         let out = Command::new(support::backfill_bin())

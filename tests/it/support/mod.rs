@@ -189,6 +189,56 @@ pub fn shared_dir() -> PathBuf {
     dir
 }
 
+/// Copies a directory tree (a fixture, to damage the copy and never the original).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read").flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// Uploads every file under `dir` to `s3://bucket/prefix/<path relative to dir>` (creating nothing else).
+pub fn upload_dir(
+    client: &aws_sdk_s3::Client,
+    rt: &tokio::runtime::Runtime,
+    dir: &Path,
+    bucket: &str,
+    prefix: &str,
+) {
+    fn walk(dir: &Path, root: &Path, put: &mut dyn FnMut(&Path, String)) {
+        for entry in std::fs::read_dir(dir).expect("read").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, root, put);
+            } else {
+                let relative = path
+                    .strip_prefix(root)
+                    .expect("relative")
+                    .display()
+                    .to_string();
+                put(&path, relative);
+            }
+        }
+    }
+    walk(dir, dir, &mut |path, relative| {
+        let body = std::fs::read(path).expect("file");
+        rt.block_on(
+            client
+                .put_object()
+                .bucket(bucket)
+                .key(format!("{prefix}/{relative}"))
+                .body(body.into())
+                .send(),
+        )
+        .expect("put");
+    });
+}
+
 /// The `backfill` binary built for this test run.
 pub fn backfill_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_backfill"))

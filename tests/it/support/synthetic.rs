@@ -70,18 +70,6 @@ fn write_shard(shard_dir: &Path, docs: usize, seed: u32, extra: &[&str]) -> Valu
     serde_json::from_slice(&report).expect("lucene-gen write reports one JSON line")
 }
 
-/// `make-snapshot` arguments for a repository at `repository` holding the snapshot `snap`.
-fn make_snapshot_args(repository: &Path) -> Vec<String> {
-    vec![
-        "--out".into(),
-        repository.display().to_string(),
-        "--snapshot".into(),
-        "snap".into(),
-        "--version".into(),
-        "es7".into(),
-    ]
-}
-
 /// A repository under `dir` with one index of one shard of `docs` documents of about `doc_bytes` bytes each,
 /// for shards too large to compare document by document (no expected documents are dumped). Returns the
 /// repository and lucene-gen's report of the shard.
@@ -94,20 +82,14 @@ pub fn build_one_shard(dir: &Path, index: &str, docs: usize, doc_bytes: usize) -
         1,
         &["--doc-bytes", &doc_bytes.to_string()],
     );
-    let mut args = make_snapshot_args(&repository);
-    args.push("--index".into());
-    args.push(format!("{index}:{}", shard_dir.display()));
-    run(
-        Command::new(tool("make-snapshot")).args(&args),
-        "make-snapshot",
-    );
+    make_snapshot(&repository, "snap", &[(index, vec![shard_dir])], &[]);
     (repository, report)
 }
 
 /// Builds a repository under `dir` with `indices` = (name, shards, docs per shard).
 pub fn build(dir: &Path, indices: &[(&str, usize, usize)]) -> SyntheticSnapshot {
     let repository = dir.join("repo");
-    let mut args = make_snapshot_args(&repository);
+    let mut shards_of = Vec::new();
     let mut expected = BTreeMap::new();
     let mut seed = 1;
     for (name, shards, docs) in indices {
@@ -135,22 +117,41 @@ pub fn build(dir: &Path, indices: &[(&str, usize, usize)]) -> SyntheticSnapshot 
                     source: v["source"].as_str().expect("source").to_string(),
                 });
             }
-            dirs.push(shard_dir.display().to_string());
+            dirs.push(shard_dir);
         }
         let distinct: std::collections::HashSet<&str> =
             docs_of_index.iter().map(|d| d.id.as_str()).collect();
         assert_eq!(distinct.len(), docs_of_index.len(), "ids repeat in {name}");
-        args.push("--index".into());
-        args.push(format!("{name}:{}", dirs.join(",")));
+        shards_of.push((*name, dirs));
         expected.insert(name.to_string(), docs_of_index);
     }
-    run(
-        Command::new(tool("make-snapshot")).args(&args),
-        "make-snapshot",
-    );
+    make_snapshot(&repository, "snap", &shards_of, &[]);
     SyntheticSnapshot {
         repository,
         snapshot: "snap".into(),
         expected,
     }
+}
+
+/// Wraps Lucene directories (one per shard, per index) into an Elasticsearch 7.10 repository at `out` holding
+/// the one snapshot `snapshot`, with `make-snapshot` and its `extra` arguments (e.g. `--mappings FILE`).
+pub fn make_snapshot(out: &Path, snapshot: &str, indices: &[(&str, Vec<PathBuf>)], extra: &[&str]) {
+    let mut args: Vec<String> = vec![
+        "--out".into(),
+        out.display().to_string(),
+        "--snapshot".into(),
+        snapshot.into(),
+        "--version".into(),
+        "es7".into(),
+    ];
+    for (name, dirs) in indices {
+        let dirs: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+        args.push("--index".into());
+        args.push(format!("{name}:{}", dirs.join(",")));
+    }
+    args.extend(extra.iter().map(|a| a.to_string()));
+    run(
+        Command::new(tool("make-snapshot")).args(&args),
+        "make-snapshot",
+    );
 }
