@@ -2,8 +2,8 @@
 //! opened a few at a time) and the target (through the `cluster` client) at the same time, each under a deadline,
 //! and hands the [`Observations`] to the pure [`evaluate`](super::evaluate).
 //!
-//! Guarantees: nothing is written anywhere; the target gets two GETs (`/` and `/_cat/indices`), sent once each
-//! (no retries: a preflight reports, the worker retries); the whole check ends within the larger of the two
+//! Guarantees: nothing is written anywhere; the target gets two GETs (`/` and `/_cat/indices`, together), sent
+//! once each (no retries: a preflight reports, the worker retries); the whole check ends within the larger of the two
 //! deadlines, whatever the source or the target do — work still running then is abandoned, never awaited.
 
 use std::time::Duration;
@@ -17,7 +17,7 @@ use crate::aws_sdk::AwsSdk;
 use crate::cluster::transport::{JsonTransport, Method};
 use crate::cluster::{Client, RetryPolicy};
 use crate::config::{
-    AwsSettings, Env, IndexSelection, Location, Migration, Sigv4Service, TargetAuth,
+    AwsSettings, DesiredState, Env, IndexSelection, Location, Migration, Sigv4Service, TargetAuth,
 };
 use crate::snapshot::{self, Repository, SnapshotError};
 
@@ -45,8 +45,22 @@ impl Default for Options {
     }
 }
 
-/// Runs the preflight for `m`: observes the source and the target, then judges.
+/// Runs the preflight for `m`: observes the source and the target, then judges. A migration declared `paused`
+/// or `stopped` starts no worker, so nothing is checked (pausing an overloaded target must never wait on it).
 pub async fn check(m: &Migration, env: &dyn Env, options: &Options) -> Preflight {
+    let state = match m.backfill.state {
+        DesiredState::Running => None,
+        DesiredState::Paused => Some("paused"),
+        DesiredState::Stopped => Some("stopped"),
+    };
+    if let Some(state) = state {
+        return Preflight {
+            not_checked: vec![format!(
+                "the source and the target: backfill.state is {state}, so no worker starts (they are checked when it is running)"
+            )],
+            ..Preflight::default()
+        };
+    }
     let (source, target) =
         tokio::join!(observe_source(m, options), observe_target(m, env, options));
     evaluate(&Observations {
@@ -223,17 +237,23 @@ async fn observe_target(m: &Migration, env: &dyn Env, options: &Options) -> Targ
             "/_cat/indices?format=json&h=index,docs.count",
             None,
         );
-        // Serverless has no cluster root: the index listing alone shows that it answers and accepts the credentials.
-        let root = if serverless {
-            None
-        } else {
-            match client.send(Method::Get, "/", None).await {
-                Ok(resp) if resp.status == 404 => None,
-                Ok(resp) => Some(resp.body),
-                Err(error) => return TargetObservation::Failed { endpoint, error },
+        // Serverless is not asked for a cluster root it does not have: the index listing alone shows that it
+        // answers and accepts the credentials.
+        let root = async {
+            if serverless {
+                None
+            } else {
+                Some(client.send(Method::Get, "/", None).await)
             }
         };
-        let indices = match cat.await {
+        let (root, cat) = tokio::join!(root, cat);
+        let root = match root {
+            None => None,
+            Some(Ok(resp)) if resp.status == 404 => None,
+            Some(Ok(resp)) => Some(resp.body),
+            Some(Err(error)) => return TargetObservation::Failed { endpoint, error },
+        };
+        let indices = match cat {
             Ok(resp) if resp.status == 404 => Err("_cat/indices answered 404".to_string()),
             Ok(resp) => parse_cat_indices(&resp.body),
             Err(error) if serverless => return TargetObservation::Failed { endpoint, error },

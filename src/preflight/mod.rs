@@ -9,7 +9,8 @@
 //! - **warnings** (target indices that already hold documents, a snapshot that is not `SUCCESS`, ...);
 //! - the **source summary** (`N indices, S shards, D live documents, B bytes of shard data`, per index too);
 //! - the **detected target** (Elasticsearch 6–9, OpenSearch 1–3, OpenSearch Serverless);
-//! - what was **not checked** (`plan --offline` skips the target and an S3 repository).
+//! - what was **not checked** (`plan --offline` skips the target and an S3 repository; a migration declared
+//!   `paused` or `stopped` starts no worker and is not checked at all, so pausing never waits on a slow target).
 //!
 //! Layout: this file holds the report (plain values, serialized into the plan); `observe.rs` the observations
 //! the I/O gathers (pure data) and the pure classification of reader and target answers; `evaluate.rs` the pure

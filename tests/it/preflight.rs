@@ -433,3 +433,19 @@ fn a_saved_plan_is_checked_again_before_apply() {
     );
     assert!(!dir.dir.path().join("broken.json").exists());
 }
+
+#[test]
+fn a_paused_migration_starts_no_worker_and_is_not_checked() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = Dir::new(&tmp.path().join("gone"), "snap", &dead_target(), "");
+    let config = dir.dir.path().join("migration.yaml");
+    let yaml = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(&config, format!("{yaml}  state: paused\n")).expect("paused");
+    let (code, text) = dir.plan(&[]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("preflight: nothing was checked"), "{text}");
+    assert!(
+        text.contains("not checked: the source and the target: backfill.state is paused"),
+        "{text}"
+    );
+}
