@@ -11,6 +11,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use crate::cli::Context;
+use crate::cli::ownership;
 use crate::cli::platforms::{
     self, Platform, approve, make_plan, require_approval_possible, with_platform,
 };
@@ -44,6 +45,11 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     require_approval_possible(ctx, args.auto_approve, args.plan.is_some())?;
     let m = platforms::load(ctx, true)?;
     let rendered = platforms::render_stacks(&m)?;
+    // Whose working state the target holds is settled before anything is planned or changed.
+    let client = platforms::target_client(&m, ctx).await?;
+    if let Some(refusal) = ownership::refusal(ctx, &m, &client).await? {
+        return Err(anyhow::Error::new(refusal).context("apply refused; nothing was changed"));
+    }
     let platform = platforms::platform(&m, ctx).await?;
     let work = async {
         with_platform!(&platform, |stacks, fleet| {

@@ -16,6 +16,7 @@ mod converge;
 mod dashboard;
 mod destroy;
 mod init;
+mod ownership;
 mod plan;
 mod platforms;
 mod render;
@@ -168,6 +169,9 @@ pub struct NotBuiltYet {
 fn exit_code_for(err: &anyhow::Error) -> u8 {
     if err.downcast_ref::<worker::SnapshotUnreadable>().is_some() {
         return exit::SNAPSHOT_UNREADABLE;
+    }
+    if err.downcast_ref::<worker::WorkingStateNotOurs>().is_some() {
+        return exit::WORKING_STATE_NOT_OURS;
     }
     exit::ERROR
 }

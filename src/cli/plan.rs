@@ -4,7 +4,11 @@
 use std::path::PathBuf;
 
 use crate::cli::Context;
+use crate::cli::ownership;
 use crate::cli::platforms::{self, make_plan, with_platform};
+use crate::cluster::RetryPolicy;
+use crate::config::Migration;
+use crate::coordination::ownership::WorkingStateRefusal;
 use crate::exit::Outcome;
 use crate::output::Format;
 use crate::output::plan_view::{plan_json, plan_lines};
@@ -24,10 +28,13 @@ pub struct Args {
 pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     let m = platforms::load(ctx, false)?;
     let rendered = platforms::render_stacks(&m)?;
+    let refusal = working_state_refusal(ctx, &m).await;
     let platform = platforms::platform(&m, ctx).await?;
     let plan = with_platform!(&platform, |stacks, fleet| {
         let plan = make_plan(stacks, fleet, &m, &rendered, Operation::Apply).await?;
         match &args.out {
+            // A plan apply would refuse is not saved.
+            Some(_) if refusal.is_some() => stacks.discard(&plan.stacks).await,
             Some(path) => {
                 if let Err(err) = plan.save(path) {
                     stacks.discard(&plan.stacks).await;
@@ -39,6 +46,13 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
         }
         plan
     });
+    if let Some(refusal) = refusal {
+        match ctx.printer.format {
+            Format::Json => ctx.printer.json(&plan_json(&plan)),
+            Format::Human => ctx.printer.line(plan_lines(&plan, &ctx.printer).join("\n")),
+        }
+        return Err(anyhow::Error::new(refusal).context("`backfill apply` would refuse this plan"));
+    }
     match ctx.printer.format {
         Format::Json => ctx.printer.json(&plan_json(&plan)),
         Format::Human => {
@@ -61,4 +75,24 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Success
     })
+}
+
+/// Whose working state the target holds: the refusal apply would give, if any. `plan` reads without
+/// credentials checks of its own, so a target it cannot reach is a warning here, not an error.
+async fn working_state_refusal(ctx: &Context, m: &Migration) -> Option<WorkingStateRefusal> {
+    let checked = async {
+        let client = platforms::target_client(m, ctx)
+            .await?
+            .with_retry_policy(RetryPolicy::none());
+        ownership::refusal(ctx, m, &client).await
+    };
+    match checked.await {
+        Ok(refusal) => refusal,
+        Err(err) => {
+            ctx.printer.line(format!(
+                "warning: the working state was not checked: {err:#}"
+            ));
+            None
+        }
+    }
 }

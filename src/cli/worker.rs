@@ -1,6 +1,6 @@
 //! `backfill worker`: runs one worker against the snapshot and target of migration.yaml until no work is
-//! left (exit 0), the lease is handed to a successor (3), everything left is leased elsewhere (4), or the
-//! snapshot cannot be read (5). SIGTERM (and Ctrl-C) checkpoint the current item before exiting.
+//! left (exit 0), the lease is handed to a successor (3), everything left is leased elsewhere (4), the
+//! snapshot cannot be read (5), or the working state is another migration's (6, before anything is written). SIGTERM (and Ctrl-C) checkpoint the current item before exiting.
 //!
 //! Settings: `migration.yaml` gives the defaults and the `BACKFILL_*` variables the ECS task sets win
 //! (`worker::env`); without a file, the variables alone are enough.
@@ -11,9 +11,10 @@ use anyhow::Context as _;
 use tokio::sync::watch;
 
 use crate::cli::Context;
+use crate::cli::ownership;
 use crate::cluster::{self, Client};
 use crate::config::{self, Env, LoadOptions, ProcessEnv};
-use crate::coordination::progress::working_state_index;
+use crate::coordination::ownership::{Claimed, OwnershipError, WorkingStateRefusal, claim};
 use crate::exit::Outcome;
 use crate::snapshot::{self, Repository};
 use crate::worker::env as worker_env;
@@ -97,6 +98,12 @@ fn epoch_millis() -> u64 {
 #[error("the snapshot cannot be read: {0}")]
 pub struct SnapshotUnreadable(pub String);
 
+/// The worker's exit when the working state is another migration's (or unrecorded without the opt-in):
+/// permanent, a restart cannot change it (exit code `exit::WORKING_STATE_NOT_OURS`).
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct WorkingStateNotOurs(pub WorkingStateRefusal);
+
 pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     let m = load_settings(ctx)?;
     let args_log = args.log_format;
@@ -140,6 +147,29 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     })
     .await?
     .map_err(|e| SnapshotUnreadable(e.to_string()))?;
+    let state_index = ownership::state_index(&m);
+    let identity = ownership::resolved_identity(&m, &source.snapshot, &source.indices);
+    let claimed = claim(
+        &transport,
+        &state_index,
+        &identity,
+        m.backfill.adopt_unrecorded_working_state,
+    )
+    .await
+    .map_err(|e| match e {
+        OwnershipError::Refused(refusal) => anyhow::Error::new(WorkingStateNotOurs(refusal)),
+        other => anyhow::Error::new(other).context(format!("working state {state_index}")),
+    })?;
+    if claimed == Claimed::Adopted {
+        log(
+            ctx,
+            args_log,
+            format!(
+                "recorded the unrecorded working state {state_index} as migration {}'s (backfill.adopt_unrecorded_working_state)",
+                m.name
+            ),
+        );
+    }
     let host = ProcessEnv
         .var("HOSTNAME")
         .unwrap_or_else(|| "worker".into());
@@ -148,7 +178,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
             .id
             .unwrap_or_else(|| format!("{host}_{}", uuid::Uuid::new_v4())),
         migration: migration_name,
-        state_index: working_state_index(None),
+        state_index,
         lease_seconds: m.worker.lease.as_secs().max(1),
         batch_max_docs: m.worker.batch_max_docs as usize,
         batch_max_bytes: m.worker.batch_max_bytes,

@@ -18,6 +18,7 @@ pub use lifecycle::{Declared, DeclaredState, DerivedStatus, Observed, RampPolicy
 pub use reconcile::{Action, Decision, reconcile};
 pub mod runner;
 pub mod status;
+pub mod status_owner;
 pub mod working_state;
 
 pub use runner::{

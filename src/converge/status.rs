@@ -11,6 +11,7 @@ use super::lifecycle::{
     WorkingStateObservation, console_fleet_state,
 };
 use super::reconcile::reconcile;
+use crate::coordination::identity::Recorded;
 use crate::coordination::progress::{ProgressError, WorkProgress, fetch_progress};
 use crate::coordination::transport::{JsonTransport, TransportError};
 use crate::platform::{Fleet, FleetObservation, PlatformError};
@@ -24,6 +25,8 @@ pub enum WorkingStateAccess {
     Unreachable,
     Unauthorized,
     Error,
+    /// The index records another migration: its counts are not shown as this one's.
+    OtherMigration,
 }
 
 /// Everything `status` reports.
@@ -42,6 +45,8 @@ pub struct StatusReport {
     pub working_state_error: Option<String>,
     pub progress: Option<WorkProgress>,
     pub status: DerivedStatus,
+    /// The index's owner record, when it was read (`status_owner.rs`).
+    pub owner: Option<Recorded>,
 }
 
 impl StatusReport {
@@ -137,6 +142,7 @@ pub fn derive_report(
         working_state_error: ws_error,
         progress,
         status,
+        owner: None,
     }
 }
 

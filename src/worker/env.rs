@@ -7,7 +7,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::{Env, Migration, PasswordSource, Repository, Sigv4Service, TargetAuth};
+use crate::config::{
+    Env, Migration, PasswordSource, Repository, Sigv4Service, TargetAuth, is_session_name,
+};
 
 /// The variable the ECS task sets from the target password's secret (basic auth).
 pub const PASSWORD_VAR: &str = "BACKFILL_TARGET_PASSWORD";
@@ -120,6 +122,16 @@ pub fn apply(m: &mut Migration, env: &dyn Env) -> Result<(), EnvError> {
     if let Some(v) = get(env, "BACKFILL_FAILED_DOCUMENTS") {
         m.worker.failed_documents = Some(v);
     }
+    if let Some(v) = get(env, "BACKFILL_SESSION") {
+        if !is_session_name(v.trim()) {
+            return Err(EnvError {
+                name: "BACKFILL_SESSION",
+                value: v,
+                expected: "1-64 lowercase letters, digits and hyphens (backfill.session)",
+            });
+        }
+        m.backfill.session = Some(v.trim().to_string());
+    }
     if let Some(v) = get(env, "BACKFILL_TARGET_INSECURE_SKIP_VERIFY") {
         m.target.tls.insecure_skip_verify = match v.trim() {
             "true" | "1" => true,
@@ -210,8 +222,10 @@ mod tests {
             .with("BACKFILL_FAILED_DOCUMENTS", "s3://bucket/failed/")
             .with("BACKFILL_TARGET_AUTH", "basic")
             .with("BACKFILL_TARGET_USERNAME", "admin")
-            .with("BACKFILL_TARGET_INSECURE_SKIP_VERIFY", "true");
+            .with("BACKFILL_TARGET_INSECURE_SKIP_VERIFY", "true")
+            .with("BACKFILL_SESSION", "orders-b");
         apply(&mut m, &env).expect("valid");
+        assert_eq!(m.backfill.session.as_deref(), Some("orders-b"));
         assert_eq!(m.name, "from-env");
         assert_eq!(m.source.repository.uri(), "s3://bucket/snaps/prod");
         assert_eq!(m.source.snapshot, "s1", "unset: the file's value");
@@ -264,6 +278,12 @@ mod tests {
         )
         .expect_err("unknown");
         assert_eq!(err.name, "BACKFILL_TARGET_AUTH");
+        let err = apply(
+            &mut m,
+            &MapEnv::default().with("BACKFILL_SESSION", "Not_An_Index"),
+        )
+        .expect_err("not an index suffix");
+        assert_eq!(err.name, "BACKFILL_SESSION");
     }
 
     #[test]
