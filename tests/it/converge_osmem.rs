@@ -52,6 +52,7 @@ async fn populated(
         store: FileOrS3Store { s3 },
         session: None,
         destination: ArchiveDestination(dir.into()),
+        owner: None,
     }
 }
 
@@ -189,6 +190,7 @@ async fn completion_scales_the_fleet_to_zero() {
         store: FileOrS3Store::default(),
         session: None,
         destination: ArchiveDestination(".".into()),
+        owner: None,
     };
     let p = ws.observe(now).await.unwrap().unwrap();
     assert!(p.is_complete());

@@ -28,3 +28,4 @@ mod worker_faults;
 mod worker_logs;
 mod worker_osmem;
 mod worker_sigterm;
+mod working_state_owner;

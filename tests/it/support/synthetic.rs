@@ -48,12 +48,24 @@ fn run(cmd: &mut Command, what: &str) -> Vec<u8> {
 
 /// Builds a repository under `dir` with `indices` = (name, shards, docs per shard).
 pub fn build(dir: &Path, indices: &[(&str, usize, usize)]) -> SyntheticSnapshot {
+    build_named(dir, "snap", 0, indices)
+}
+
+/// [`build`] with the snapshot named `snapshot` and its uuid generated from `uuid_seed`.
+pub fn build_named(
+    dir: &Path,
+    snapshot: &str,
+    uuid_seed: u32,
+    indices: &[(&str, usize, usize)],
+) -> SyntheticSnapshot {
     let repository = dir.join("repo");
     let mut args: Vec<String> = vec![
         "--out".into(),
         repository.display().to_string(),
         "--snapshot".into(),
-        "snap".into(),
+        snapshot.into(),
+        "--seed".into(),
+        uuid_seed.to_string(),
         "--version".into(),
         "es7".into(),
     ];
@@ -114,7 +126,7 @@ pub fn build(dir: &Path, indices: &[(&str, usize, usize)]) -> SyntheticSnapshot 
     );
     SyntheticSnapshot {
         repository,
-        snapshot: "snap".into(),
+        snapshot: snapshot.into(),
         expected,
     }
 }
