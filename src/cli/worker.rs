@@ -14,7 +14,7 @@ use crate::cli::Context;
 use crate::cli::ownership;
 use crate::cluster::{self, Client};
 use crate::config::{self, Env, LoadOptions, ProcessEnv};
-use crate::coordination::ownership::{Claimed, OwnershipError, WorkingStateRefusal, claim};
+use crate::coordination::ownership::{OwnershipError, WorkingStateRefusal};
 use crate::exit::Outcome;
 use crate::snapshot::{self, Repository};
 use crate::worker::env as worker_env;
@@ -147,29 +147,6 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     })
     .await?
     .map_err(|e| SnapshotUnreadable(e.to_string()))?;
-    let state_index = ownership::state_index(&m);
-    let identity = ownership::resolved_identity(&m, &source.snapshot, &source.indices);
-    let claimed = claim(
-        &transport,
-        &state_index,
-        &identity,
-        m.backfill.adopt_unrecorded_working_state,
-    )
-    .await
-    .map_err(|e| match e {
-        OwnershipError::Refused(refusal) => anyhow::Error::new(WorkingStateNotOurs(refusal)),
-        other => anyhow::Error::new(other).context(format!("working state {state_index}")),
-    })?;
-    if claimed == Claimed::Adopted {
-        log(
-            ctx,
-            args_log,
-            format!(
-                "recorded the unrecorded working state {state_index} as migration {}'s (backfill.adopt_unrecorded_working_state)",
-                m.name
-            ),
-        );
-    }
     let host = ProcessEnv
         .var("HOSTNAME")
         .unwrap_or_else(|| "worker".into());
@@ -178,7 +155,9 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
             .id
             .unwrap_or_else(|| format!("{host}_{}", uuid::Uuid::new_v4())),
         migration: migration_name,
-        state_index,
+        state_index: ownership::state_index(&m),
+        identity: ownership::resolved_identity(&m, &source.snapshot, &source.indices),
+        adopt_unrecorded: m.backfill.adopt_unrecorded_working_state,
         lease_seconds: m.worker.lease.as_secs().max(1),
         batch_max_docs: m.worker.batch_max_docs as usize,
         batch_max_bytes: m.worker.batch_max_bytes,
@@ -243,6 +222,10 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
         Ok(WorkerExit::LeaseHandedOff) => Ok(Outcome::LeaseHandedOff),
         Ok(WorkerExit::AllLeased) => Ok(Outcome::AllWorkLeased),
         Err(WorkerError::Snapshot(e)) => Err(SnapshotUnreadable(e.to_string()).into()),
+        Err(WorkerError::Ownership(e)) => match *e {
+            OwnershipError::Refused(refusal) => Err(WorkingStateNotOurs(refusal).into()),
+            other => Err(anyhow::Error::new(other).context("claiming the working state")),
+        },
         Err(e) => Err(e.into()),
     }
 }

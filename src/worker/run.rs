@@ -3,6 +3,10 @@
 //! had to be handed off. The checkpoint only ever moves past a contiguous prefix of acknowledged batches, so a
 //! handoff never skips a document and redoes at most the batches after the first unacknowledged one.
 //!
+//! Before it creates or claims anything, the worker claims the working state for its migration
+//! (`coordination::ownership::claim`): absent, it is created with the migration's record; another migration's
+//! is refused ([`WorkerError::Ownership`], a permanent exit).
+//!
 //! Work items are created create-only by every worker at start (idempotent: the first `_create` wins), which
 //! replaces the upstream `shard_setup` mutex. Bulk writes are index-by-id, so a batch sent twice (a retry, or a
 //! lease taken over after a crash) lands once.
@@ -17,7 +21,9 @@ use super::report::{Observer, Reporter};
 use super::retry::{Clock, RetryPolicy};
 use super::skew::{self, SkewCheck};
 use crate::coordination::coordinator::{Acquired, CoordinationError, Coordinator};
+use crate::coordination::identity::Identity;
 use crate::coordination::lease::WorkItemId;
+use crate::coordination::ownership::{Claimed, OwnershipError, claim};
 use crate::coordination::transport::{JsonTransport, TransportError};
 use crate::snapshot::{IndexInfo, Repository, SnapshotError, SnapshotInfo};
 
@@ -29,6 +35,11 @@ pub struct WorkerOptions {
     pub migration: String,
     /// Working-state index name.
     pub state_index: String,
+    /// The migration this worker serves: recorded in a working state it creates, compared with an existing
+    /// one's record before anything is written (`coordination::ownership::claim`).
+    pub identity: Identity,
+    /// `backfill.adopt_unrecorded_working_state`: a working state without a record may be used (and recorded).
+    pub adopt_unrecorded: bool,
     /// Initial lease in seconds (doubles on re-acquisition).
     pub lease_seconds: u64,
     pub batch_max_docs: usize,
@@ -102,6 +113,9 @@ pub enum WorkerError {
     ClockCheck(#[source] TransportError),
     #[error(transparent)]
     FailedDocuments(#[from] FailedDocumentsError),
+    /// The working state is not this migration's (or could not be claimed); nothing was written.
+    #[error(transparent)]
+    Ownership(Box<OwnershipError>),
 }
 
 /// Runs until no work is left, the lease must be handed off, or everything left is leased elsewhere. Logs and
@@ -157,7 +171,21 @@ async fn run_items<T: JsonTransport>(
         &options.worker_id,
         options.lease_seconds,
     );
-    coordinator.setup_index().await?;
+    // After the clock check and before any work item: the working state must be this migration's.
+    let claimed = claim(
+        transport,
+        &options.state_index,
+        &options.identity,
+        options.adopt_unrecorded,
+    )
+    .await
+    .map_err(|e| WorkerError::Ownership(Box::new(e)))?;
+    if claimed == Claimed::Adopted {
+        reporter.log(&format!(
+            "recorded the unrecorded working state {} as migration {}'s (backfill.adopt_unrecorded_working_state)",
+            options.state_index, options.identity.migration
+        ));
+    }
     let items: Vec<WorkItemId> = source
         .indices
         .iter()
