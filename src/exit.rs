@@ -26,6 +26,10 @@ pub const ERROR: u8 = 1;
 pub const PREFLIGHT_PROBLEMS: u8 = 1;
 /// Exit code when the snapshot cannot be read by the worker: 5.
 pub const SNAPSHOT_UNREADABLE: u8 = 5;
+/// Exit code when the worker's working state records another migration (or none, without the opt-in): 6.
+/// Permanent: restarting the worker cannot change it; the configuration must (README, "Several migrations
+/// on one target").
+pub const WORKING_STATE_NOT_OURS: u8 = 6;
 /// Exit code for a command-line usage error (clap's own): 64 would be sysexits, but clap uses 2; we keep clap's.
 pub const USAGE: u8 = 2;
 

@@ -2,16 +2,20 @@
 //! waits (bounded by `backfill.stop_timeout`) until no worker runs, archives the working state if it exists
 //! (the `stopped` logic: verified archive, then the index is deleted — so destroying never loses progress),
 //! then deletes the stacks in reverse order with live progress. A second destroy finds nothing to delete.
+//! Only this migration's working state is archived and deleted: another migration's (on the same index) is
+//! left as it is, and said so.
 
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
 use crate::cli::Context;
+use crate::cli::ownership;
 use crate::cli::platforms::{self, approve, make_plan, require_approval_possible, with_platform};
 use crate::config::Migration;
 use crate::converge::WorkingState;
 use crate::converge::ports::Fleet;
+use crate::coordination::ownership::WorkingStateRefusal;
 use crate::exit::Outcome;
 use crate::output::deploy_view::DeployView;
 use crate::output::plan_view;
@@ -101,9 +105,33 @@ async fn stop_fleet<F: Fleet>(ctx: &Context, fleet: &F, m: &Migration) -> anyhow
     }
 }
 
-/// Archives (verified) and deletes the working state when it exists; an unreachable target stops the destroy.
+/// Archives (verified) and deletes the working state when it exists and is this migration's; another
+/// migration's (or an unrecorded one without the opt-in) is left as it is, and the destroy goes on. An
+/// unreachable target stops the destroy.
 async fn archive_working_state(ctx: &Context, m: &Migration) -> anyhow::Result<()> {
-    let ws = platforms::working_state(m, platforms::target_client(m, ctx).await?).await;
+    let mut ws = platforms::working_state(m, platforms::target_client(m, ctx).await?).await;
+    let check = ownership::check(m, &ws.transport).await.context(
+        "cannot read the working state on the target (pass --keep-working-state to leave it)",
+    )?;
+    if let Some(gate) = ws.owner.as_mut() {
+        gate.declared = check.declared.clone();
+    }
+    match check.refusal(m.backfill.adopt_unrecorded_working_state) {
+        Some(WorkingStateRefusal::OtherMigration { index, owner, .. }) => {
+            ctx.printer.line(format!(
+                "the working state {index} belongs to {}, not to this migration: left as it is",
+                owner.describe()
+            ))?;
+            return Ok(());
+        }
+        Some(WorkingStateRefusal::Unrecorded { index, .. }) => {
+            ctx.printer.line(format!(
+                "the working state {index} records no migration: left as it is (with `backfill.adopt_unrecorded_working_state: true` destroy archives and deletes it)"
+            ))?;
+            return Ok(());
+        }
+        None => {}
+    }
     let now = SystemClock.now();
     let present = ws.observe(now).await.context(
         "cannot read the working state on the target (pass --keep-working-state to leave it)",

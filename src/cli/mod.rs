@@ -19,6 +19,7 @@ mod converge;
 mod dashboard;
 mod destroy;
 mod init;
+mod ownership;
 mod plan;
 mod platforms;
 mod render;
@@ -186,15 +187,16 @@ fn exit_code_for(err: &anyhow::Error) -> u8 {
     {
         return exit::PREFLIGHT_PROBLEMS;
     }
-    let unreadable = err.chain().any(|cause| {
-        matches!(
-            cause.downcast_ref::<crate::worker::WorkerError>(),
-            Some(crate::worker::WorkerError::Snapshot(_))
-        )
-    });
-    if unreadable {
-        exit::SNAPSHOT_UNREADABLE
-    } else {
-        exit::ERROR
+    use crate::coordination::ownership::OwnershipError;
+    use crate::worker::WorkerError;
+    for cause in err.chain() {
+        match cause.downcast_ref::<WorkerError>() {
+            Some(WorkerError::Snapshot(_)) => return exit::SNAPSHOT_UNREADABLE,
+            Some(WorkerError::Ownership(e)) if matches!(**e, OwnershipError::Refused(_)) => {
+                return exit::WORKING_STATE_NOT_OURS;
+            }
+            _ => {}
+        }
     }
+    exit::ERROR
 }

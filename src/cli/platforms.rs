@@ -7,13 +7,17 @@ use anyhow::Context as _;
 
 use crate::aws_sdk::AwsSdk;
 use crate::cli::Context;
+use crate::cli::ownership;
 use crate::cluster::{Auth, Client, TlsSettings};
-use crate::config::{self, LoadOptions, Location, Migration, PlatformKind, ProcessEnv};
+use crate::config::{
+    self, DesiredState, Engine, LoadOptions, Location, Migration, PlatformKind, ProcessEnv,
+};
 use crate::converge::health::TargetHealth;
 use crate::converge::ports::{Fleet, HealthSample, HealthSource};
 use crate::converge::working_state::TargetWorkingState;
 use crate::converge::{Decision, Declared, Runner, SettleOptions};
 use crate::coordination::archive::{ArchiveDestination, FileOrS3Store};
+use crate::coordination::identity::Ownership;
 use crate::output::converge_view::ConvergeView;
 use crate::output::{self, Format};
 use crate::plan::{FORMAT_VERSION, FleetPlan, Operation, Plan};
@@ -135,13 +139,50 @@ pub async fn runner<F: Fleet>(
         Platform::Aws(stacks, _) => Some(stacks.clients()),
         Platform::Local(..) => None,
     };
+    let mut state = working_state(m, client.clone()).await;
+    claim_before_workers(m, &mut state).await?;
     Ok(Runner::new(
         Declared::from(&m.backfill),
         fleet,
-        working_state(m, client.clone()).await,
+        state,
         health(m, client, aws),
         SystemClock,
     ))
+}
+
+/// Before any worker starts: refuses another migration's working state (and an unrecorded one without
+/// `backfill.adopt_unrecorded_working_state`), records `m` on an unrecorded one with it, and creates it with
+/// `m`'s record for the `rfs` engine (Migration Assistant's workers create it without one). The gate then
+/// holds the identity resolved from the snapshot whenever it was read.
+async fn claim_before_workers(
+    m: &Migration,
+    state: &mut TargetWorkingState<Client, FileOrS3Store>,
+) -> anyhow::Result<()> {
+    let check = ownership::check(m, &state.transport).await?;
+    if let Some(refusal) = check.refusal(m.backfill.adopt_unrecorded_working_state) {
+        return Err(refusal.into());
+    }
+    let starts_workers = m.backfill.state == DesiredState::Running && m.backfill.workers > 0;
+    let adopt = check.ownership == Ownership::Unrecorded;
+    let create =
+        check.ownership == Ownership::Free && m.worker.engine == Engine::Rfs && starts_workers;
+    let mut declared = check.declared;
+    if (adopt || create) && !declared.is_resolved() {
+        // Best effort: a record written without the snapshot still names the migration.
+        if let Ok(full) = ownership::read_resolved_identity(m).await {
+            declared = full;
+        }
+    }
+    if let Some(gate) = state.owner.as_mut() {
+        gate.declared = declared;
+    }
+    if adopt || create {
+        state
+            .claim()
+            .await
+            .with_context(|| format!("working state {}", state.index()))?;
+    }
+    Ok(())
 }
 
 /// The last line of a converge run (`apply`, `converge`): the derived status and its reason.
@@ -200,8 +241,8 @@ pub async fn archive_store(location: &Location, aws: &AwsSdk) -> FileOrS3Store {
     }
 }
 
-/// The working state on the target, archiving to `backfill.archive` (default: [`default_archive_dir`]) with
-/// the migration's AWS settings.
+/// The working state on the target (`backfill.session`'s index, only if it is `m`'s), archiving to
+/// `backfill.archive` (default: [`default_archive_dir`]) with the migration's AWS settings.
 pub async fn working_state(
     m: &Migration,
     client: Client,
@@ -214,8 +255,9 @@ pub async fn working_state(
     TargetWorkingState {
         transport: client,
         store: archive_store(&destination, &AwsSdk::new(&m.aws)).await,
-        session: None,
+        session: m.backfill.session.clone(),
         destination: ArchiveDestination::new(destination),
+        owner: Some(ownership::owner_gate(m)),
     }
 }
 

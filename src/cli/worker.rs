@@ -1,6 +1,6 @@
 //! `backfill worker`: runs one worker against the snapshot and target of migration.yaml until no work is
-//! left (exit 0), the lease is handed to a successor (3), everything left is leased elsewhere (4), or the
-//! snapshot cannot be read (5). SIGTERM (and Ctrl-C) checkpoint the current item before exiting.
+//! left (exit 0), the lease is handed to a successor (3), everything left is leased elsewhere (4), the
+//! snapshot cannot be read (5), or the working state is another migration's (6, before anything is written). SIGTERM (and Ctrl-C) checkpoint the current item before exiting.
 //!
 //! Settings: `migration.yaml` gives the defaults and the `BACKFILL_*` variables the ECS task sets win
 //! (`worker::env`); without a file, the variables alone are enough.
@@ -15,9 +15,9 @@ use tokio::sync::watch;
 
 use crate::aws_sdk::AwsSdk;
 use crate::cli::Context;
+use crate::cli::ownership;
 use crate::cluster::{self, Client};
 use crate::config::{self, Env, LoadOptions, ProcessEnv};
-use crate::coordination::progress::working_state_index;
 use crate::exit::Outcome;
 use crate::snapshot::{self, Repository, SnapshotError};
 use crate::time::{Clock, SystemClock};
@@ -161,7 +161,9 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
             .id
             .unwrap_or_else(|| format!("{host}_{}", uuid::Uuid::new_v4())),
         migration: migration_name,
-        state_index: working_state_index(None),
+        state_index: ownership::state_index(&m),
+        identity: ownership::resolved_identity(&m, &source.snapshot, &source.indices),
+        adopt_unrecorded: m.backfill.adopt_unrecorded_working_state,
         lease_seconds: m.worker.lease.as_secs().max(1),
         batch_max_docs: m.worker.batch_max_docs as usize,
         batch_max_bytes: m.worker.batch_max_bytes,

@@ -41,6 +41,8 @@ const BACKFILL_KEYS: &[&str] = &[
     "ramp",
     "archive",
     "stop_timeout",
+    "session",
+    "adopt_unrecorded_working_state",
 ];
 const RAMP_KEYS: &[&str] = &[
     "step",
@@ -414,7 +416,28 @@ fn read_lifecycle(walk: &mut Walk, top: &MapReader) -> Option<Lifecycle> {
         stop_timeout: map
             .duration(walk, "stop_timeout")
             .unwrap_or(Duration::from_secs(15 * 60)),
+        session: read_session(walk, &map)?,
+        adopt_unrecorded_working_state: map
+            .boolean(walk, "adopt_unrecorded_working_state")
+            .unwrap_or(false),
     })
+}
+
+/// `backfill.session`: `Some(None)` when absent, `None` (with an error) when not a valid index-name suffix.
+fn read_session(walk: &mut Walk, map: &MapReader) -> Option<Option<String>> {
+    let Some(session) = map.string(walk, "session") else {
+        return Some(None);
+    };
+    if is_session_name(&session) {
+        return Some(Some(session));
+    }
+    walk.error_hint(
+        map.pos_of("session"),
+        &map.key_path("session"),
+        format!("`{session}` is not a valid session name"),
+        "use 1-64 lowercase letters, digits and hyphens: the working state becomes `.migrations_working_state_<session>`",
+    );
+    None
 }
 
 fn read_worker(walk: &mut Walk, top: &MapReader) -> Option<WorkerSettings> {

@@ -156,6 +156,22 @@ pub struct Lifecycle {
     /// How long `stopped` waits for running workers before giving up.
     #[serde(with = "humantime_serde_like")]
     pub stop_timeout: Duration,
+    /// `backfill.session`: the working state is `.migrations_working_state_<session>` (Migration Assistant's
+    /// session naming), so several migrations can share one target. `None`: `.migrations_working_state`.
+    pub session: Option<String>,
+    /// `backfill.adopt_unrecorded_working_state`: use (and record as this migration's) a working state that
+    /// records no migration — written by Migration Assistant's worker or an older `backfill`.
+    pub adopt_unrecorded_working_state: bool,
+}
+
+/// A `backfill.session` name: 1-64 lowercase letters, digits and hyphens. It becomes the suffix of an index
+/// name (`.migrations_working_state_<session>`, lowercase only), and Migration Assistant's `--session-name`
+/// accepts letters, digits and hyphens, so the console can read the same index.
+pub fn is_session_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -254,6 +270,15 @@ mod tests {
         let sel = IndexSelection::default();
         assert!(sel.matches("logs-2024"));
         assert!(!sel.matches(".kibana_1"));
+    }
+
+    #[test]
+    fn session_names_are_lowercase_index_suffixes() {
+        assert!(is_session_name("orders-2024"));
+        assert!(is_session_name("a"));
+        for bad in ["", "Orders", "a_b", "a b", "a/b", "x*", &"a".repeat(65)] {
+            assert!(!is_session_name(bad), "{bad:?}");
+        }
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub use ports::{Fleet, FleetObservation, HealthSample, HealthSource, PlatformErr
 pub use reconcile::{Action, Decision, reconcile};
 pub mod runner;
 pub mod status;
+pub mod status_owner;
 pub mod working_state;
 
 pub use runner::{ConvergeError, ConvergeEvent, Runner, SettleOptions, WorkingState};

@@ -80,7 +80,7 @@ pub enum ConvergeError {
 }
 
 impl ConvergeError {
-    /// Retrying cannot help (credentials refused).
+    /// Retrying cannot help (credentials refused; the working state is another migration's).
     pub fn is_terminal(&self) -> bool {
         matches!(
             self,
@@ -88,7 +88,8 @@ impl ConvergeError {
                 TransportError::Unauthorized { .. }
             )) | ConvergeError::Archive(ArchiveError::Transport(
                 TransportError::Unauthorized { .. }
-            ))
+            )) | ConvergeError::Progress(ProgressError::NotOurs(_))
+                | ConvergeError::Archive(ArchiveError::NotOurs(_))
         )
     }
 }

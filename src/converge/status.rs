@@ -13,6 +13,7 @@ use super::lifecycle::{
 use super::ports::{Fleet, FleetObservation, PlatformError};
 use super::reconcile::reconcile;
 use crate::cluster::transport::{JsonTransport, TransportError};
+use crate::coordination::identity::Recorded;
 use crate::coordination::progress::{ProgressError, WorkProgress, fetch_progress};
 use crate::time::Timestamp;
 
@@ -25,6 +26,8 @@ pub enum WorkingStateAccess {
     Unreachable,
     Unauthorized,
     Error,
+    /// The index records another migration: its counts are not shown as this one's.
+    OtherMigration,
 }
 
 /// Everything `status` reports.
@@ -44,6 +47,8 @@ pub struct StatusReport {
     pub working_state_error: Option<String>,
     pub progress: Option<WorkProgress>,
     pub status: DerivedStatus,
+    /// The index's owner record, when it was read (`status_owner.rs`).
+    pub owner: Option<Recorded>,
 }
 
 impl StatusReport {
@@ -139,6 +144,7 @@ pub fn derive_report(
         working_state_error: ws_error,
         progress,
         status,
+        owner: None,
     }
 }
 

@@ -41,6 +41,9 @@ pub enum ArchiveError {
     Response { index: String, step: &'static str },
     #[error(transparent)]
     Transport(#[from] TransportError),
+    /// The index is not the declared migration's (`ownership.rs`): it is neither archived nor deleted.
+    #[error(transparent)]
+    NotOurs(Box<super::ownership::OwnershipError>),
 }
 
 /// A written, verified archive.

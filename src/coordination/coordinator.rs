@@ -69,11 +69,20 @@ impl<'t, T: JsonTransport> Coordinator<'t, T> {
 
     /// Creates the working-state index if it does not exist (idempotent, safe to race).
     pub async fn setup_index(&self) -> Result<(), CoordinationError> {
+        self.setup_index_recording(None).await
+    }
+
+    /// [`Coordinator::setup_index`], with `meta` (the owner record, `identity.rs`) as the mapping's `_meta`,
+    /// written in the same request that creates the index. An existing index is left as it is.
+    pub async fn setup_index_recording(
+        &self,
+        meta: Option<&Value>,
+    ) -> Result<(), CoordinationError> {
         let path = format!("/{}", self.index);
         if self.transport.send(Method::Get, &path, None).await?.status != 404 {
             return Ok(());
         }
-        let body = json!({
+        let mut body = json!({
             "settings": { "index": { "number_of_shards": 1, "number_of_replicas": 0 } },
             "mappings": { "properties": {
                 "expiration": { "type": "long" },
@@ -87,6 +96,9 @@ impl<'t, T: JsonTransport> Coordinator<'t, T> {
                 "failedDocuments": { "type": "long" }
             }}
         });
+        if let Some(meta) = meta {
+            body["mappings"]["_meta"] = meta.clone();
+        }
         match self
             .transport
             .send(Method::Put, &path, Some(Body::Json(body)))

@@ -228,6 +228,9 @@ pub enum ProgressError {
     Transport(#[from] TransportError),
     #[error(transparent)]
     Malformed(#[from] MalformedProgress),
+    /// The index is not the declared migration's (`ownership.rs`): its counts are not this migration's.
+    #[error(transparent)]
+    NotOurs(Box<super::ownership::OwnershipError>),
 }
 
 /// Reads exact progress with one `_search` request. A missing index is [`ProgressError::MissingIndex`].

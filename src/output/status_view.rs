@@ -10,6 +10,7 @@
 use serde_json::{Value, json};
 
 use crate::converge::status::{StatusReport, WorkingStateAccess};
+use crate::coordination::identity::Recorded;
 use crate::time::Timestamp;
 
 /// `1h 2m 3s`, as the console prints durations.
@@ -35,6 +36,33 @@ fn access_text(report: &StatusReport) -> String {
         WorkingStateAccess::Unreachable => format!("Working state: target unreachable ({why})"),
         WorkingStateAccess::Unauthorized => format!("Working state: access denied ({why})"),
         WorkingStateAccess::Error => format!("Working state: error ({why})"),
+        WorkingStateAccess::OtherMigration => {
+            format!("Working state: not this migration's ({})", report.index)
+        }
+    }
+}
+
+/// The owner line: only for a working state that records no migration (ours is the expected case, another
+/// migration's is the status reason).
+fn owner_line(report: &StatusReport) -> Option<String> {
+    (report.owner == Some(Recorded::Unrecorded)).then(|| {
+        format!(
+            "Working state: {} records no migration (written by Migration Assistant or an older backfill)",
+            report.index
+        )
+    })
+}
+
+/// `working_state.owner` in JSON: null when not read, `{"recorded": false}`, or the record.
+fn owner_json(report: &StatusReport) -> Value {
+    match &report.owner {
+        None | Some(Recorded::Absent) => Value::Null,
+        Some(Recorded::Unrecorded) => json!({"recorded": false}),
+        Some(Recorded::Recorded { identity }) => {
+            let mut v = json!(identity);
+            v["recorded"] = json!(true);
+            v
+        }
     }
 }
 
@@ -92,6 +120,7 @@ pub fn text_lines(report: &StatusReport, deep_check: bool) -> Vec<String> {
     } else if report.working_state != WorkingStateAccess::Ok {
         lines.push(access_text(report));
     }
+    lines.extend(owner_line(report));
     lines.push(format!("Status: {}", report.status.status.as_str()));
     lines.push(format!("Reason: {}", report.status.reason));
     lines
@@ -113,6 +142,7 @@ pub fn json_document(report: &StatusReport) -> Value {
             "index": report.index,
             "access": report.working_state,
             "error": report.working_state_error,
+            "owner": owner_json(report),
         },
         "shards": p.map(|p| json!({
             "total": p.total, "completed": p.completed, "incomplete": p.incomplete,

@@ -109,6 +109,9 @@ pub enum ProblemKind {
     TargetUnauthorized,
     /// The target answered, but not as Elasticsearch or OpenSearch does.
     TargetUnrecognized,
+    /// The target's working state belongs to another migration (or records none, without
+    /// `backfill.adopt_unrecorded_working_state`).
+    WorkingStateNotOurs,
     /// Any other problem, found by another check (message and ways out say it all).
     Other,
 }

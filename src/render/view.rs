@@ -127,6 +127,9 @@ pub fn rfs_command(m: &Migration) -> String {
     if m.target.tls.insecure_skip_verify {
         args.push("--target-insecure".to_string());
     }
+    if let Some(session) = &m.backfill.session {
+        args.push(format!("--session-name {}", q(session)));
+    }
     if let Some(Location::S3(dest)) = &m.worker.failed_documents {
         args.push(format!(
             "--failed-document-stream-s3-bucket {}",
@@ -269,4 +272,42 @@ fn task_policy(m: &Migration) -> Value {
 /// Escapes `${` in a value placed inside `Fn::Sub` so a user string cannot inject a substitution.
 fn sub_escape(value: &str) -> String {
     value.replace("${", "${!")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn migration(extra: &str) -> Migration {
+        let text = format!(
+            "version: 1\nname: orders\nsource:\n  repository: s3://bucket/snaps\n  snapshot: s1\ntarget:\n  endpoint: https://t:443\nbackfill:\n  workers: 1\n{extra}"
+        );
+        crate::config::parse(
+            &text,
+            std::path::Path::new("/x/migration.yaml"),
+            &MapEnv::default(),
+            crate::config::LoadOptions::default(),
+        )
+        .expect("valid")
+    }
+
+    #[test]
+    fn a_session_reaches_both_engines_workers() {
+        let m = migration("  session: orders-b\n");
+        let env = backfill_environment(&m);
+        assert!(
+            env.as_array()
+                .expect("list")
+                .contains(&serde_json::json!({"Name": "BACKFILL_SESSION", "Value": "orders-b"})),
+            "{env}"
+        );
+        assert!(rfs_command(&m).contains("--session-name 'orders-b'"));
+        let m = migration("");
+        assert!(
+            !backfill_environment(&m)
+                .to_string()
+                .contains("BACKFILL_SESSION")
+        );
+        assert!(!rfs_command(&m).contains("--session-name"));
+    }
 }

@@ -29,11 +29,13 @@ pub enum WorkerVar {
     MaxConnections,
     LeaseSeconds,
     FailedDocuments,
+    /// `backfill.session`: the working state is `.migrations_working_state_<session>`.
+    Session,
 }
 
 impl WorkerVar {
     /// Every variable, in the order the task definition lists them.
-    pub const ALL: [WorkerVar; 18] = [
+    pub const ALL: [WorkerVar; 19] = [
         WorkerVar::Name,
         WorkerVar::SourceRepository,
         WorkerVar::SourceSnapshot,
@@ -52,6 +54,7 @@ impl WorkerVar {
         WorkerVar::MaxConnections,
         WorkerVar::LeaseSeconds,
         WorkerVar::FailedDocuments,
+        WorkerVar::Session,
     ];
 
     /// The variable's name.
@@ -75,6 +78,7 @@ impl WorkerVar {
             WorkerVar::MaxConnections => "BACKFILL_MAX_CONNECTIONS",
             WorkerVar::LeaseSeconds => "BACKFILL_LEASE_SECONDS",
             WorkerVar::FailedDocuments => "BACKFILL_FAILED_DOCUMENTS",
+            WorkerVar::Session => "BACKFILL_SESSION",
         }
     }
 }
@@ -140,6 +144,9 @@ pub(super) fn backfill_environment(m: &Migration) -> Value {
     }
     if let Some(dest) = &m.worker.failed_documents {
         env.push(pair(WorkerVar::FailedDocuments, dest.to_string()));
+    }
+    if let Some(session) = &m.backfill.session {
+        env.push(pair(WorkerVar::Session, session));
     }
     Value::Array(env)
 }

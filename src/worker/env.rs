@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use crate::config::{Env, Location, Migration, PasswordSource, Sigv4Service, TargetAuth};
+use crate::config::{
+    Env, Location, Migration, PasswordSource, Sigv4Service, TargetAuth, is_session_name,
+};
 use crate::render::worker_env::WorkerVar;
 
 /// The variable the ECS task sets from the target password's secret (basic auth).
@@ -118,6 +120,16 @@ pub fn apply(m: &mut Migration, env: &dyn Env) -> Result<(), EnvError> {
     if let Some(destination) = location(env, WorkerVar::FailedDocuments)? {
         m.worker.failed_documents = Some(destination);
     }
+    if let Some(v) = get(env, WorkerVar::Session) {
+        if !is_session_name(v.trim()) {
+            return Err(EnvError {
+                name: WorkerVar::Session.name(),
+                value: v,
+                expected: "1-64 lowercase letters, digits and hyphens (backfill.session)",
+            });
+        }
+        m.backfill.session = Some(v.trim().to_string());
+    }
     if let Some(v) = get(env, WorkerVar::TargetInsecureSkipVerify) {
         m.target.tls.insecure_skip_verify = match v.trim() {
             "true" | "1" => true,
@@ -212,8 +224,10 @@ mod tests {
             .with("BACKFILL_FAILED_DOCUMENTS", "s3://bucket/failed/")
             .with("BACKFILL_TARGET_AUTH", "basic")
             .with("BACKFILL_TARGET_USERNAME", "admin")
-            .with("BACKFILL_TARGET_INSECURE_SKIP_VERIFY", "true");
+            .with("BACKFILL_TARGET_INSECURE_SKIP_VERIFY", "true")
+            .with("BACKFILL_SESSION", "orders-b");
         apply(&mut m, &env).expect("valid");
+        assert_eq!(m.backfill.session.as_deref(), Some("orders-b"));
         assert_eq!(m.name, "from-env");
         assert_eq!(m.source.repository.to_string(), "s3://bucket/snaps/prod");
         assert_eq!(m.source.snapshot, "s1", "unset: the file's value");
@@ -274,6 +288,12 @@ mod tests {
             assert_eq!((err.name, err.value.as_str()), (name, value));
             assert!(err.to_string().contains("s3://bucket/prefix"), "{err}");
         }
+        let err = apply(
+            &mut m,
+            &MapEnv::default().with("BACKFILL_SESSION", "Not_An_Index"),
+        )
+        .expect_err("not an index suffix");
+        assert_eq!(err.name, "BACKFILL_SESSION");
     }
 
     #[test]

@@ -31,10 +31,13 @@ fn configs() -> Vec<Migration> {
             "  failed_documents: s3://my-snapshot-bucket/backfill/orders-2024/failed/\n",
             "",
         );
-    let none = AWS_EXAMPLE.replace(
-        "    type: sigv4\n    service: es\n    region: us-east-1\n",
-        "    type: none\n",
-    );
+    // One with a session, so `BACKFILL_SESSION` round-trips too.
+    let none = AWS_EXAMPLE
+        .replace(
+            "    type: sigv4\n    service: es\n    region: us-east-1\n",
+            "    type: none\n",
+        )
+        .replace("backfill:\n", "backfill:\n  session: orders-b\n");
     vec![
         parse(AWS_EXAMPLE),
         parse(&basic),
@@ -91,6 +94,7 @@ fn worker_settings(m: &Migration) -> Value {
         "max_connections": m.worker.max_connections,
         "lease_s": m.worker.lease.as_secs(),
         "failed_documents": m.worker.failed_documents,
+        "session": m.backfill.session,
     })
 }
 

@@ -3,6 +3,10 @@
 //! had to be handed off. The checkpoint only ever moves past a contiguous prefix of acknowledged batches, so a
 //! handoff never skips a document and redoes at most the batches after the first unacknowledged one.
 //!
+//! Before it creates or claims anything, the worker claims the working state for its migration
+//! (`coordination::ownership::claim`): absent, it is created with the migration's record; another migration's
+//! is refused ([`WorkerError::Ownership`], a permanent exit).
+//!
 //! Work items are created create-only by every worker at start (idempotent: the first `_create` wins), which
 //! replaces the upstream `shard_setup` mutex. Bulk writes are index-by-id, so a batch sent twice (a retry, or a
 //! lease taken over after a crash) lands once.
@@ -20,6 +24,7 @@ use crate::aws_sdk::AwsSdk;
 use crate::cluster::transport::JsonTransport;
 use crate::coordination::coordinator::{Acquired, Coordinator};
 use crate::coordination::lease::WorkItemId;
+use crate::coordination::ownership::{Claimed, claim};
 use crate::time::Clock;
 
 /// Runs until no work is left, the lease must be handed off, or everything left is leased elsewhere. Logs and
@@ -75,7 +80,21 @@ async fn run_items<T: JsonTransport>(
         &options.worker_id,
         options.lease_seconds,
     );
-    coordinator.setup_index().await?;
+    // After the clock check and before any work item: the working state must be this migration's.
+    let claimed = claim(
+        transport,
+        &options.state_index,
+        &options.identity,
+        options.adopt_unrecorded,
+    )
+    .await
+    .map_err(|e| WorkerError::Ownership(Box::new(e)))?;
+    if claimed == Claimed::Adopted {
+        reporter.log(&format!(
+            "recorded the unrecorded working state {} as migration {}'s (backfill.adopt_unrecorded_working_state)",
+            options.state_index, options.identity.migration
+        ));
+    }
     let items: Vec<WorkItemId> = source
         .indices
         .iter()

@@ -11,6 +11,8 @@ use super::retry::RetryPolicy;
 use crate::cluster::transport::TransportError;
 use crate::config::{AwsSettings, Location};
 use crate::coordination::coordinator::CoordinationError;
+use crate::coordination::identity::Identity;
+use crate::coordination::ownership::OwnershipError;
 use crate::snapshot::{IndexInfo, Repository, SnapshotError, SnapshotInfo};
 
 /// How this worker runs.
@@ -21,6 +23,11 @@ pub struct WorkerOptions {
     pub migration: String,
     /// Working-state index name.
     pub state_index: String,
+    /// The migration this worker serves: recorded in a working state it creates, compared with an existing
+    /// one's record before anything is written (`coordination::ownership::claim`).
+    pub identity: Identity,
+    /// `backfill.adopt_unrecorded_working_state`: a working state without a record may be used (and recorded).
+    pub adopt_unrecorded: bool,
     /// Initial lease in seconds (doubles on re-acquisition).
     pub lease_seconds: u64,
     pub batch_max_docs: usize,
@@ -100,4 +107,8 @@ pub enum WorkerError {
     ClockCheck(#[source] TransportError),
     #[error(transparent)]
     FailedDocuments(#[from] FailedDocumentsError),
+    /// The working state is not this migration's (or could not be claimed); nothing was written. A refusal
+    /// exits `exit::WORKING_STATE_NOT_OURS`: permanent, a restart cannot change it.
+    #[error(transparent)]
+    Ownership(Box<OwnershipError>),
 }

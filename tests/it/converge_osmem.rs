@@ -51,6 +51,7 @@ async fn populated(
         store: FileOrS3Store { s3 },
         session: None,
         destination: ArchiveDestination::new(Location::parse(dir).unwrap()),
+        owner: None,
     }
 }
 
@@ -199,6 +200,7 @@ async fn completion_scales_the_fleet_to_zero() {
         store: FileOrS3Store::default(),
         session: None,
         destination: ArchiveDestination::new(Location::Local(".".into())),
+        owner: None,
     };
     let p = ws.observe(at(now)).await.unwrap().unwrap();
     assert!(p.is_complete());

@@ -13,14 +13,14 @@ use serde_json::Value;
 use synthetic::SyntheticSnapshot;
 
 /// One migration directory; destroys what it made when dropped (even when the test fails).
-struct Migration {
-    dir: tempfile::TempDir,
-    name: String,
+pub(crate) struct Migration {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) name: String,
     target: String,
 }
 
 impl Migration {
-    fn new(name: &str, snap: &SyntheticSnapshot, target: &str) -> Self {
+    pub(crate) fn new(name: &str, snap: &SyntheticSnapshot, target: &str) -> Self {
         let m = Migration {
             dir: tempfile::tempdir().expect("tempdir"),
             name: name.into(),
@@ -31,9 +31,20 @@ impl Migration {
     }
 
     fn write(&self, snap: &SyntheticSnapshot, state: &str, workers: u32) {
+        self.write_with(snap, state, workers, "");
+    }
+
+    /// [`Migration::write`] with `backfill_lines` (indented `  key: value` lines) added to `backfill:`.
+    pub(crate) fn write_with(
+        &self,
+        snap: &SyntheticSnapshot,
+        state: &str,
+        workers: u32,
+        backfill_lines: &str,
+    ) {
         let yaml = format!(
             "version: 1\nname: {}\nsource:\n  repository: {}\n  snapshot: {}\ntarget:\n  endpoint: {}\n\
-             backfill:\n  state: {state}\n  workers: {workers}\n  stop_timeout: 30s\n\
+             backfill:\n  state: {state}\n  workers: {workers}\n  stop_timeout: 30s\n{backfill_lines}\
              worker:\n  lease: 1m\n  batch:\n    max_docs: 100\n",
             self.name,
             snap.repository.display(),
@@ -43,15 +54,15 @@ impl Migration {
         std::fs::write(self.config(), yaml).expect("write config");
     }
 
-    fn config(&self) -> PathBuf {
+    pub(crate) fn config(&self) -> PathBuf {
         self.dir.path().join("migration.yaml")
     }
 
-    fn state_dir(&self) -> PathBuf {
+    pub(crate) fn state_dir(&self) -> PathBuf {
         self.dir.path().join(".backfill").join(&self.name)
     }
 
-    fn backfill(&self, args: &[&str]) -> Output {
+    pub(crate) fn backfill(&self, args: &[&str]) -> Output {
         Command::new(support::backfill_bin())
             .current_dir(self.dir.path())
             .arg("-c")
@@ -61,7 +72,7 @@ impl Migration {
             .expect("run backfill")
     }
 
-    fn ok(&self, args: &[&str]) -> String {
+    pub(crate) fn ok(&self, args: &[&str]) -> String {
         let out = self.backfill(args);
         let text = format!(
             "{}{}",
@@ -72,7 +83,7 @@ impl Migration {
         text
     }
 
-    fn status(&self) -> Value {
+    pub(crate) fn status(&self) -> Value {
         let out = self.backfill(&["status", "--deep-check", "--json"]);
         serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
     }

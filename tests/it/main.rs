@@ -33,3 +33,4 @@ mod worker_faults;
 mod worker_logs;
 mod worker_osmem;
 mod worker_sigterm;
+mod working_state_owner;

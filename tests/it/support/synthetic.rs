@@ -88,6 +88,16 @@ pub fn build_one_shard(dir: &Path, index: &str, docs: usize, doc_bytes: usize) -
 
 /// Builds a repository under `dir` with `indices` = (name, shards, docs per shard).
 pub fn build(dir: &Path, indices: &[(&str, usize, usize)]) -> SyntheticSnapshot {
+    build_named(dir, "snap", 0, indices)
+}
+
+/// [`build`] with the snapshot named `snapshot` and its uuid generated from `uuid_seed`.
+pub fn build_named(
+    dir: &Path,
+    snapshot: &str,
+    uuid_seed: u32,
+    indices: &[(&str, usize, usize)],
+) -> SyntheticSnapshot {
     let repository = dir.join("repo");
     let mut shards_of = Vec::new();
     let mut expected = BTreeMap::new();
@@ -125,10 +135,11 @@ pub fn build(dir: &Path, indices: &[(&str, usize, usize)]) -> SyntheticSnapshot 
         shards_of.push((*name, dirs));
         expected.insert(name.to_string(), docs_of_index);
     }
-    make_snapshot(&repository, "snap", &shards_of, &[]);
+    let seed = uuid_seed.to_string();
+    make_snapshot(&repository, snapshot, &shards_of, &["--seed", &seed]);
     SyntheticSnapshot {
         repository,
-        snapshot: "snap".into(),
+        snapshot: snapshot.into(),
         expected,
     }
 }
