@@ -51,7 +51,8 @@ impl Dir {
         self.tmp.path()
     }
 
-    /// Writes migration.yaml with `archive`, naming the test profile when `profile`.
+    /// Writes migration.yaml with `archive`, naming the test profile when `profile`. The seed archive is in the
+    /// console's layout and records no migration, so the file opts in to adopting it.
     fn configure(&self, archive: &str, profile: bool) {
         let aws = if profile {
             format!("aws:\n  profile: {PROFILE}\n")
@@ -59,7 +60,7 @@ impl Dir {
             String::new()
         };
         let yaml = format!(
-            "version: 1\nname: archive-forms\nsource:\n  repository: {}\n  snapshot: s\ntarget:\n  endpoint: {}\nbackfill:\n  state: stopped\n  archive: {archive}\n{aws}",
+            "version: 1\nname: archive-forms\nsource:\n  repository: {}\n  snapshot: s\ntarget:\n  endpoint: {}\nbackfill:\n  state: stopped\n  archive: {archive}\n  adopt_unrecorded_working_state: true\n{aws}",
             self.path().display(),
             self.target
         );
@@ -170,8 +171,18 @@ fn local_archive_values_name_the_file_or_a_directory_of_timestamped_files() {
     // Anything else: a directory with one `working_state_backup_<timestamp>.json` per stop.
     dir.configure("state/by-stop", false);
     dir.restore_then_stop(file.to_str().expect("utf8"));
-    let written = files_in(&dir.path().join("state/by-stop"));
+    // The archive, and the owner record beside it (the second stop restored a recorded archive).
+    let (written, records): (Vec<_>, Vec<_>) = files_in(&dir.path().join("state/by-stop"))
+        .into_iter()
+        .partition(|p| !p.to_string_lossy().ends_with(".identity.json"));
     assert_eq!(written.len(), 1, "{written:?}");
+    assert_eq!(
+        records,
+        vec![PathBuf::from(format!(
+            "{}.identity.json",
+            written[0].display()
+        ))]
+    );
     let name = written[0]
         .file_name()
         .and_then(|n| n.to_str())
@@ -255,14 +266,25 @@ fn s3_archives_are_read_and_written_with_the_configured_profile_in_both_forms() 
     // `.json`: exactly that object (the AWS example's own form).
     dir.configure("s3://archives/out/working-state.json", true);
     dir.restore_then_stop("s3://archives/seed/working-state.json");
-    assert_eq!(bucket.keys("out/"), vec!["out/working-state.json"]);
+    // The archive, and its owner record (apply adopted the unrecorded state, so it records this migration).
+    assert_eq!(
+        bucket.keys("out/"),
+        vec![
+            "out/working-state.json",
+            "out/working-state.json.identity.json"
+        ]
+    );
     assert_archive(&bucket.get("out/working-state.json"));
 
     // Anything else: a prefix with one `working_state_backup_<timestamp>.json` per stop.
     dir.configure("s3://archives/out/by-stop", true);
     dir.restore_then_stop("s3://archives/out/working-state.json");
-    let written = bucket.keys("out/by-stop/");
+    let (written, records): (Vec<String>, Vec<String>) = bucket
+        .keys("out/by-stop/")
+        .into_iter()
+        .partition(|k| !k.ends_with(".identity.json"));
     assert_eq!(written.len(), 1, "{written:?}");
+    assert_eq!(records, vec![format!("{}.identity.json", written[0])]);
     let name = written[0].trim_start_matches("out/by-stop/");
     assert!(is_backup_name(name), "{name}");
     assert_archive(&bucket.get(&written[0]));
