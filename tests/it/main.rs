@@ -13,6 +13,7 @@ mod aws_cli;
 mod aws_health;
 mod aws_stacks;
 mod cli_config;
+mod first_run;
 mod cluster_client;
 mod config_errors;
 mod converge_osmem;
