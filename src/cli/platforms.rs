@@ -224,12 +224,17 @@ pub fn url_client(url: &str) -> anyhow::Result<Client> {
 }
 
 /// Where `stopped` and `destroy` archive the working state unless `backfill.archive` says otherwise:
-/// `archives/<name>/` beside the state directory (`.backfill/archives/<name>/`), never inside it, because
-/// `destroy` removes the state directory and an archive is the user's data.
+/// `_archives/<name>/` beside the state directory (`.backfill/_archives/<name>/`), never inside it, because
+/// `destroy` removes the state directory and an archive is the user's data. The `_` keeps it apart from every
+/// migration's state directory (`.backfill/<name>/`): a name has no `_`, so destroying a migration named
+/// `archives` cannot take the archives with it.
 pub fn default_archive_dir(m: &Migration) -> PathBuf {
     let parent = m.local.state_dir.parent().unwrap_or(Path::new("."));
-    parent.join("archives").join(&m.name)
+    parent.join(ARCHIVES_DIR).join(&m.name)
 }
+
+/// The directory beside the state directories that holds default archives.
+const ARCHIVES_DIR: &str = "_archives";
 
 /// Where archives are read and written: local files, and S3 (a client from `aws`) when `location` is in S3.
 pub async fn archive_store(location: &Location, aws: &AwsSdk) -> FileOrS3Store {

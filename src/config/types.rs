@@ -150,7 +150,7 @@ pub struct Lifecycle {
     pub ramp: Option<Ramp>,
     /// Where `stopped` archives the working state: a value ending in `.json` is the archive file (or object)
     /// itself, anything else a directory (or key prefix) for `working_state_backup_<timestamp>.json` files. An
-    /// S3 location is required on AWS before `state: stopped`; locally it defaults to `archives/<name>/` beside
+    /// S3 location is required on AWS before `state: stopped`; locally it defaults to `_archives/<name>/` beside
     /// the state directory.
     pub archive: Option<Location>,
     /// How long `stopped` waits for running workers before giving up.

@@ -356,7 +356,7 @@ fn stopped_archives_then_restore_state_and_running_resume() {
     let text = m.ok(&["apply", "--auto-approve", "--wait"]);
     assert!(text.contains("Backfill Stopped"), "{text}");
     let archives: Vec<PathBuf> =
-        std::fs::read_dir(m.dir.path().join(".backfill/archives/e2e-stop"))
+        std::fs::read_dir(m.dir.path().join(".backfill/_archives/e2e-stop"))
             .expect("archive directory")
             .filter_map(|e| e.ok().map(|e| e.path()))
             .collect();

@@ -157,7 +157,7 @@ fn a_second_migration_is_refused_then_shares_the_target_through_its_own_session(
         a_state,
         "A's intact"
     );
-    let archives = a_dir_files(&b.dir.path().join(".backfill/archives/owner-b"));
+    let archives = a_dir_files(&b.dir.path().join(".backfill/_archives/owner-b"));
     assert!(
         archives.iter().any(|f| f.ends_with(".json.identity.json")),
         "the record beside the archive: {archives:?}"
