@@ -174,21 +174,18 @@ pub struct NotBuiltYet {
 }
 
 /// The single place where an error becomes an exit code: a worker that cannot read the snapshot exits 5
-/// (the error still names the file and shard), every other error 1.
+/// (the error still names the file and shard), one whose credentials the target refuses 7, every other error 1.
 fn exit_code_for(err: &anyhow::Error) -> u8 {
     // A closed pipe on stdout or stderr (`| head -1` read what it wanted) is success, as in ripgrep.
     if output::is_closed_pipe(err) {
         return Outcome::Success.code();
     }
-    let unreadable = err.chain().any(|cause| {
-        matches!(
-            cause.downcast_ref::<crate::worker::WorkerError>(),
-            Some(crate::worker::WorkerError::Snapshot(_))
-        )
-    });
-    if unreadable {
-        exit::SNAPSHOT_UNREADABLE
-    } else {
-        exit::ERROR
+    let worker_error = err
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<crate::worker::WorkerError>());
+    match worker_error {
+        Some(crate::worker::WorkerError::Snapshot(_)) => exit::SNAPSHOT_UNREADABLE,
+        Some(e) if e.is_refused_credentials() => exit::TARGET_REFUSED,
+        _ => exit::ERROR,
     }
 }
