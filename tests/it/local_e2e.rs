@@ -13,14 +13,14 @@ use serde_json::Value;
 use synthetic::SyntheticSnapshot;
 
 /// One migration directory; destroys what it made when dropped (even when the test fails).
-struct Migration {
+pub(crate) struct Migration {
     dir: tempfile::TempDir,
     name: String,
     target: String,
 }
 
 impl Migration {
-    fn new(name: &str, snap: &SyntheticSnapshot, target: &str) -> Self {
+    pub(crate) fn new(name: &str, snap: &SyntheticSnapshot, target: &str) -> Self {
         let m = Migration {
             dir: tempfile::tempdir().expect("tempdir"),
             name: name.into(),
@@ -30,7 +30,7 @@ impl Migration {
         m
     }
 
-    fn write(&self, snap: &SyntheticSnapshot, state: &str, workers: u32) {
+    pub(crate) fn write(&self, snap: &SyntheticSnapshot, state: &str, workers: u32) {
         let yaml = format!(
             "version: 1\nname: {}\nsource:\n  repository: {}\n  snapshot: {}\ntarget:\n  endpoint: {}\n\
              backfill:\n  state: {state}\n  workers: {workers}\n  stop_timeout: 30s\n\
@@ -43,15 +43,15 @@ impl Migration {
         std::fs::write(self.config(), yaml).expect("write config");
     }
 
-    fn config(&self) -> PathBuf {
+    pub(crate) fn config(&self) -> PathBuf {
         self.dir.path().join("migration.yaml")
     }
 
-    fn state_dir(&self) -> PathBuf {
+    pub(crate) fn state_dir(&self) -> PathBuf {
         self.dir.path().join(".backfill").join(&self.name)
     }
 
-    fn backfill(&self, args: &[&str]) -> Output {
+    pub(crate) fn backfill(&self, args: &[&str]) -> Output {
         Command::new(support::backfill_bin())
             .current_dir(self.dir.path())
             .arg("-c")
@@ -61,7 +61,7 @@ impl Migration {
             .expect("run backfill")
     }
 
-    fn ok(&self, args: &[&str]) -> String {
+    pub(crate) fn ok(&self, args: &[&str]) -> String {
         let out = self.backfill(args);
         let text = format!(
             "{}{}",
@@ -72,7 +72,7 @@ impl Migration {
         text
     }
 
-    fn status(&self) -> Value {
+    pub(crate) fn status(&self) -> Value {
         let out = self.backfill(&["status", "--deep-check", "--json"]);
         serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
     }
@@ -90,7 +90,7 @@ impl Migration {
     }
 
     /// Log files the migration's worker processes wrote (one per process started).
-    fn worker_log_files(&self) -> usize {
+    pub(crate) fn worker_log_files(&self) -> usize {
         std::fs::read_dir(self.state_dir().join("logs"))
             .expect("logs")
             .filter_map(|e| e.ok())
@@ -122,7 +122,7 @@ impl Drop for Migration {
 /// A scenario's world in a fresh temporary directory: a synthetic snapshot of `indices` (name, shards,
 /// documents), a fresh `osmem-server` target and the migration `name` between them (running, 2 workers).
 /// Bind the parts in this order: they drop in reverse, so the migration is destroyed while its target still runs.
-fn scenario(
+pub(crate) fn scenario(
     name: &str,
     indices: &[(&str, usize, usize)],
 ) -> (
@@ -139,7 +139,7 @@ fn scenario(
 }
 
 /// Every expected document is in the target, with its source, and nothing else is.
-fn assert_target_equals(target: &str, snap: &SyntheticSnapshot) {
+pub(crate) fn assert_target_equals(target: &str, snap: &SyntheticSnapshot) {
     for (index, docs) in &snap.expected {
         assert_eq!(
             support::doc_count(target, index),
@@ -164,7 +164,7 @@ fn assert_running_again_completes_exactly(m: &Migration, snap: &SyntheticSnapsho
     assert_destroyed(m);
 }
 
-fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
+pub(crate) fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
     while !check() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");

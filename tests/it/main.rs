@@ -17,6 +17,7 @@ mod cluster_client;
 mod config_errors;
 mod converge_osmem;
 mod coordination_osmem;
+mod failures_e2e;
 mod local_e2e;
 mod lucene_fixtures;
 mod lucene_fuzz_smoke;
