@@ -105,7 +105,10 @@ impl CrashLoopPolicy {
         now: Timestamp,
     ) -> Option<FailureAssessment> {
         let from = match since {
-            Some(since) => since.max(now - self.window),
+            // Failures are recorded in whole seconds (`fleet.json`, ECS): one in the loop's first second counts.
+            Some(since) => {
+                Timestamp::from_epoch_seconds(since.epoch_seconds()).max(now - self.window)
+            }
             None => now - self.window,
         };
         let counted: Vec<&WorkerFailure> =

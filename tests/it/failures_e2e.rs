@@ -59,12 +59,21 @@ fn a_blob_removed_after_plan_ends_apply_wait_with_the_cause_and_status_shows_it(
     let text = text_of(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("Backfill Failing: "), "{text}");
-    assert!(text.contains("exited 5 in the last 5 minutes: the snapshot cannot be read: snapshot"), "{text}");
+    assert!(
+        text.contains("exited 5 in the last 5 minutes: the snapshot cannot be read: snapshot"),
+        "{text}"
+    );
     assert!(text.contains("restarts stopped"), "{text}");
-    assert!(text.contains("the workers failed and were not restarted"), "{text}");
+    assert!(
+        text.contains("the workers failed and were not restarted"),
+        "{text}"
+    );
 
     let (lines, json) = status_both(&m);
-    assert!(lines.starts_with("BackfillStatus.STOPPED\nRunning=0\nPending=0\nDesired=0\n"), "{lines}");
+    assert!(
+        lines.starts_with("BackfillStatus.STOPPED\nRunning=0\nPending=0\nDesired=0\n"),
+        "{lines}"
+    );
     assert!(lines.contains("\nStatus: Failing\nReason: "), "{lines}");
     assert!(lines.contains("the snapshot cannot be read"), "{lines}");
     assert_eq!(json["status"], "Failing", "{json}");
@@ -72,8 +81,18 @@ fn a_blob_removed_after_plan_ends_apply_wait_with_the_cause_and_status_shows_it(
     assert!(failures.len() >= 3, "{json}");
     for f in failures {
         assert_eq!(f["exit_code"], 5, "{json}");
-        assert!(f["worker"].as_str().is_some_and(|w| w.starts_with("worker-")), "{json}");
-        assert!(f["message"].as_str().is_some_and(|w| w.contains("the snapshot cannot be read")), "{json}");
+        assert!(
+            f["worker"]
+                .as_str()
+                .is_some_and(|w| w.starts_with("worker-")),
+            "{json}"
+        );
+        assert!(
+            f["message"]
+                .as_str()
+                .is_some_and(|w| w.contains("the snapshot cannot be read")),
+            "{json}"
+        );
     }
 }
 
@@ -87,18 +106,32 @@ fn the_supervisor_stops_a_permanent_crash_loop_by_itself_and_a_fixed_source_comp
     // One converge pass, no loop left running: the supervisor alone must stop restarting.
     m.ok(&["apply", "--auto-approve"]);
     let desired = m.state_dir().join("desired");
-    wait_until("the supervisor stopping the restarts", Duration::from_secs(90), || {
-        std::fs::read_to_string(&desired).is_ok_and(|d| d.trim() == "0")
-    });
+    wait_until(
+        "the supervisor stopping the restarts",
+        Duration::from_secs(90),
+        || std::fs::read_to_string(&desired).is_ok_and(|d| d.trim() == "0"),
+    );
     let logs = m.worker_log_files();
     let supervisor_log =
         std::fs::read_to_string(m.state_dir().join("logs/supervisor.log")).unwrap_or_default();
-    assert!(supervisor_log.contains("restarts stopped"), "{supervisor_log}");
+    assert!(
+        supervisor_log.contains("restarts stopped"),
+        "{supervisor_log}"
+    );
     let (lines, json) = status_both(&m);
     assert!(lines.contains("\nStatus: Failing\n"), "{lines}");
-    assert!(json["reason"].as_str().is_some_and(|r| r.contains("exited 5")), "{json}");
+    assert!(
+        json["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("exited 5")),
+        "{json}"
+    );
     std::thread::sleep(Duration::from_secs(3));
-    assert_eq!(m.worker_log_files(), logs, "no worker started after the restarts stopped");
+    assert_eq!(
+        m.worker_log_files(),
+        logs,
+        "no worker started after the restarts stopped"
+    );
 
     // The source is fixed: the next apply starts afresh, not stopped by the failures it came to fix.
     for (from, to) in moved {
@@ -130,7 +163,10 @@ fn a_transient_crash_loop_is_failing_and_keeps_restarting() {
     });
     let json = m.status();
     let reason = json["reason"].as_str().unwrap_or_default().to_string();
-    assert!(reason.contains("exited 1 in the last 5 minutes: "), "{json}");
+    assert!(
+        reason.contains("exited 1 in the last 5 minutes: "),
+        "{json}"
+    );
     assert!(reason.contains("BACKFILL_BATCH_MAX_DOCS"), "{json}");
     assert!(!reason.contains("restarts stopped"), "{json}");
     let started = m.worker_log_files();

@@ -114,6 +114,14 @@ pub fn run(options: &SupervisorOptions, notice: &dyn Fn(&str)) -> Result<(), Sta
             && let Some(stop) = failures.stop_restarts(clock.now())
         {
             notice(&format!("supervisor: {}", stop.reason));
+            // Whoever reads `desired` 0 must find the failures that explain it: the report goes first.
+            let report = FleetReport {
+                failures: failures.failures().to_vec(),
+                updated_ms: epoch_ms(),
+                ..last_report.clone()
+            };
+            write_report(&options.state, &report, notice);
+            last_report = report;
             match options.state.set_desired(0) {
                 Ok(()) => desired = 0,
                 Err(err) => notice(&format!("supervisor: cannot stop the restarts: {err}")),
@@ -160,10 +168,7 @@ pub fn run(options: &SupervisorOptions, notice: &dyn Fn(&str)) -> Result<(), Sta
             ..last_report.clone()
         };
         if changed || report.updated_ms.saturating_sub(last_report.updated_ms) >= 2_000 {
-            let bytes = serde_json::to_vec(&report).unwrap_or_default();
-            if let Err(err) = write_atomic(&options.state.fleet_path(), &bytes) {
-                notice(&format!("supervisor: {err}"));
-            }
+            write_report(&options.state, &report, notice);
             last_report = report;
         }
         let since = |t: Instant| clock.instant().saturating_duration_since(t);
@@ -185,6 +190,14 @@ pub fn run(options: &SupervisorOptions, notice: &dyn Fn(&str)) -> Result<(), Sta
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Writes `fleet.json` atomically; a failure goes to `notice` (the next tick writes again).
+fn write_report(state: &StateDir, report: &FleetReport, notice: &dyn Fn(&str)) {
+    let bytes = serde_json::to_vec(report).unwrap_or_default();
+    if let Err(err) = write_atomic(&state.fleet_path(), &bytes) {
+        notice(&format!("supervisor: {err}"));
     }
 }
 
