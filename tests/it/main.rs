@@ -10,6 +10,7 @@ mod synthetic;
 mod approval;
 mod archive_locations;
 mod aws_cli;
+mod aws_failures;
 mod aws_health;
 mod aws_stacks;
 mod cli_config;
