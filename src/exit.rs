@@ -2,7 +2,9 @@
 //!
 //! Every subcommand returns an [`Outcome`] or an error; `cli::main` turns it into an exit code here and
 //! nowhere else. The codes are documented in the README ("Exit codes"). The same table reads them back: the
-//! local supervisor decides whether to restart a worker from [`Outcome::from_code`].
+//! local supervisor decides whether to restart a worker from [`Outcome::from_code`], and whoever restarts
+//! workers (the supervisor, the converge loop on ECS) reads an error exit's meaning and permanence from
+//! [`ERROR_EXITS`] through [`error_exit`]: add a row there for a new error code.
 
 use std::process::ExitCode;
 
@@ -30,6 +32,8 @@ pub const SNAPSHOT_UNREADABLE: u8 = 5;
 /// Permanent: restarting the worker cannot change it; the configuration must (README, "Several migrations
 /// on one target").
 pub const WORKING_STATE_NOT_OURS: u8 = 6;
+/// Exit code when the target refuses the worker's credentials (HTTP 401/403): 7.
+pub const TARGET_REFUSED: u8 = 7;
 /// Exit code for a command-line usage error (clap's own): 64 would be sysexits, but clap uses 2; we keep clap's.
 pub const USAGE: u8 = 2;
 
@@ -54,13 +58,53 @@ impl Outcome {
 
 impl Outcome {
     /// The outcome a finished `backfill` process reported with exit code `code`; `None` for an error exit
-    /// ([`ERROR`], [`SNAPSHOT_UNREADABLE`]) or a code `backfill` never uses. A usage error shares
+    /// (one of [`ERROR_EXITS`]) or a code `backfill` never uses. A usage error shares
     /// `ChangesPresent`'s code (clap's 2), so a caller that never expects that outcome treats it as an error.
     pub fn from_code(code: i32) -> Option<Outcome> {
         Outcome::ALL
             .into_iter()
             .find(|o| i32::from(o.code()) == code)
     }
+}
+
+/// What an error exit code means to whoever restarts the process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorExit {
+    pub code: u8,
+    /// The cause in words, as `status` shows it ("the snapshot cannot be read").
+    pub meaning: &'static str,
+    /// A restart cannot fix it (the source, the configuration or the credentials must change): restarts stop
+    /// after a short crash loop. Otherwise restarts go on with backoff.
+    pub permanent: bool,
+}
+
+/// Every error exit code `backfill` uses, one row each. A code not listed (a crash, a signal) is transient.
+pub const ERROR_EXITS: [ErrorExit; 4] = [
+    ErrorExit {
+        code: ERROR,
+        meaning: "error",
+        permanent: false,
+    },
+    ErrorExit {
+        code: SNAPSHOT_UNREADABLE,
+        meaning: "the snapshot cannot be read",
+        permanent: true,
+    },
+    ErrorExit {
+        code: WORKING_STATE_NOT_OURS,
+        meaning: "the working state belongs to another migration",
+        permanent: true,
+    },
+    ErrorExit {
+        code: TARGET_REFUSED,
+        meaning: "the target refused the credentials",
+        permanent: true,
+    },
+];
+
+/// The row of [`ERROR_EXITS`] for `code`, if `backfill` uses it.
+pub fn error_exit(code: i32) -> Option<ErrorExit> {
+    ERROR_EXITS.into_iter().find(|e| i32::from(e.code) == code)
 }
 
 impl From<Outcome> for ExitCode {
@@ -78,10 +122,24 @@ mod tests {
         for outcome in Outcome::ALL {
             assert_eq!(Outcome::from_code(i32::from(outcome.code())), Some(outcome));
         }
-        for code in [ERROR, SNAPSHOT_UNREADABLE] {
-            assert_eq!(Outcome::from_code(i32::from(code)), None);
+        for e in ERROR_EXITS {
+            assert_eq!(Outcome::from_code(i32::from(e.code)), None);
         }
         assert_eq!(Outcome::from_code(-1), None);
         assert_eq!(Outcome::from_code(137), None);
+    }
+
+    #[test]
+    fn error_exits_have_one_row_each_and_only_unfixable_causes_are_permanent() {
+        let mut codes: Vec<u8> = ERROR_EXITS.iter().map(|e| e.code).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), ERROR_EXITS.len());
+        assert!(!error_exit(i32::from(ERROR)).is_some_and(|e| e.permanent));
+        assert!(error_exit(i32::from(SNAPSHOT_UNREADABLE)).is_some_and(|e| e.permanent));
+        assert!(error_exit(i32::from(TARGET_REFUSED)).is_some_and(|e| e.permanent));
+        assert!(error_exit(i32::from(WORKING_STATE_NOT_OURS)).is_some_and(|e| e.permanent));
+        assert_eq!(error_exit(137), None);
+        assert_eq!(error_exit(0), None);
     }
 }

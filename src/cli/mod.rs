@@ -175,7 +175,8 @@ pub struct NotBuiltYet {
 }
 
 /// The single place where an error becomes an exit code: a worker that cannot read the snapshot exits 5
-/// (the error still names the file and shard), every other error 1.
+/// (the error still names the file and shard), one whose working state is another migration's 6, one whose
+/// credentials the target refuses 7, every other error 1 (a preflight's problems included).
 fn exit_code_for(err: &anyhow::Error) -> u8 {
     // A closed pipe on stdout or stderr (`| head -1` read what it wanted) is success, as in ripgrep.
     if output::is_closed_pipe(err) {
@@ -195,6 +196,7 @@ fn exit_code_for(err: &anyhow::Error) -> u8 {
             Some(WorkerError::Ownership(e)) if matches!(**e, OwnershipError::Refused(_)) => {
                 return exit::WORKING_STATE_NOT_OURS;
             }
+            Some(e) if e.is_refused_credentials() => return exit::TARGET_REFUSED,
             _ => {}
         }
     }

@@ -197,8 +197,9 @@ pub fn report_decision(ctx: &Context, decision: &Decision, hint: &str) -> output
     Ok(())
 }
 
-/// Converges until settled (`apply --wait`, `converge`) with progress, then prints the decision. Stops waiting
-/// as soon as the progress cannot be written: the reader has gone, and the loop is safe to interrupt.
+/// Converges until settled (`apply --wait`, `converge`) with progress, then prints the decision; an error when
+/// workers failed in a way a restart cannot fix (restarts stopped). Stops waiting as soon as the progress cannot
+/// be written: the reader has gone, and the loop is safe to interrupt.
 pub async fn settle<F: Fleet>(
     ctx: &Context,
     runner: &mut CliRunner<F>,
@@ -214,6 +215,12 @@ pub async fn settle<F: Fleet>(
     view.finish()?;
     if let Some(decision) = settled {
         report_decision(ctx, &decision, "")?;
+        if decision.restarts_stopped() {
+            anyhow::bail!(
+                "the workers failed and were not restarted: {}",
+                decision.status.reason
+            );
+        }
     }
     Ok(())
 }

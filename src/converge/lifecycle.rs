@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::failures::WorkerFailure;
 use super::ports::{FleetObservation, HealthSample};
 use crate::coordination::progress::WorkProgress;
 use crate::time::Timestamp;
@@ -93,6 +94,13 @@ pub struct Observed {
     pub health: Option<HealthSample>,
     pub ramp: RampMemory,
     pub stop: StopMemory,
+    /// Workers that ended in failure recently, as the platform reports them.
+    #[serde(default)]
+    pub failures: Vec<WorkerFailure>,
+    /// Count only failures from this instant on: when the converge loop started (a fresh `apply` after a fix
+    /// is not stopped by the failures it came to fix); `None` for `status`, which counts the whole window.
+    #[serde(default, with = "crate::time::option_epoch_seconds")]
+    pub failures_since: Option<Timestamp>,
 }
 
 /// The derived status of the backfill.
@@ -101,6 +109,8 @@ pub enum Status {
     NotStarted,
     Starting,
     Running,
+    /// Workers keep failing (the reason says how and why); restarts stop when a restart cannot fix it.
+    Failing,
     Paused,
     Completed,
     CompletedWithErrors,
@@ -116,6 +126,7 @@ impl Status {
             Status::NotStarted => "NotStarted",
             Status::Starting => "Starting",
             Status::Running => "Running",
+            Status::Failing => "Failing",
             Status::Paused => "Paused",
             Status::Completed => "Completed",
             Status::CompletedWithErrors => "CompletedWithErrors",

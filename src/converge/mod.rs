@@ -5,6 +5,7 @@
 //!   so `converge` never depends on `platform`;
 //! - [`lifecycle`]: declared state, observation, derived status;
 //! - [`reconcile`]: the pure decision `(declared, observed, now) -> Decision` (table-tested);
+//! - [`failures`]: worker failures and the crash-loop policy (when `Failing`, when restarts stop);
 //! - [`ramp`]: gradual scale-up guarded by target health;
 //! - [`health`]: the ramp's [`HealthSource`] read from the target itself (`_cluster/health`, `_nodes/stats`);
 //! - [`runner`]: executes decisions through a [`Fleet`] and the coordination module, level-triggered and
@@ -13,6 +14,7 @@
 //! Guarantees: the runner never archives or deletes the working state while a task runs; the index is deleted
 //! only after a verified archive; a pass that fails changes nothing that the next pass would not redo.
 
+pub mod failures;
 pub mod health;
 pub mod lifecycle;
 pub mod ports;

@@ -10,6 +10,10 @@ use std::future::Future;
 
 use serde::{Deserialize, Serialize};
 
+/// Worker failures and the crash-loop policy are part of the port: the platforms record failures and the local
+/// supervisor stops its own restarts by the same policy as the converge loop.
+pub use super::failures::{CRASH_LOOP, CrashLoopPolicy, FailureAssessment, WorkerFailure};
+
 /// What the platform reports about the worker fleet, in ECS's terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct FleetObservation {
@@ -38,6 +42,11 @@ pub trait Fleet: Send + Sync {
     fn observe(&self) -> impl Future<Output = Result<FleetObservation, PlatformError>> + Send;
     /// Sets the desired count (idempotent).
     fn scale(&self, desired: u32) -> impl Future<Output = Result<(), PlatformError>> + Send;
+    /// Workers that ended in failure recently (at least [`super::failures::CRASH_LOOP`]'s window), with
+    /// their exit codes and last error lines. A fleet that keeps no record reports none.
+    fn failures(&self) -> impl Future<Output = Result<Vec<WorkerFailure>, PlatformError>> + Send {
+        std::future::ready(Ok(Vec::new()))
+    }
 }
 
 /// One sample of target health, used by the ramp.

@@ -6,6 +6,8 @@
 //! - `running`: fleet desired = `workers` (or the current ramp step); the workers create the working state.
 //!   When every work item is complete and `stop_when_complete` is true the fleet goes to 0 and the status is
 //!   `Completed` (`CompletedWithErrors` when documents failed).
+//!   Workers that keep failing ([`super::failures`]) make it `Failing` with the cause; when a restart cannot
+//!   fix the cause, the fleet goes to 0 and the decision is settled (restarts stop, `apply --wait` ends).
 //! - `paused`: fleet to 0, working state kept.
 //! - `stopped`: fleet to 0; wait (bounded by `stop_timeout`, reported as `Failed` when exceeded, still
 //!   retried) until no task runs; then archive + verify + delete the working state; `Stopped` once it is gone.
@@ -14,6 +16,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::failures::{CRASH_LOOP, FailureAssessment};
 use super::lifecycle::{
     Declared, DeclaredState, DerivedStatus, Observed, RampMemory, Status, StopMemory,
     WorkingStateObservation,
@@ -44,6 +47,15 @@ pub struct Decision {
     pub ramp_reason: Option<String>,
     pub ramp: RampMemory,
     pub stop: StopMemory,
+    /// Workers failing recently (running declared): why, and whether restarts stopped.
+    pub failure: Option<Box<FailureAssessment>>,
+}
+
+impl Decision {
+    /// Restarts stopped because workers fail in a way a restart cannot fix: waiting longer changes nothing.
+    pub fn restarts_stopped(&self) -> bool {
+        self.failure.as_ref().is_some_and(|f| f.stop_restarts)
+    }
 }
 
 /// Requeue while something is changing.
@@ -86,6 +98,7 @@ struct Draft {
     ramp_reason: Option<String>,
     ramp: RampMemory,
     stop: StopMemory,
+    failure: Option<Box<FailureAssessment>>,
 }
 
 impl Draft {
@@ -98,6 +111,7 @@ impl Draft {
             ramp_reason: None,
             ramp: observed.ramp,
             stop: StopMemory::default(),
+            failure: None,
         }
     }
     fn done(self) -> Decision {
@@ -109,6 +123,7 @@ impl Draft {
             ramp_reason: self.ramp_reason,
             ramp: self.ramp,
             stop: self.stop,
+            failure: self.failure,
         }
     }
 }
@@ -174,6 +189,16 @@ pub fn reconcile(declared: &Declared, observed: &Observed, now: Timestamp) -> De
                 d.requeue_after = REQUEUE_SETTLED;
                 return d.done();
             }
+            let failure = CRASH_LOOP.assess(&observed.failures, observed.failures_since, now);
+            if let Some(stop) = failure.as_ref().filter(|f| f.stop_restarts) {
+                let status = DerivedStatus::new(Status::Failing, stop.reason.clone());
+                let mut d = Draft::new(observed, status);
+                scale_to(&mut d, 0);
+                d.settled = true;
+                d.requeue_after = REQUEUE_RUNNING;
+                d.failure = failure.map(Box::new);
+                return d.done();
+            }
             let (target, ramp_reason, ramp_memory) = match &declared.ramp {
                 Some(policy) => {
                     let r = ramp::decide(
@@ -219,7 +244,14 @@ pub fn reconcile(declared: &Declared, observed: &Observed, now: Timestamp) -> De
                     ),
                 }
             };
+            let status = match &failure {
+                Some(f) if declared.workers > 0 => {
+                    DerivedStatus::new(Status::Failing, format!("{}; {}", f.reason, status.reason))
+                }
+                _ => status,
+            };
             let mut d = Draft::new(observed, status);
+            d.failure = failure.map(Box::new);
             scale_to(&mut d, target);
             d.ramp_reason = ramp_reason;
             d.ramp = ramp_memory;
@@ -335,3 +367,7 @@ pub fn reconcile(declared: &Declared, observed: &Observed, now: Timestamp) -> De
 #[cfg(test)]
 #[path = "reconcile_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "reconcile_failures_tests.rs"]
+mod failures_tests;

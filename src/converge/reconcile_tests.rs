@@ -66,6 +66,8 @@ fn observed(f: FleetObservation, w: Ws) -> Observed {
         health: None,
         ramp: RampMemory::default(),
         stop: StopMemory::default(),
+        failures: Vec::new(),
+        failures_since: None,
     }
 }
 

@@ -5,6 +5,8 @@
 //!   except the ramp/stop memory the decision hands back;
 //! - idempotent: actions are "set desired to N" and "archive then delete" (which re-checks the index), so a
 //!   pass repeated after a crash or a cancelled `.await` redoes nothing harmful;
+//! - workers failing in a way a restart cannot fix settle the loop at once (the decision says why, with
+//!   [`Decision::restarts_stopped`]); only failures after the runner started count;
 //! - errors back off exponentially ([`ERROR_BACKOFF`]: 1 s doubling, capped at 60 s), reset on the next good
 //!   pass;
 //!   [`Runner::run_until_settled`] gives up after a bounded number of consecutive errors, immediately on
@@ -104,7 +106,7 @@ pub enum ConvergeEvent {
         now: Timestamp,
         fleet: FleetObservation,
         progress: Option<WorkProgress>,
-        decision: Decision,
+        decision: Box<Decision>,
     },
     /// The ramp's choice and its reason.
     Ramp { reason: String },
@@ -150,11 +152,15 @@ pub struct Runner<F, W, H, C> {
     pub clock: C,
     ramp: RampMemory,
     stop: StopMemory,
+    /// When this runner started: it counts only worker failures from then on.
+    started_at: Timestamp,
 }
 
 impl<F: Fleet, W: WorkingState, H: HealthSource, C: Clock> Runner<F, W, H, C> {
     pub fn new(declared: Declared, fleet: F, working_state: W, health: H, clock: C) -> Self {
+        let started_at = clock.now();
         Runner {
+            started_at,
             declared,
             fleet,
             working_state,
@@ -169,6 +175,7 @@ impl<F: Fleet, W: WorkingState, H: HealthSource, C: Clock> Runner<F, W, H, C> {
     pub async fn observe(&self) -> Result<Observed, ConvergeError> {
         let now = self.clock.now();
         let fleet = self.fleet.observe().await?;
+        let failures = self.fleet.failures().await?;
         let working_state = match self.working_state.observe(now).await? {
             Some(p) => WorkingStateObservation::Present(p),
             None => WorkingStateObservation::Absent,
@@ -184,6 +191,8 @@ impl<F: Fleet, W: WorkingState, H: HealthSource, C: Clock> Runner<F, W, H, C> {
             health,
             ramp: self.ramp,
             stop: self.stop,
+            failures,
+            failures_since: Some(self.started_at),
         })
     }
 
@@ -203,7 +212,7 @@ impl<F: Fleet, W: WorkingState, H: HealthSource, C: Clock> Runner<F, W, H, C> {
             now,
             fleet: observed.fleet,
             progress,
-            decision: decision.clone(),
+            decision: Box::new(decision.clone()),
         });
         if let Some(reason) = &decision.ramp_reason {
             sink(ConvergeEvent::Ramp {
@@ -230,7 +239,8 @@ impl<F: Fleet, W: WorkingState, H: HealthSource, C: Clock> Runner<F, W, H, C> {
 
     fn done(&self, options: &SettleOptions, decision: &Decision) -> bool {
         use super::lifecycle::Status;
-        !options.until_complete
+        decision.restarts_stopped()
+            || !options.until_complete
             || self.declared.state != DeclaredState::Running
             || !self.declared.stop_when_complete
             || matches!(

@@ -3,6 +3,7 @@
 use std::sync::Mutex;
 
 use super::*;
+use crate::converge::failures::WorkerFailure;
 use crate::converge::lifecycle::{DeclaredState, Status};
 use crate::coordination::progress::WorkProgress;
 use crate::time::ManualClock;
@@ -12,6 +13,7 @@ struct FakeFleet {
     state: Mutex<FleetObservation>,
     scaled: Mutex<Vec<u32>>,
     failures_left: Mutex<u32>,
+    workers_failed: Mutex<Vec<WorkerFailure>>,
 }
 
 impl Fleet for FakeFleet {
@@ -38,6 +40,9 @@ impl Fleet for FakeFleet {
         self.state.lock().unwrap().desired = desired;
         self.scaled.lock().unwrap().push(desired);
         Ok(())
+    }
+    async fn failures(&self) -> Result<Vec<WorkerFailure>, PlatformError> {
+        Ok(self.workers_failed.lock().unwrap().clone())
     }
 }
 
@@ -247,4 +252,50 @@ async fn times_out_with_the_last_status() {
 fn backoff_doubles_and_caps() {
     let b: Vec<u64> = error_delays().take(8).map(|d| d.as_secs()).collect();
     assert_eq!(b, vec![1, 2, 4, 8, 16, 32, 60, 60]);
+}
+
+#[tokio::test]
+async fn a_permanent_crash_loop_after_the_start_ends_the_wait_with_the_cause() {
+    let fleet = FakeFleet::default();
+    let failed = |at: Timestamp| WorkerFailure {
+        worker: "worker-0-1".into(),
+        exit_code: Some(5),
+        stopped_at: at,
+        message: "the snapshot cannot be read: gone".into(),
+    };
+    let mut r = runner(DeclaredState::Running, fleet, FakeState::default());
+    let start = r.clock.now();
+    // Two failures from before this loop (the run a fix came for) do not count.
+    *r.fleet.workers_failed.lock().unwrap() = vec![
+        failed(start - Duration::from_secs(30)),
+        failed(start - Duration::from_secs(20)),
+    ];
+    let d = r.pass(&mut |_| {}).await.expect("pass");
+    assert_eq!(d.status.status, Status::Starting);
+    assert_eq!(*r.fleet.scaled.lock().unwrap(), vec![3]);
+    r.clock.advance(Duration::from_secs(5));
+    let now = r.clock.now();
+    r.fleet
+        .workers_failed
+        .lock()
+        .unwrap()
+        .extend([failed(now), failed(now), failed(now)]);
+    let options = SettleOptions {
+        until_complete: true,
+        ..SettleOptions::default()
+    };
+    let d = r
+        .run_until_settled(&options, &mut |_| {})
+        .await
+        .expect("settles");
+    assert!(d.restarts_stopped());
+    assert_eq!(d.status.status, Status::Failing);
+    assert!(
+        d.status
+            .reason
+            .contains("the snapshot cannot be read: gone"),
+        "{}",
+        d.status.reason
+    );
+    assert_eq!(*r.fleet.scaled.lock().unwrap(), vec![3, 0]);
 }

@@ -6,6 +6,7 @@
 
 use serde::Serialize;
 
+use super::failures::WorkerFailure;
 use super::lifecycle::{
     Declared, DeclaredState, DerivedStatus, Observed, RampMemory, Status, StopMemory,
     WorkingStateObservation, console_fleet_state,
@@ -46,6 +47,10 @@ pub struct StatusReport {
     /// Why the working state could not be read (for anything but `ok`).
     pub working_state_error: Option<String>,
     pub progress: Option<WorkProgress>,
+    /// Workers that ended in failure recently (newest last), as the platform reports them.
+    pub failures: Vec<WorkerFailure>,
+    /// Why they could not be read (the report goes on without them).
+    pub failures_error: Option<String>,
     pub status: DerivedStatus,
     /// The index's owner record, when it was read (`status_owner.rs`).
     pub owner: Option<Recorded>,
@@ -75,6 +80,7 @@ fn classify(e: &ProgressError) -> WorkingStateAccess {
 pub fn derive_report(
     declared: Option<&Declared>,
     fleet: Result<FleetObservation, String>,
+    failures: Result<Vec<WorkerFailure>, String>,
     index: &str,
     progress: Result<WorkProgress, (WorkingStateAccess, String)>,
     now: Timestamp,
@@ -83,6 +89,11 @@ pub fn derive_report(
         Ok(f) => (Some(f), None),
         Err(e) => (None, Some(e)),
     };
+    let (mut failures, failures_error) = match failures {
+        Ok(f) => (f, None),
+        Err(e) => (Vec::new(), Some(e)),
+    };
+    failures.sort_by_key(|f| f.stopped_at);
     let (access, ws_error, progress) = match progress {
         Ok(p) => (WorkingStateAccess::Ok, None, Some(p)),
         Err((access, message)) => (access, Some(message), None),
@@ -130,6 +141,8 @@ pub fn derive_report(
                 health: None,
                 ramp: RampMemory::default(),
                 stop: StopMemory::default(),
+                failures: failures.clone(),
+                failures_since: None,
             };
             reconcile(declared, &observed, now).status
         }
@@ -143,6 +156,8 @@ pub fn derive_report(
         working_state: access,
         working_state_error: ws_error,
         progress,
+        failures,
+        failures_error,
         status,
         owner: None,
     }
@@ -156,14 +171,20 @@ pub async fn collect<F: Fleet, T: JsonTransport>(
     index: &str,
     now: Timestamp,
 ) -> StatusReport {
-    let fleet_obs = match fleet {
-        Some(f) => f.observe().await.map_err(|e| e.to_string()),
-        None => Err("no platform configured for the worker fleet".to_string()),
+    let (fleet_obs, failures) = match fleet {
+        Some(f) => (
+            f.observe().await.map_err(|e| e.to_string()),
+            f.failures().await.map_err(|e| e.to_string()),
+        ),
+        None => (
+            Err("no platform configured for the worker fleet".to_string()),
+            Ok(Vec::new()),
+        ),
     };
     let progress = fetch_progress(transport, index, now)
         .await
         .map_err(|e| (classify(&e), e.to_string()));
-    derive_report(declared, fleet_obs, index, progress, now)
+    derive_report(declared, fleet_obs, failures, index, progress, now)
 }
 
 /// A fleet that cannot be observed (no platform wired): keeps `collect`'s type parameter concrete.
@@ -212,11 +233,25 @@ mod tests {
 
     #[test]
     fn derived_status_matches_reconcile_and_infers_declared() {
-        let r = derive_report(None, Ok(fleet(1, 1, 0)), "i", Ok(half()), at(200));
+        let r = derive_report(
+            None,
+            Ok(fleet(1, 1, 0)),
+            Ok(vec![]),
+            "i",
+            Ok(half()),
+            at(200),
+        );
         assert_eq!(r.console_state, Some("RUNNING"));
         assert_eq!(r.status.status, Status::Running);
         assert!(!r.has_problem());
-        let r = derive_report(None, Ok(fleet(0, 0, 0)), "i", Ok(half()), at(200));
+        let r = derive_report(
+            None,
+            Ok(fleet(0, 0, 0)),
+            Ok(vec![]),
+            "i",
+            Ok(half()),
+            at(200),
+        );
         assert_eq!(
             (r.console_state, r.status.status),
             (Some("STOPPED"), Status::Paused)
@@ -226,7 +261,7 @@ mod tests {
             incomplete: 0,
             ..half()
         };
-        let r = derive_report(None, Ok(fleet(1, 1, 0)), "i", Ok(done), at(200));
+        let r = derive_report(None, Ok(fleet(1, 1, 0)), Ok(vec![]), "i", Ok(done), at(200));
         assert_eq!(
             (r.console_state, r.status.status),
             (Some("RUNNING"), Status::Completed)
@@ -238,6 +273,7 @@ mod tests {
         let r = derive_report(
             None,
             Ok(fleet(1, 0, 1)),
+            Ok(vec![]),
             "i",
             Err((WorkingStateAccess::Unauthorized, "HTTP 403".into())),
             at(0),
@@ -249,13 +285,21 @@ mod tests {
         let r = derive_report(
             None,
             Ok(fleet(0, 0, 0)),
+            Ok(vec![]),
             "i",
             Err((WorkingStateAccess::Missing, "gone".into())),
             at(0),
         );
         assert_eq!(r.status.status, Status::NotStarted);
         assert!(r.has_problem());
-        let r = derive_report(None, Err("no service".into()), "i", Ok(half()), at(0));
+        let r = derive_report(
+            None,
+            Err("no service".into()),
+            Ok(vec![]),
+            "i",
+            Ok(half()),
+            at(0),
+        );
         assert_eq!((r.console_state, r.status.status), (None, Status::Failed));
     }
 }

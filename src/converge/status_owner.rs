@@ -52,6 +52,7 @@ mod tests {
         derive_report(
             None,
             Ok(fleet),
+            Ok(Vec::new()),
             "i",
             Ok(done),
             Timestamp::from_epoch_seconds(10),

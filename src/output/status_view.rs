@@ -3,9 +3,11 @@
 //! Text starts exactly like `console backfill status` (PR #780 format) so existing runbooks keep working:
 //! `BackfillStatus.<STATE>`, then `Running=N`, `Pending=N`, `Desired=N` on their own lines; with
 //! `--deep-check` the shard lines `Shards total|completed|incomplete|in progress|unclaimed: N`; then our
-//! additions (percent, ETA, documents, failed documents, derived status and its reason). JSON always carries
+//! additions (percent, ETA, documents, failed documents, derived status and its reason — `Failing` with the
+//! workers' exit code and last error line when they keep failing). JSON always carries
 //! every field (null when unknown), also without `--deep-check`, and includes the console's
-//! `BackfillOverallStatus` keys (`percentage_completed`, `eta_ms`, `shard_total`, …).
+//! `BackfillOverallStatus` keys (`percentage_completed`, `eta_ms`, `shard_total`, …), and the recent
+//! `worker_failures` (worker, exit code, when, last error line).
 
 use serde_json::{Value, json};
 
@@ -121,6 +123,9 @@ pub fn text_lines(report: &StatusReport, deep_check: bool) -> Vec<String> {
         lines.push(access_text(report));
     }
     lines.extend(owner_line(report));
+    if let Some(why) = &report.failures_error {
+        lines.push(format!("Worker failures: unknown ({why})"));
+    }
     lines.push(format!("Status: {}", report.status.status.as_str()));
     lines.push(format!("Reason: {}", report.status.reason));
     lines
@@ -160,6 +165,13 @@ pub fn json_document(report: &StatusReport) -> Value {
         "documents_per_second": p.and_then(|p| p.documents_per_second(report.observed_at)),
         "failed_documents": p.and_then(|p| p.failed_documents),
         "failed_documents_present": p.and_then(|p| p.failed_documents).map(|n| n > 0),
+        "worker_failures": report.failures.iter().map(|f| json!({
+            "worker": f.worker,
+            "exit_code": f.exit_code,
+            "stopped_at": f.stopped_at.rfc3339(),
+            "message": f.message,
+        })).collect::<Vec<_>>(),
+        "worker_failures_error": report.failures_error,
         "observed_at": report.observed_at.rfc3339(),
     })
 }
@@ -190,6 +202,7 @@ mod tests {
         derive_report(
             None,
             Ok(f),
+            Ok(vec![]),
             ".migrations_working_state",
             Ok(p),
             Timestamp::from_epoch_seconds(1_784_642_531 + 400),

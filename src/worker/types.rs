@@ -112,3 +112,16 @@ pub enum WorkerError {
     #[error(transparent)]
     Ownership(Box<OwnershipError>),
 }
+
+impl WorkerError {
+    /// The target refused the worker's credentials (HTTP 401/403) on any request: a restart cannot fix it
+    /// (exit code `exit::TARGET_REFUSED`).
+    pub fn is_refused_credentials(&self) -> bool {
+        let transport = match self {
+            WorkerError::Coordination(CoordinationError::Transport(e)) => e,
+            WorkerError::Bulk { source, .. } | WorkerError::ClockCheck(source) => source,
+            _ => return false,
+        };
+        matches!(transport, TransportError::Unauthorized { .. })
+    }
+}

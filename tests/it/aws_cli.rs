@@ -12,14 +12,14 @@ const EXAMPLE: &str = "examples/aws/migration.yaml";
 /// The shared fixture uploaded where the example's `source.repository` points.
 const FIXTURE: &str = "fixtures/snapshots/ES_7_10_Single";
 
-struct Aws {
+pub(crate) struct Aws {
     dir: tempfile::TempDir,
-    moto: support::Moto,
+    pub(crate) moto: support::Moto,
     osmem: support::Osmem,
 }
 
 impl Aws {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let aws = Aws {
             dir: tempfile::tempdir().expect("tempdir"),
             moto: support::Moto::start(),
@@ -38,7 +38,7 @@ impl Aws {
     }
 
     /// The AWS example with the target pointed at osmem (auth none); `edit` changes the YAML text further.
-    fn write(&self, edit: impl Fn(String) -> String) -> PathBuf {
+    pub(crate) fn write(&self, edit: impl Fn(String) -> String) -> PathBuf {
         let base = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(EXAMPLE))
             .expect("example");
         let start = base.find("target:\n").expect("target block");
@@ -62,7 +62,7 @@ impl Aws {
         path
     }
 
-    fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         let mut cmd = Command::new(support::backfill_bin());
         cmd.current_dir(self.dir.path())
             .args(["-c", "migration.yaml"])
@@ -87,7 +87,7 @@ fn retention(days: u32) -> impl Fn(String) -> String {
 
 /// Without a ramp the converge step after apply sets the fleet straight to `workers`, so the next plan is
 /// empty; with a ramp the fleet keeps growing and the plan honestly shows `workers 2 -> 8`.
-fn no_ramp(yaml: String) -> String {
+pub(crate) fn no_ramp(yaml: String) -> String {
     let start = yaml.find("  ramp:\n").expect("ramp block");
     let end = yaml[start..].find("  archive:").expect("after ramp") + start;
     format!("{}{}", &yaml[..start], &yaml[end..])

@@ -35,6 +35,8 @@ fn observed(f: FleetObservation, p: Option<WorkProgress>) -> Observed {
         health: None,
         ramp: RampMemory::default(),
         stop: StopMemory::default(),
+        failures: Vec::new(),
+        failures_since: None,
     }
 }
 

@@ -30,7 +30,7 @@ impl Migration {
         m
     }
 
-    fn write(&self, snap: &SyntheticSnapshot, state: &str, workers: u32) {
+    pub(crate) fn write(&self, snap: &SyntheticSnapshot, state: &str, workers: u32) {
         self.write_with(snap, state, workers, "");
     }
 
@@ -101,7 +101,7 @@ impl Migration {
     }
 
     /// Log files the migration's worker processes wrote (one per process started).
-    fn worker_log_files(&self) -> usize {
+    pub(crate) fn worker_log_files(&self) -> usize {
         std::fs::read_dir(self.state_dir().join("logs"))
             .expect("logs")
             .filter_map(|e| e.ok())
@@ -133,7 +133,7 @@ impl Drop for Migration {
 /// A scenario's world in a fresh temporary directory: a synthetic snapshot of `indices` (name, shards,
 /// documents), a fresh `osmem-server` target and the migration `name` between them (running, 2 workers).
 /// Bind the parts in this order: they drop in reverse, so the migration is destroyed while its target still runs.
-fn scenario(
+pub(crate) fn scenario(
     name: &str,
     indices: &[(&str, usize, usize)],
 ) -> (
@@ -150,7 +150,7 @@ fn scenario(
 }
 
 /// Every expected document is in the target, with its source, and nothing else is.
-fn assert_target_equals(target: &str, snap: &SyntheticSnapshot) {
+pub(crate) fn assert_target_equals(target: &str, snap: &SyntheticSnapshot) {
     for (index, docs) in &snap.expected {
         assert_eq!(
             support::doc_count(target, index),
@@ -175,7 +175,7 @@ fn assert_running_again_completes_exactly(m: &Migration, snap: &SyntheticSnapsho
     assert_destroyed(m);
 }
 
-fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
+pub(crate) fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
     while !check() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");

@@ -35,6 +35,7 @@ async fn deep_check_text_matches_the_console_line_by_line() {
     let report = derive_report(
         None,
         Ok(fleet(1, 1, 0)),
+        Ok(vec![]),
         WORKING_STATE_INDEX,
         Ok(progress),
         at(now),

@@ -32,7 +32,7 @@ fn pass(status: Status, reason: &str, running: u32, desired: u32, completed: u64
             documents_migrated: Some(48_000),
             ..Default::default()
         }),
-        decision: Decision {
+        decision: Box::new(Decision {
             actions: vec![],
             requeue_after: Duration::from_secs(5),
             status: DerivedStatus::new(status, reason),
@@ -40,7 +40,8 @@ fn pass(status: Status, reason: &str, running: u32, desired: u32, completed: u64
             ramp_reason: None,
             ramp: RampMemory::default(),
             stop: StopMemory::default(),
-        },
+            failure: None,
+        }),
     }
 }
 

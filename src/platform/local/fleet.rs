@@ -1,6 +1,6 @@
 //! The local worker service as the converge loop sees it: [`LocalFleet`] observes the supervisor's report and
 //! scales by writing the `desired` file; [`start_supervisor`] / [`stop_supervisor`] are what `apply` and
-//! `destroy` do to the service itself.
+//! `destroy` do to the service itself. Worker failures come from the supervisor's report (`fleet.json`).
 //!
 //! Liveness comes from the supervisor's flock, never from a pid file: if `supervisor.lock` can be taken, no
 //! supervisor runs (the kernel released a dead one's lock), whatever `fleet.json` says.
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::state::{StateDir, StateError};
 use super::supervisor::FleetReport;
-use crate::converge::ports::{Fleet, FleetObservation, PlatformError};
+use crate::converge::ports::{Fleet, FleetObservation, PlatformError, WorkerFailure};
 
 /// How to start the supervisor of one migration.
 #[derive(Debug, Clone)]
@@ -226,5 +226,16 @@ impl Fleet for LocalFleet {
                 resource: "worker service (local)".into(),
                 message: e.to_string(),
             })?
+    }
+
+    async fn failures(&self) -> Result<Vec<WorkerFailure>, PlatformError> {
+        let state = self.launch.state.clone();
+        tokio::task::spawn_blocking(move || read_report(&state).map(|r| r.failures))
+            .await
+            .map(Option::unwrap_or_default)
+            .map_err(|e| PlatformError::Api {
+                resource: "worker service (local)".into(),
+                message: e.to_string(),
+            })
     }
 }

@@ -11,15 +11,18 @@
 //! - any other end (an error exit, a crash, a signal) restarts with exponential backoff ([`CRASH_BACKOFF`]: 1 s doubling to 60 s),
 //!   reset after a worker ran for [`HEALTHY_AFTER`].
 //!
-//! Exit codes are read back through [`Outcome::from_code`], the same table the worker exits with.
+//! Exit codes are read back through [`Outcome::from_code`], the same table the worker exits with. Every other
+//! end of a worker that was not told to stop is a failure, kept in the [`FailureLog`] of the current run (since
+//! `desired` last rose from 0): when the crash-loop policy ([`CRASH_LOOP`], the converge loop's) says a restart
+//! cannot fix them, the supervisor stops restarting (it sets `desired` to 0, as the converge loop would).
 //!
 //! Time is an argument (monotonic instants), so every transition is unit-tested without processes.
 
 use std::time::{Duration, Instant};
 
-use crate::time::{Backoff, Jitter};
-
+use crate::converge::ports::{CRASH_LOOP, FailureAssessment, WorkerFailure};
 use crate::exit::Outcome;
+use crate::time::{Backoff, Jitter, Timestamp};
 
 /// Delay before restarting a worker that found every item leased elsewhere.
 pub const ALL_LEASED_DELAY: Duration = Duration::from_secs(5);
@@ -64,6 +67,17 @@ pub enum SlotAction {
     Terminate { pid: u32 },
     /// Send SIGKILL to `pid` (did not exit within the stop bound).
     Kill { pid: u32 },
+}
+
+/// The worker that ended, as [`Slots::exited`] found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExitedWorker {
+    /// Its slot.
+    pub index: usize,
+    /// Its generation in the slot (with the slot, its name and log file).
+    pub generation: u32,
+    /// It had been told to stop: however it ended, that is no failure.
+    pub stopping: bool,
 }
 
 /// Counts in ECS's terms.
@@ -155,13 +169,17 @@ impl Slots {
         }
     }
 
-    /// Records that `pid` ended with `outcome` (`None`: an error exit, a crash or a signal).
-    pub fn exited(&mut self, pid: u32, outcome: Option<Outcome>, now: Instant) {
-        let Some(slot) = self.slots.iter_mut().find(|s| {
+    /// Records that `pid` ended with `outcome` (`None`: an error exit, a crash or a signal). Returns which slot's
+    /// worker it was, or `None` for a pid no slot holds.
+    pub fn exited(
+        &mut self,
+        pid: u32,
+        outcome: Option<Outcome>,
+        now: Instant,
+    ) -> Option<ExitedWorker> {
+        let (index, slot) = self.slots.iter_mut().enumerate().find(|(_, s)| {
             matches!(s.state, SlotState::Running { pid: p, .. } | SlotState::Stopping { pid: p, .. } if p == pid)
-        }) else {
-            return;
-        };
+        })?;
         let since = match slot.state {
             SlotState::Running { since, .. } | SlotState::Stopping { since, .. } => since,
             _ => now,
@@ -184,6 +202,11 @@ impl Slots {
                 }
             }
         };
+        Some(ExitedWorker {
+            index,
+            generation: slot.generation,
+            stopping,
+        })
     }
 
     /// Running / pending / finished, as the fleet reports them.
@@ -209,6 +232,48 @@ impl Slots {
                 _ => None,
             })
             .collect()
+    }
+}
+
+/// At most this many failures are kept (the newest).
+pub const FAILURES_KEPT: usize = 20;
+
+/// The failures of the fleet's current run, newest last: bounded in number and by the policy's window.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FailureLog {
+    failures: Vec<WorkerFailure>,
+    desired: u32,
+}
+
+impl FailureLog {
+    /// Follows the desired count: a fleet started again from 0 (a resume, an `apply` after a fix) starts a
+    /// clean log; a scale up or down keeps it.
+    pub fn desired(&mut self, desired: u32) {
+        if self.desired == 0 && desired > 0 {
+            self.failures.clear();
+        }
+        self.desired = desired;
+    }
+
+    /// Records one failure at `now`, forgetting those that left the window.
+    pub fn record(&mut self, failure: WorkerFailure, now: Timestamp) {
+        self.failures.push(failure);
+        let from = now - CRASH_LOOP.window;
+        self.failures.retain(|f| f.stopped_at >= from);
+        let excess = self.failures.len().saturating_sub(FAILURES_KEPT);
+        self.failures.drain(..excess);
+    }
+
+    /// The failures kept, newest last.
+    pub fn failures(&self) -> &[WorkerFailure] {
+        &self.failures
+    }
+
+    /// `Some` when restarts must stop (with why), by the converge loop's policy.
+    pub fn stop_restarts(&self, now: Timestamp) -> Option<FailureAssessment> {
+        CRASH_LOOP
+            .assess(&self.failures, None, now)
+            .filter(|a| a.stop_restarts)
     }
 }
 
@@ -334,7 +399,16 @@ mod tests {
             s.reconcile(1, at(1_010), ms(1_000)),
             vec![SlotAction::Kill { pid: 101 }]
         );
-        s.exited(101, None, at(1_020));
+        assert_eq!(
+            s.exited(101, None, at(1_020)),
+            Some(ExitedWorker {
+                index: 1,
+                generation: 1,
+                stopping: true
+            }),
+            "a killed worker that was told to stop"
+        );
+        assert_eq!(s.exited(101, None, at(1_025)), None, "reaped once");
         s.reconcile(1, at(1_030), ms(1_000));
         assert_eq!(s.slots.len(), 1);
         assert_eq!(s.pids(), vec![100]);
@@ -345,5 +419,51 @@ mod tests {
         assert_eq!(CRASH_BACKOFF.ceiling(1), Duration::from_secs(1));
         assert_eq!(CRASH_BACKOFF.ceiling(3), Duration::from_secs(4));
         assert_eq!(CRASH_BACKOFF.ceiling(40), Duration::from_secs(60));
+    }
+
+    fn failure(code: i32, at: Timestamp) -> WorkerFailure {
+        WorkerFailure {
+            worker: "worker-0-1".into(),
+            exit_code: Some(code),
+            stopped_at: at,
+            message: "the snapshot cannot be read: gone".into(),
+        }
+    }
+
+    #[test]
+    fn the_failure_log_stops_restarts_on_a_permanent_crash_loop_and_starts_clean_from_zero() {
+        let t0 = Timestamp::from_epoch_seconds(1_000);
+        let mut log = FailureLog::default();
+        log.desired(2);
+        log.record(failure(5, t0), t0);
+        log.record(failure(1, t0), t0);
+        log.record(failure(5, t0), t0);
+        assert_eq!(log.stop_restarts(t0), None, "two permanent failures");
+        log.record(failure(5, t0), t0);
+        let stop = log.stop_restarts(t0).expect("three permanent failures");
+        assert!(
+            stop.reason.starts_with("3 workers exited 5"),
+            "{}",
+            stop.reason
+        );
+        log.desired(4);
+        assert_eq!(log.failures().len(), 4, "a scale up keeps the log");
+        log.desired(0);
+        assert_eq!(log.failures().len(), 4, "stopping keeps it for status");
+        log.desired(2);
+        assert!(log.failures().is_empty(), "a fresh start forgets it");
+    }
+
+    #[test]
+    fn the_failure_log_is_bounded_by_count_and_window() {
+        let t0 = Timestamp::from_epoch_seconds(1_000);
+        let mut log = FailureLog::default();
+        for i in 0..30 {
+            log.record(failure(1, t0), t0 + Duration::from_secs(i));
+        }
+        assert_eq!(log.failures().len(), FAILURES_KEPT);
+        let later = t0 + CRASH_LOOP.window + Duration::from_secs(100);
+        log.record(failure(1, later), later);
+        assert_eq!(log.failures().len(), 1, "older ones left the window");
     }
 }

@@ -6,6 +6,9 @@
 //! ([`super::slots`]) — start, SIGTERM beyond desired, SIGKILL after the stop bound — and writes `fleet.json`
 //! (desired / running / pending, like ECS) atomically. Every worker writes to its own file in `logs/`
 //! (`worker-<slot>-<generation>.log`), the local log group; files older than the retention are deleted hourly.
+//! A worker that fails (any end but "no work left", "handed off", "all leased", unless it was told to stop) is
+//! recorded with its exit code and the last error line of its log in `fleet.json`; when the crash-loop policy
+//! says a restart cannot fix it, the supervisor sets `desired` to 0 itself and says why in its log.
 //! SIGTERM (from `destroy`): every worker gets SIGTERM (they checkpoint), the supervisor waits for them within
 //! the stop bound, kills stragglers, removes `fleet.json` and exits.
 
@@ -16,8 +19,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use super::slots::{SlotAction, Slots};
+use super::slots::{FailureLog, SlotAction, Slots};
 use super::state::{StateDir, StateError, write_atomic};
+use crate::converge::ports::WorkerFailure;
 use crate::exit::Outcome;
 use crate::time::{Clock, SystemClock};
 
@@ -34,6 +38,9 @@ pub struct FleetReport {
     pub started_total: u64,
     /// Epoch milliseconds of the last write (a heartbeat).
     pub updated_ms: u64,
+    /// Workers that failed in the current run (since `desired` last rose from 0), newest last.
+    #[serde(default)]
+    pub failures: Vec<WorkerFailure>,
 }
 
 /// How the supervisor runs its workers.
@@ -80,6 +87,7 @@ pub fn run(options: &SupervisorOptions, notice: &dyn Fn(&str)) -> Result<(), Sta
     })?;
     let clock = SystemClock;
     let mut slots = Slots::default();
+    let mut failures = FailureLog::default();
     let mut children: HashMap<u32, Child> = HashMap::new();
     let mut started_total = 0u64;
     let mut last_report = FleetReport::default();
@@ -88,13 +96,38 @@ pub fn run(options: &SupervisorOptions, notice: &dyn Fn(&str)) -> Result<(), Sta
 
     loop {
         let terminating = TERMINATE.load(Ordering::SeqCst);
-        let desired = if terminating {
+        let mut desired = if terminating {
             0
         } else {
             // An unreadable desired file keeps the last value rather than killing the fleet.
             options.state.desired().unwrap_or(last_report.desired)
         };
-        reap(&mut children, &mut slots, clock.instant());
+        failures.desired(desired);
+        reap(
+            &mut children,
+            &mut slots,
+            &mut failures,
+            &logs,
+            clock.instant(),
+        );
+        if desired > 0
+            && let Some(stop) = failures.stop_restarts(clock.now())
+        {
+            notice(&format!("supervisor: {}", stop.reason));
+            // Whoever reads `desired` 0 must find the failures that explain it: the report goes first.
+            let report = FleetReport {
+                failures: failures.failures().to_vec(),
+                updated_ms: epoch_ms(),
+                ..last_report.clone()
+            };
+            write_report(&options.state, &report, notice);
+            last_report = report;
+            match options.state.set_desired(0) {
+                Ok(()) => desired = 0,
+                Err(err) => notice(&format!("supervisor: cannot stop the restarts: {err}")),
+            }
+            failures.desired(desired);
+        }
         for action in slots.reconcile(desired, clock.instant(), options.stop_timeout) {
             match action {
                 SlotAction::Start { index } => {
@@ -125,6 +158,7 @@ pub fn run(options: &SupervisorOptions, notice: &dyn Fn(&str)) -> Result<(), Sta
             finished: counts.finished,
             started_total,
             updated_ms: epoch_ms(),
+            failures: failures.failures().to_vec(),
         };
         let changed = FleetReport {
             updated_ms: 0,
@@ -134,10 +168,7 @@ pub fn run(options: &SupervisorOptions, notice: &dyn Fn(&str)) -> Result<(), Sta
             ..last_report.clone()
         };
         if changed || report.updated_ms.saturating_sub(last_report.updated_ms) >= 2_000 {
-            let bytes = serde_json::to_vec(&report).unwrap_or_default();
-            if let Err(err) = write_atomic(&options.state.fleet_path(), &bytes) {
-                notice(&format!("supervisor: {err}"));
-            }
+            write_report(&options.state, &report, notice);
             last_report = report;
         }
         let since = |t: Instant| clock.instant().saturating_duration_since(t);
@@ -162,6 +193,14 @@ pub fn run(options: &SupervisorOptions, notice: &dyn Fn(&str)) -> Result<(), Sta
     }
 }
 
+/// Writes `fleet.json` atomically; a failure goes to `notice` (the next tick writes again).
+fn write_report(state: &StateDir, report: &FleetReport, notice: &dyn Fn(&str)) {
+    let bytes = serde_json::to_vec(report).unwrap_or_default();
+    if let Err(err) = write_atomic(&state.fleet_path(), &bytes) {
+        notice(&format!("supervisor: {err}"));
+    }
+}
+
 /// Takes the supervisor lock, retrying briefly: `supervisor_running` probes it by taking it for an instant.
 fn lock_with_patience(state: &StateDir) -> Result<super::state::StateLock, StateError> {
     let deadline = Instant::now() + Duration::from_secs(2);
@@ -175,17 +214,45 @@ fn lock_with_patience(state: &StateDir) -> Result<super::state::StateLock, State
     }
 }
 
-fn reap(children: &mut HashMap<u32, Child>, slots: &mut Slots, now: Instant) {
+/// Reaps exited workers into the slot table; a failure is recorded with the last error of its log file.
+fn reap(
+    children: &mut HashMap<u32, Child>,
+    slots: &mut Slots,
+    failures: &mut FailureLog,
+    logs: &Path,
+    now: Instant,
+) {
     let mut exited = Vec::new();
     for (pid, child) in children.iter_mut() {
         if let Ok(Some(status)) = child.try_wait() {
-            exited.push((*pid, status.code().and_then(Outcome::from_code)));
+            exited.push((*pid, status.code()));
         }
     }
-    for (pid, outcome) in exited {
+    for (pid, code) in exited {
         children.remove(&pid);
-        slots.exited(pid, outcome, now);
+        let Some(worker) = slots.exited(pid, code.and_then(Outcome::from_code), now) else {
+            continue;
+        };
+        if worker.stopping || !WorkerFailure::is_failure(code) {
+            continue;
+        }
+        let name = worker_name(worker.index, worker.generation);
+        let stopped_at = SystemClock.now();
+        failures.record(
+            WorkerFailure {
+                message: super::logs::last_error_of(&logs.join(format!("{name}.log"))),
+                worker: name,
+                exit_code: code,
+                stopped_at,
+            },
+            stopped_at,
+        );
     }
+}
+
+/// `worker-<slot>-<generation>`: the name of a worker process and of its log file (`<name>.log`).
+fn worker_name(slot: usize, generation: u32) -> String {
+    format!("worker-{slot}-{generation}")
 }
 
 fn spawn_worker(
@@ -194,7 +261,7 @@ fn spawn_worker(
     slot: usize,
     generation: u32,
 ) -> std::io::Result<Child> {
-    let log_path = logs.join(format!("worker-{slot}-{generation}.log"));
+    let log_path = logs.join(format!("{}.log", worker_name(slot, generation)));
     let log = OpenOptions::new()
         .create(true)
         .append(true)
