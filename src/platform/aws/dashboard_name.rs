@@ -1,18 +1,26 @@
-//! CloudWatch dashboard names are global to an account and region, and every migration's default is Migration
-//! Assistant's `MigrationAssistant_ReindexFromSnapshot_Dashboard`. Before a stack creates or renames a dashboard,
-//! the plan checks that no dashboard of that name exists outside the stack (GetDashboard, then the stack's own
-//! resource); when one does, the stack's plan carries a note naming the owner (DescribeStackResources by
-//! physical id, where the API answers it) and the `dashboard.name` that avoids the clash.
+//! CloudWatch dashboard names are global to an account and region, and every migration's default is
+//! `MigrationAssistant_ReindexFromSnapshot_Dashboard`. Before a stack creates or changes a dashboard, the plan
+//! checks that no dashboard of that name exists outside the stack; when one does, the stack's plan carries a
+//! note naming the owner and the `dashboard.name` that avoids the clash.
 //!
-//! Best effort: a failed lookup (no `cloudwatch:GetDashboard` permission, say) adds no note and never fails the
-//! plan. Only plans that change the stack look, so an unchanged plan stays one round of reads.
+//! How: GetDashboard says whether the name exists (then the stack's own resource says whether it is ours, and
+//! DescribeStackResources by physical id names the owning stack, where CloudFormation answers it). When
+//! CloudWatch cannot answer (no `cloudwatch:GetDashboard` permission; `moto_server`, which does not speak the
+//! SDK's CloudWatch protocol), the other stacks tagged `backfill:managed-by` are searched for a dashboard of that
+//! name: the likeliest clash is another migration left at the default name.
+//!
+//! Best effort: a failed lookup adds no note and never fails the plan. Only plans that change the stack look,
+//! so an unchanged plan stays one round of reads.
 
 use serde_json::Value;
 
+use super::clients::error_code;
 use super::stacks::CloudFormation;
 use crate::render::RenderedStack;
 
 const DASHBOARD_TYPE: &str = "AWS::CloudWatch::Dashboard";
+/// The stack tag `render` puts on every stack it makes.
+const MANAGED_BY: &str = "backfill:managed-by";
 
 impl CloudFormation {
     /// Why the dashboards `r` declares cannot take their names, if one is taken by something else.
@@ -20,33 +28,49 @@ impl CloudFormation {
         let template: Value = serde_json::from_str(&r.template_body).ok()?;
         let mut notes = Vec::new();
         for (logical_id, name) in dashboard_names(&template) {
-            if !self.dashboard_exists(&name).await || self.owns(r, &logical_id, &name).await {
-                continue;
+            let owner = match self.dashboard_exists(&name).await {
+                Some(false) => continue,
+                Some(true) => {
+                    if self.owns(&r.stack_name, &logical_id, &name).await {
+                        continue;
+                    }
+                    Some(self.owner_of(&name).await)
+                }
+                None => self
+                    .backfill_stack_with(&name, &r.stack_name)
+                    .await
+                    .map(Some),
+            };
+            if let Some(owner) = owner {
+                notes.push(taken_note(&name, owner.as_deref(), &r.stack_name));
             }
-            let owner = self.owner_of(&name).await;
-            notes.push(taken_note(&name, owner.as_deref(), &r.stack_name));
         }
         (!notes.is_empty()).then(|| notes.join("; "))
     }
 
-    /// GetDashboard answers: not found, or not allowed to look, is "nothing to say".
-    async fn dashboard_exists(&self, name: &str) -> bool {
-        self.clients
+    /// GetDashboard's answer: `None` when CloudWatch could not say (an error other than "not found").
+    async fn dashboard_exists(&self, name: &str) -> Option<bool> {
+        match self
+            .clients
             .cloudwatch
             .get_dashboard()
             .dashboard_name(name)
             .send()
             .await
-            .is_ok()
+        {
+            Ok(_) => Some(true),
+            Err(err) if error_code(&err) == Some("ResourceNotFound") => Some(false),
+            Err(_) => None,
+        }
     }
 
-    /// The deployed stack's own `logical_id` is the dashboard `name`.
-    async fn owns(&self, r: &RenderedStack, logical_id: &str, name: &str) -> bool {
+    /// The deployed `stack`'s own `logical_id` is the dashboard `name`.
+    async fn owns(&self, stack: &str, logical_id: &str, name: &str) -> bool {
         let Ok(out) = self
             .clients
             .cfn
             .describe_stack_resource()
-            .stack_name(&r.stack_name)
+            .stack_name(stack)
             .logical_resource_id(logical_id)
             .send()
             .await
@@ -73,6 +97,54 @@ impl CloudFormation {
             .find(|r| r.resource_type() == Some(DASHBOARD_TYPE))
             .and_then(|r| r.stack_name())
             .map(str::to_string)
+    }
+
+    /// Another stack made by backfill (tag `backfill:managed-by`) with a dashboard named `name`.
+    async fn backfill_stack_with(&self, name: &str, own_stack: &str) -> Option<String> {
+        let mut token = None;
+        loop {
+            let out = self
+                .clients
+                .cfn
+                .describe_stacks()
+                .set_next_token(token.take())
+                .send()
+                .await
+                .ok()?;
+            for stack in out.stacks() {
+                let Some(stack_name) = stack.stack_name() else {
+                    continue;
+                };
+                let ours = stack.tags().iter().any(|t| t.key() == Some(MANAGED_BY));
+                let live = stack
+                    .stack_status()
+                    .is_some_and(|s| s.as_str() != "DELETE_COMPLETE");
+                if stack_name != own_stack
+                    && ours
+                    && live
+                    && self.has_dashboard(stack_name, name).await
+                {
+                    return Some(stack_name.to_string());
+                }
+            }
+            token = Some(out.next_token()?.to_string());
+        }
+    }
+
+    async fn has_dashboard(&self, stack: &str, name: &str) -> bool {
+        let Ok(out) = self
+            .clients
+            .cfn
+            .describe_stack_resources()
+            .stack_name(stack)
+            .send()
+            .await
+        else {
+            return false;
+        };
+        out.stack_resources().iter().any(|r| {
+            r.resource_type() == Some(DASHBOARD_TYPE) && r.physical_resource_id() == Some(name)
+        })
     }
 }
 

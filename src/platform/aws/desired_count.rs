@@ -9,6 +9,7 @@
 
 use serde_json::Value;
 
+use super::template_diff::ResourceDiff;
 use crate::plan::{Action, ResourceChange};
 use crate::render::RenderedStack;
 
@@ -57,6 +58,18 @@ pub(crate) fn hide(changes: &mut Vec<ResourceChange>) {
         }
         change.properties.retain(|p| p.name != PROPERTY);
         !(change.properties.is_empty() && matches!(change.action, Action::Modify | Action::Dynamic))
+    });
+}
+
+/// Drops a modified ECS service that a change set lists without details when the template diff (both sides
+/// without the count) finds nothing in it: the count was its only difference. (moto lists changes by template
+/// text and gives no details; CloudFormation's details are handled by [`hide`].)
+pub(crate) fn drop_count_only(changes: &mut Vec<ResourceChange>, diff: &[ResourceDiff]) {
+    changes.retain(|change| {
+        change.resource_type != SERVICE_TYPE
+            || !change.properties.is_empty()
+            || !matches!(change.action, Action::Modify | Action::Dynamic)
+            || diff.iter().any(|d| d.logical_id == change.logical_id)
     });
 }
 
@@ -130,5 +143,21 @@ mod tests {
             vec![vec!["TaskDefinition"], vec![], vec![PROPERTY]],
             "a count-only change is dropped; one without details is kept for the template diff"
         );
+        let mut undetailed = vec![
+            change(SERVICE_TYPE, Action::Modify, &[]),
+            change("AWS::ECS::TaskDefinition", Action::Modify, &[]),
+        ];
+        drop_count_only(&mut undetailed, &[]);
+        assert_eq!(undetailed.len(), 1);
+        assert_eq!(undetailed[0].resource_type, "AWS::ECS::TaskDefinition");
+        let mut diffed = vec![change(SERVICE_TYPE, Action::Modify, &[])];
+        let diff = ResourceDiff {
+            logical_id: "R".into(),
+            resource_type: SERVICE_TYPE.into(),
+            kind: super::super::template_diff::DiffKind::Modified,
+            properties: vec![],
+        };
+        drop_count_only(&mut diffed, &[diff]);
+        assert_eq!(diffed.len(), 1, "a service the diff finds changed stays");
     }
 }

@@ -154,6 +154,7 @@ impl CloudFormation {
             });
         if lacks_detail && let Some(old) = self.deployed_template(name).await? {
             let diff = template_diff::diff(&old, &deployed.parameters, template, &r.parameters);
+            desired_count::drop_count_only(&mut resources, &diff);
             changes::supplement(&mut resources, &diff);
         }
         let parameters = changes::key_value_changes(&deployed.parameters, &r.parameters);
