@@ -158,4 +158,71 @@ mod tests {
         assert_eq!(m.platform, PlatformKind::Local);
         assert_eq!(m.backfill.workers, 2);
     }
+
+    const AWS: &str = "version: 1\nname: demo\nplatform: aws\nsource: {repository: s3://bucket-a/p, snapshot: s, version: ES_7.10}\n\
+        target:\n  endpoint: https://search-demo-x1.eu-west-1.es.amazonaws.com\n  auth:\n";
+    const WORKER: &str = "worker: {image: i, subnets: [subnet-1]}\naws: {region: us-east-1}\n";
+
+    fn aws(auth: &str, worker: &str) -> Result<Migration, ConfigErrors> {
+        let text = format!("{AWS}{auth}{worker}");
+        parse(
+            &text,
+            Path::new("m.yaml"),
+            &MapEnv::default(),
+            LoadOptions::default(),
+        )
+    }
+
+    #[test]
+    fn issue_17_keys_read_the_target_account_secret_format_and_capacity() {
+        let sigv4 = "    type: sigv4\n    region: eu-west-1\n";
+        for account in ["210987654321", "\"210987654321\""] {
+            let m = aws(&format!("{sigv4}    account: {account}\n"), WORKER).expect("valid");
+            assert_eq!(m.target.aws.account.as_deref(), Some("210987654321"));
+        }
+        let m = aws(sigv4, WORKER).expect("valid");
+        assert_eq!(
+            (m.target.aws.account, m.worker.capacity),
+            (None, Capacity::Fargate)
+        );
+        let spot = "worker: {image: i, subnets: [subnet-1], capacity: fargate_spot}\naws: {region: us-east-1}\n";
+        assert_eq!(
+            aws(sigv4, spot).expect("valid").worker.capacity,
+            Capacity::FargateSpot
+        );
+
+        let err = aws(&format!("{sigv4}    account: \"12345\"\n"), WORKER)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("target.auth.account") && err.contains("not an AWS account id"),
+            "{err}"
+        );
+        let basic = "    type: basic\n    username: u\n    password_secret_arn: arn:aws:secretsmanager:eu-west-1:1:secret:s\n";
+        let err = aws(
+            &format!("{sigv4}    password_secret_format: json\n"),
+            WORKER,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("does not apply to auth type `sigv4`"), "{err}");
+        // `engine: rfs` must be told how the secret holds the password; `backfill` keeps the whole secret.
+        let rfs =
+            "worker: {image: i, subnets: [subnet-1], engine: rfs}\naws: {region: us-east-1}\n";
+        let err = aws(basic, rfs).unwrap_err().to_string();
+        assert!(err.contains("target.auth.password_secret_format"), "{err}");
+        let m = aws(&format!("{basic}    password_secret_format: json\n"), rfs).expect("valid");
+        assert_eq!(
+            m.target.aws.password_secret_format,
+            Some(SecretFormat::Json)
+        );
+        assert_eq!(
+            aws(basic, WORKER)
+                .expect("valid")
+                .target
+                .aws
+                .password_secret_format,
+            None
+        );
+    }
 }

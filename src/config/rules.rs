@@ -166,6 +166,21 @@ fn check_aws(walk: &mut Walk, root: &Node, m: &Migration) {
             "store the password in Secrets Manager and use `password_secret_arn`",
         );
     }
+    if let TargetAuth::Basic {
+        password: PasswordSource::SecretArn(_),
+        ..
+    } = &m.target.auth
+        && m.target.aws.password_secret_format.is_none()
+        && m.worker.engine == Engine::Rfs
+    {
+        // The `backfill` engine keeps its earlier reading (the whole secret) unless the key says otherwise.
+        walk.error_hint(
+            at(&["target", "auth", "password_secret_arn"]),
+            "target.auth.password_secret_format",
+            "`engine: rfs` cannot tell how the secret holds the password",
+            "add `password_secret_format: json` (a JSON object with a `password` field, as Migration Assistant stores it) or `plain` (the whole secret is the password)",
+        );
+    }
     if m.backfill.state == DesiredState::Stopped
         && !m.backfill.archive.as_ref().is_some_and(Location::is_s3)
     {

@@ -32,6 +32,8 @@ const AUTH_KEYS: &[&str] = &[
     "password_secret_arn",
     "service",
     "region",
+    "account",
+    "password_secret_format",
 ];
 const TLS_KEYS: &[&str] = &["ca_file", "insecure_skip_verify"];
 const BACKFILL_KEYS: &[&str] = &[
@@ -63,6 +65,7 @@ const WORKER_KEYS: &[&str] = &[
     "subnets",
     "security_groups",
     "assign_public_ip",
+    "capacity",
 ];
 const BATCH_KEYS: &[&str] = &["max_docs", "max_bytes"];
 const LOGS_KEYS: &[&str] = &["group", "retention_days"];
@@ -260,6 +263,10 @@ fn read_target(walk: &mut Walk, top: &MapReader) -> Option<Target> {
         }
     });
     let auth = read_auth(walk, &map);
+    let (auth, aws) = match auth {
+        Some((auth, aws)) => (Some(auth), Some(aws)),
+        None => (None, None),
+    };
     let tls = section(walk, &map, "tls", TLS_KEYS).map(|t| Tls {
         ca_file: t.string(walk, "ca_file").map(PathBuf::from),
         insecure_skip_verify: t.boolean(walk, "insecure_skip_verify").unwrap_or(false),
@@ -268,10 +275,12 @@ fn read_target(walk: &mut Walk, top: &MapReader) -> Option<Target> {
         endpoint: endpoint?,
         auth: auth?,
         tls: tls?,
+        aws: aws?,
     })
 }
 
-fn read_auth(walk: &mut Walk, target: &MapReader) -> Option<TargetAuth> {
+/// `target.auth`: how to authenticate, and what the AWS stacks need beside it ([`TargetAws`]).
+fn read_auth(walk: &mut Walk, target: &MapReader) -> Option<(TargetAuth, TargetAws)> {
     let map = section(walk, target, "auth", AUTH_KEYS)?;
     let kind = if map.has("type") {
         map.choice(walk, "type", &["none", "basic", "sigv4"])?
@@ -302,7 +311,15 @@ fn read_auth(walk: &mut Walk, target: &MapReader) -> Option<TargetAuth> {
     };
     match kind {
         "basic" => {
-            stray(walk, &["username", "password_env", "password_secret_arn"]);
+            stray(
+                walk,
+                &[
+                    "username",
+                    "password_env",
+                    "password_secret_arn",
+                    "password_secret_format",
+                ],
+            );
             let username =
                 map.required_string(walk, "username", "the user name for HTTP basic auth");
             let env = map.string(walk, "password_env");
@@ -354,13 +371,27 @@ fn read_auth(walk: &mut Walk, target: &MapReader) -> Option<TargetAuth> {
                     None
                 }
             };
-            Some(TargetAuth::Basic {
-                username: username?,
-                password: password?,
-            })
+            let password_secret_format =
+                match map.choice(walk, "password_secret_format", &["json", "plain"]) {
+                    Some("json") => Some(SecretFormat::Json),
+                    Some(_) => Some(SecretFormat::Plain),
+                    None if map.has("password_secret_format") => return None,
+                    None => None,
+                };
+            let aws = TargetAws {
+                account: None,
+                password_secret_format,
+            };
+            Some((
+                TargetAuth::Basic {
+                    username: username?,
+                    password: password?,
+                },
+                aws,
+            ))
         }
         "sigv4" => {
-            stray(walk, &["service", "region"]);
+            stray(walk, &["service", "region", "account"]);
             let service = match map.choice(walk, "service", &["es", "aoss"]) {
                 Some("aoss") => Sigv4Service::Aoss,
                 Some(_) => Sigv4Service::Es,
@@ -368,12 +399,32 @@ fn read_auth(walk: &mut Walk, target: &MapReader) -> Option<TargetAuth> {
                 None => Sigv4Service::Es,
             };
             let region = map.string(walk, "region").unwrap_or_default();
+            // An unquoted account id is a YAML number; its digits are the id (a leading 0 is lost, and caught).
+            let account = match map.node("account").map(|n| &n.value) {
+                Some(super::tree::Value::Int(n)) => Some(n.to_string()),
+                _ => map.string(walk, "account"),
+            };
+            if let Some(account) = &account
+                && (account.len() != 12 || !account.chars().all(|c| c.is_ascii_digit()))
+            {
+                walk.error_hint(
+                    map.pos_of("account"),
+                    &map.key_path("account"),
+                    format!("`{account}` is not an AWS account id"),
+                    "write the 12 digits of the account that owns the domain, quoted: `account: \"123456789012\"`",
+                );
+                return None;
+            }
+            let aws = TargetAws {
+                account,
+                password_secret_format: None,
+            };
             // An empty region is resolved against `aws.region` in rules.rs.
-            Some(TargetAuth::Sigv4 { service, region })
+            Some((TargetAuth::Sigv4 { service, region }, aws))
         }
         _ => {
             stray(walk, &[]);
-            Some(TargetAuth::None)
+            Some((TargetAuth::None, TargetAws::default()))
         }
     }
 }
@@ -477,6 +528,11 @@ fn read_worker(walk: &mut Walk, top: &MapReader) -> Option<WorkerSettings> {
         subnets: map.string_list(walk, "subnets").unwrap_or_default(),
         security_groups: map.string_list(walk, "security_groups").unwrap_or_default(),
         assign_public_ip: map.boolean(walk, "assign_public_ip").unwrap_or(false),
+        capacity: match map.choice(walk, "capacity", &["fargate", "fargate_spot", "mixed"]) {
+            Some("fargate_spot") => Capacity::FargateSpot,
+            Some("mixed") => Capacity::Mixed,
+            _ => Capacity::Fargate,
+        },
     })
 }
 

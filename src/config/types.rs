@@ -102,6 +102,29 @@ pub struct Target {
     pub endpoint: String,
     pub auth: TargetAuth,
     pub tls: Tls,
+    /// What the AWS deployment needs to know about the target beyond how to reach it.
+    pub aws: TargetAws,
+}
+
+/// The target as the AWS stacks see it: whose account holds it (for the workers' IAM policy and the dashboard)
+/// and how the ECS task reads a Secrets Manager password.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct TargetAws {
+    /// `target.auth.account` (SigV4): the AWS account of the domain or collection; `None` is the stack's own.
+    pub account: Option<String>,
+    /// `target.auth.password_secret_format`: how a `password_secret_arn` secret holds the password.
+    pub password_secret_format: Option<SecretFormat>,
+}
+
+/// How a Secrets Manager secret holds the target password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SecretFormat {
+    /// A JSON object with a `password` field (Migration Assistant's `{"username": .., "password": ..}`); the
+    /// ECS task reads that field alone.
+    Json,
+    /// The whole secret string is the password.
+    Plain,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -213,6 +236,19 @@ pub struct WorkerSettings {
     pub subnets: Vec<String>,
     pub security_groups: Vec<String>,
     pub assign_public_ip: bool,
+    /// Which Fargate capacity the ECS service runs on.
+    pub capacity: Capacity,
+}
+
+/// `worker.capacity`: on-demand Fargate, Fargate Spot, or both. Workers checkpoint on SIGTERM, which suits
+/// Spot's two-minute interruption notice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Capacity {
+    Fargate,
+    FargateSpot,
+    /// One on-demand task as a base, the rest spread over Spot and on-demand 3:1.
+    Mixed,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -7,6 +7,7 @@
 //! `manifest.json` listing the stacks in deployment order. Secrets never reach the output: passwords are
 //! referenced by Secrets Manager ARN only.
 
+mod aws_target;
 mod engine;
 pub mod metrics;
 mod view;
@@ -225,8 +226,7 @@ fn dashboard_context(context: &Value) -> Value {
         "name": sub(&context["name"]),
         "service_name": sub(&context["service_name"]),
         "cluster_name": sub(&context["cluster"]["name"]),
-        "target_domain": sub(&context["dashboard"]["target_domain"]),
-        "has_target_domain": context["dashboard"]["has_target_domain"],
+        "dashboard": context["dashboard"],
         "metrics": context["metrics"],
     })
 }

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use crate::config::*;
 
+use super::aws_target::{self, sub_escape};
 use super::metrics;
 use super::worker_env::{WorkerVar, backfill_environment};
 
@@ -24,11 +25,7 @@ pub fn view(m: &Migration) -> Value {
         "worker": worker_view(m),
         "task_policy": task_policy(m),
         "execution_secrets": secrets_view(m),
-        "dashboard": {
-            "name": m.dashboard.name,
-            "target_domain": m.dashboard.target_domain.clone().unwrap_or_default(),
-            "has_target_domain": m.dashboard.target_domain.is_some(),
-        },
+        "dashboard": dashboard_view(m),
         "metrics": {
             "namespace": metrics::NAMESPACE,
             "dimension": metrics::DIMENSION,
@@ -40,8 +37,25 @@ pub fn view(m: &Migration) -> Value {
             "items_completed": metrics::WORK_ITEMS_COMPLETED,
             "shards_total": metrics::SHARDS_TOTAL,
             "shards_completed": metrics::SHARDS_COMPLETED,
+            "shard_duration": metrics::SHARD_DURATION,
             "handoffs": metrics::LEASE_HANDOFFS,
         },
+    })
+}
+
+/// What the dashboard body needs, already `${`-escaped for its `Fn::Sub`. The target charts take their
+/// `DomainName` from the dashboard's `DomainName` variable, a select filled from the account's `AWS/ES`
+/// domains; its default is the configured (or endpoint-named) domain, else the first domain found.
+fn dashboard_view(m: &Migration) -> Value {
+    let target = aws_target::aws_target(m);
+    json!({
+        "name": m.dashboard.name,
+        "domain_default": target.domain.clone().unwrap_or_else(|| "__FIRST".into()),
+        // The value the variable replaces in every target metric; shown only before a domain is chosen.
+        "domain": target.domain.unwrap_or_else(|| "choose-a-domain".into()),
+        "target_region": target.region,
+        "target_account": target.account,
+        "rfs": m.worker.engine == Engine::Rfs,
     })
 }
 
@@ -77,7 +91,21 @@ fn worker_view(m: &Migration) -> Value {
         "assign_public_ip": if w.assign_public_ip { "ENABLED" } else { "DISABLED" },
         // The worker checkpoints within this bound on SIGTERM (ECS waits StopTimeout before SIGKILL).
         "stop_timeout_seconds": 120,
+        "capacity_provider_strategy": capacity_provider_strategy(w.capacity),
     })
+}
+
+/// `None` for on-demand Fargate (the service keeps `LaunchType: FARGATE`, which any cluster accepts); the
+/// strategy otherwise. `mixed`: one on-demand task as a base, the rest 3:1 on Spot.
+fn capacity_provider_strategy(capacity: Capacity) -> Value {
+    match capacity {
+        Capacity::Fargate => Value::Null,
+        Capacity::FargateSpot => json!([{ "CapacityProvider": "FARGATE_SPOT", "Weight": 1 }]),
+        Capacity::Mixed => json!([
+            { "CapacityProvider": "FARGATE", "Base": 1, "Weight": 1 },
+            { "CapacityProvider": "FARGATE_SPOT", "Weight": 3 },
+        ]),
+    }
 }
 
 /// Migration Assistant's `RfsMigrateDocuments` command line (worker.md section 2), every value shell-quoted.
@@ -192,7 +220,12 @@ fn secrets_view(m: &Migration) -> Value {
             } else {
                 WorkerVar::TargetPassword.name()
             };
-            json!({ "any": true, "arn": arn, "list": [{ "Name": name, "ValueFrom": arn }] })
+            // ECS reads one field of a JSON secret with `<arn>:<json-key>:<version-stage>:<version-id>`.
+            let value_from = match m.target.aws.password_secret_format {
+                Some(SecretFormat::Json) => format!("{arn}:password::"),
+                _ => arn.clone(),
+            };
+            json!({ "any": true, "arn": arn, "list": [{ "Name": name, "ValueFrom": value_from }] })
         }
         _ => json!({ "any": false, "arn": "", "list": [] }),
     }
@@ -231,30 +264,7 @@ fn task_policy(m: &Migration) -> Value {
             "Resource": [{ "Fn::Sub": format!("arn:${{AWS::Partition}}:s3:::{}", sub_escape(&objects)) }],
         }));
     }
-    if let TargetAuth::Sigv4 { service, .. } = &m.target.auth {
-        let statement = match (service, &m.dashboard.target_domain) {
-            (Sigv4Service::Es, Some(domain)) => json!({
-                "Sid": "WriteTargetDomain",
-                "Effect": "Allow",
-                "Action": ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut", "es:ESHttpDelete"],
-                "Resource": [
-                    { "Fn::Sub": format!("arn:${{AWS::Partition}}:es:${{AWS::Region}}:${{AWS::AccountId}}:domain/{}", sub_escape(domain)) },
-                    { "Fn::Sub": format!("arn:${{AWS::Partition}}:es:${{AWS::Region}}:${{AWS::AccountId}}:domain/{}/*", sub_escape(domain)) },
-                ],
-            }),
-            (Sigv4Service::Es, None) => json!({
-                "Sid": "WriteTargetDomains",
-                "Effect": "Allow",
-                "Action": ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut", "es:ESHttpDelete"],
-                "Resource": [{ "Fn::Sub": "arn:${AWS::Partition}:es:${AWS::Region}:${AWS::AccountId}:domain/*" }],
-            }),
-            (Sigv4Service::Aoss, _) => json!({
-                "Sid": "WriteTargetCollection",
-                "Effect": "Allow",
-                "Action": ["aoss:APIAccessAll"],
-                "Resource": [{ "Fn::Sub": "arn:${AWS::Partition}:aoss:${AWS::Region}:${AWS::AccountId}:collection/*" }],
-            }),
-        };
+    if let Some(statement) = aws_target::data_access_statement(m) {
         statements.push(statement);
     }
     // Every task needs at least one statement to attach a policy; reading its own cluster's identity is harmless.
@@ -267,11 +277,6 @@ fn task_policy(m: &Migration) -> Value {
         }));
     }
     json!({ "Version": "2012-10-17", "Statement": statements })
-}
-
-/// Escapes `${` in a value placed inside `Fn::Sub` so a user string cannot inject a substitution.
-fn sub_escape(value: &str) -> String {
-    value.replace("${", "${!")
 }
 
 #[cfg(test)]

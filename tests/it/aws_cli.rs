@@ -276,3 +276,22 @@ fn apply_without_a_terminal_or_auto_approve_refuses_at_once() {
     let plan = stderr(&aws.run(&["plan"]));
     assert_eq!(plan.matches(": create").count(), 3, "{plan}");
 }
+
+#[test]
+fn plan_says_when_another_migration_uses_the_dashboard_name() {
+    let aws = Aws::start();
+    aws.write(|y| no_ramp(y).replace("name: orders-2024", "name: other-2024"));
+    let apply = aws.run(&["apply", "--auto-approve"]);
+    assert!(apply.status.success(), "{}", stderr(&apply));
+
+    aws.write(no_ramp);
+    let plan = aws.run(&["plan"]);
+    let text = stderr(&plan);
+    assert!(plan.status.success(), "{text}");
+    assert!(
+        text.contains(
+            "note: the dashboard name MigrationAssistant_ReindexFromSnapshot_Dashboard is already used by stack other-2024-dashboard"
+        ) && text.contains("`dashboard.name`"),
+        "{text}"
+    );
+}

@@ -638,7 +638,7 @@ async fn the_ecs_fleet_observes_and_scales_the_service_of_the_workers_stack() {
         (fleet.cluster.as_str(), fleet.service.as_str()),
         "the names the config implies are the names the stack made"
     );
-    // The template has no DesiredCount: moto creates the service with 0 (real ECS: 1).
+    // The stack creates the service with DesiredCount 0: no task before the converge loop asks for one.
     let observed = fleet.observe().await.expect("observe");
     assert!(observed.exists);
     assert_eq!(observed.desired, 0);
@@ -684,4 +684,95 @@ fn the_standard_endpoint_override_reaches_moto() {
         .status()
         .expect("run the child test");
     assert!(status.success());
+}
+
+#[tokio::test]
+async fn a_scaled_fleet_survives_a_stack_update_and_the_count_never_shows_in_a_plan() {
+    let moto = support::Moto::start();
+    let cfn = platform(&moto).await;
+    let m = migration(|t| t);
+    plan_and_apply(&cfn, &rendered(&m)).await;
+    let fleet = EcsFleet::for_migration(cfn.clients(), &m);
+    assert_eq!(fleet.observe().await.expect("observe").desired, 0);
+    fleet.scale(3).await.expect("the converge loop scales");
+
+    let again = cfn.plan(&rendered(&m)).await.expect("second plan");
+    assert!(
+        again.iter().all(|p| p.action == StackAction::NoChange),
+        "the deployed DesiredCount 0 is not a difference: {:?}",
+        actions(&again)
+    );
+
+    // A change to the task (a new task definition, the service pointed at it) updates the service...
+    let changed = migration(|t| t.replace("max_docs: 1000", "max_docs: 500"));
+    let stacks = rendered(&changed);
+    let plans = cfn.plan(&stacks).await.expect("plan the update");
+    assert_eq!(
+        plans[1].action,
+        StackAction::Update,
+        "{:?}",
+        actions(&plans)
+    );
+    for change in &plans[1].resources {
+        assert!(
+            change.properties.iter().all(|p| p.name != "DesiredCount"),
+            "the count is not the stack's: {change:?}"
+        );
+    }
+    apply_recorded(&cfn, &plans, &stacks).await;
+    // ...and leaves the count the converge loop set.
+    assert_eq!(fleet.observe().await.expect("observe").desired, 3);
+    let after = cfn.plan(&stacks).await.expect("plan after the update");
+    assert!(
+        after.iter().all(|p| p.action == StackAction::NoChange),
+        "{:?}",
+        actions(&after)
+    );
+}
+
+#[tokio::test]
+async fn a_dashboard_name_another_migration_uses_is_noted_with_the_key_that_avoids_it() {
+    let moto = support::Moto::start();
+    let cfn = platform(&moto).await;
+    // Another migration, left at the default dashboard name, deployed its dashboard stack.
+    let other = rendered(&migration(|t| {
+        t.replace("name: orders-2024", "name: other-2024")
+    }));
+    let other_dashboard = RenderedStacks {
+        stacks: vec![other.stacks[2].clone()],
+    };
+    plan_and_apply(&cfn, &other_dashboard).await;
+
+    let plans = cfn.plan(&rendered(&migration(|t| t))).await.expect("plan");
+    cfn.discard(&plans).await;
+    let note = plans[2].note.as_deref().unwrap_or_default();
+    assert!(
+        note.contains("MigrationAssistant_ReindexFromSnapshot_Dashboard is already used by stack other-2024-dashboard")
+            && note.contains("dashboard: {name: MigrationAssistant_ReindexFromSnapshot_orders-2024}"),
+        "{note}"
+    );
+    assert!(plans[0].note.is_none() && plans[1].note.is_none());
+
+    // A name of its own: no note, and none once the stack owns the dashboard and changes it.
+    let own = |t: String| {
+        t.replace(
+            "dashboard:\n",
+            "dashboard:\n  name: MigrationAssistant_ReindexFromSnapshot_orders-2024\n",
+        )
+    };
+    let stacks = rendered(&migration(own));
+    let plans = cfn.plan(&stacks).await.expect("plan");
+    assert!(
+        plans.iter().all(|p| p.note.is_none()),
+        "{:?}",
+        plans[2].note
+    );
+    apply_recorded(&cfn, &plans, &stacks).await;
+    let redrawn = rendered(&migration(|t| {
+        own(t).replace("target_domain: orders-abc123", "target_domain: orders-next")
+    }));
+    let plans = cfn.plan(&redrawn).await.expect("plan a dashboard change");
+    cfn.discard(&plans).await;
+    assert_eq!(plans[2].action, StackAction::Update);
+    assert!(plans[2].note.is_none(), "{:?}", plans[2].note);
 }

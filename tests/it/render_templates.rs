@@ -6,7 +6,8 @@ use crate::support;
 use std::path::{Path, PathBuf};
 
 use backfill::config::{
-    self, LoadOptions, Location, MapEnv, Migration, PasswordSource, S3Location, TargetAuth,
+    self, Capacity, LoadOptions, Location, MapEnv, Migration, PasswordSource, S3Location,
+    TargetAuth,
 };
 use backfill::render::{self, Templates, metrics};
 use proptest::prelude::*;
@@ -63,31 +64,89 @@ fn every_example_is_valid_and_renders_deterministically() {
     }
 }
 
+/// A text replacement in an example (`from`, `to`).
+type Edit<'a> = (&'a str, &'a str);
+
+/// The examples, and variants of them that take the other branches of the templates: Spot and mixed capacity,
+/// a serverless target, a SigV4 target in another account, a plain secret.
+fn examples_and_variants() -> Vec<(String, Migration)> {
+    let mut all: Vec<(String, Migration)> = examples()
+        .iter()
+        .map(|p| (p.display().to_string(), load(p)))
+        .collect();
+    let variants: [(&str, &str, &[Edit]); 4] = [
+        (
+            "spot",
+            "aws/migration.yaml",
+            &[("  batch:\n", "  capacity: fargate_spot\n  batch:\n")],
+        ),
+        (
+            "aoss-other-account",
+            "aws/migration.yaml",
+            &[
+                (
+                    "    service: es\n",
+                    "    service: aoss\n    account: \"210987654321\"\n",
+                ),
+                (
+                    "https://search-orders-abc123.us-east-1.es.amazonaws.com",
+                    "https://abc123def456.us-east-1.aoss.amazonaws.com",
+                ),
+            ],
+        ),
+        (
+            "rfs-plain-fargate",
+            "aws/migration-rfs-basic.yaml",
+            &[
+                (
+                    "password_secret_format: json",
+                    "password_secret_format: plain",
+                ),
+                ("capacity: mixed", "capacity: fargate"),
+            ],
+        ),
+        (
+            "rfs-created-cluster",
+            "aws/migration-rfs-basic.yaml",
+            &[("  cluster: migration-cluster\n", "")],
+        ),
+    ];
+    for (label, example, edits) in variants {
+        all.push((label.to_string(), example_with(example, edits)));
+    }
+    all
+}
+
 #[test]
 fn every_rendered_template_passes_cfn_lint() {
-    let lint = support::venv_bin("cfn-lint");
-    for path in examples() {
-        let out = tempfile::tempdir().expect("tempdir");
-        let rendered = render::render(&load(&path), &Templates::embedded()).expect("render");
-        let mut templates = Vec::new();
+    let out = tempfile::tempdir().expect("tempdir");
+    let mut templates = Vec::new();
+    for (i, (_, m)) in examples_and_variants().iter().enumerate() {
+        let dir = out.path().join(i.to_string());
+        std::fs::create_dir(&dir).expect("mkdir");
+        let rendered = render::render(m, &Templates::embedded()).expect("render");
         for (name, content) in &rendered.files {
-            std::fs::write(out.path().join(name), content).expect("write");
+            std::fs::write(dir.join(name), content).expect("write");
             if name.to_string_lossy().ends_with(".template.json") {
-                templates.push(out.path().join(name));
+                templates.push(dir.join(name));
             }
         }
-        let result = std::process::Command::new(&lint)
-            .args(&templates)
-            .output()
-            .expect("run cfn-lint");
-        assert!(
-            result.status.success(),
-            "cfn-lint failed for {}:\n{}{}",
-            path.display(),
-            String::from_utf8_lossy(&result.stdout),
-            String::from_utf8_lossy(&result.stderr)
-        );
     }
+    // One run for every template (cfn-lint starts slowly).
+    let result = std::process::Command::new(support::venv_bin("cfn-lint"))
+        .args(&templates)
+        .output()
+        .expect("run cfn-lint");
+    assert!(
+        result.status.success(),
+        "cfn-lint failed ({:?}):\n{}{}",
+        examples_and_variants()
+            .iter()
+            .map(|(l, _)| l)
+            .collect::<Vec<_>>(),
+        String::from_utf8_lossy(&result.stdout),
+        String::from_utf8_lossy(&result.stderr)
+    );
 }
 
 fn workers_template(m: &Migration) -> Value {
@@ -96,15 +155,42 @@ fn workers_template(m: &Migration) -> Value {
 }
 
 #[test]
-fn the_service_never_declares_a_desired_count() {
-    for path in examples() {
-        let t = workers_template(&load(&path));
+fn the_service_is_created_with_no_task_and_the_deployment_settings_of_issue_17() {
+    for (path, m) in examples_and_variants() {
+        let t = workers_template(&m);
         let service = &t["Resources"]["WorkerService"]["Properties"];
-        assert!(service.is_object());
-        assert!(
-            service.get("DesiredCount").is_none(),
-            "the converge loop alone owns the count"
+        assert_eq!(
+            service["DesiredCount"], 0,
+            "{path}: a new service starts no task; the platform leaves the count out of updates"
         );
+        assert_eq!(
+            service["DeploymentConfiguration"]["DeploymentCircuitBreaker"],
+            serde_json::json!({ "Enable": true, "Rollback": true })
+        );
+        assert_eq!(service["PropagateTags"], "SERVICE");
+        match m.worker.capacity {
+            Capacity::Fargate => {
+                assert_eq!(service["LaunchType"], "FARGATE");
+                assert!(service.get("CapacityProviderStrategy").is_none());
+            }
+            Capacity::FargateSpot | Capacity::Mixed => {
+                assert!(service.get("LaunchType").is_none(), "{path}");
+                let providers: Vec<&str> = service["CapacityProviderStrategy"]
+                    .as_array()
+                    .expect("strategy")
+                    .iter()
+                    .filter_map(|s| s["CapacityProvider"].as_str())
+                    .collect();
+                assert!(providers.contains(&"FARGATE_SPOT"), "{providers:?}");
+            }
+        }
+        if let Some(cluster) = t["Resources"].get("WorkerCluster") {
+            assert_eq!(
+                cluster["Properties"]["CapacityProviders"],
+                serde_json::json!(["FARGATE", "FARGATE_SPOT"]),
+                "a created cluster can run every capacity"
+            );
+        }
     }
 }
 
@@ -136,11 +222,39 @@ fn secrets_never_appear_in_rendered_output() {
     let container =
         &t["Resources"]["WorkerTaskDefinition"]["Properties"]["ContainerDefinitions"][0];
     assert_eq!(container["Secrets"][0]["Name"], "RFS_TARGET_PASSWORD");
-    assert!(
-        container["Secrets"][0]["ValueFrom"]
-            .as_str()
-            .is_some_and(|a| a.starts_with("arn:aws:secretsmanager:"))
+    let arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:target-password-AbCdEf";
+    assert_eq!(
+        container["Secrets"][0]["ValueFrom"],
+        format!("{arn}:password::"),
+        "a JSON secret (password_secret_format: json): ECS reads its `password` field"
     );
+    let plain = example_with(
+        "aws/migration-rfs-basic.yaml",
+        &[(
+            "password_secret_format: json",
+            "password_secret_format: plain",
+        )],
+    );
+    let container = &workers_template(&plain)["Resources"]["WorkerTaskDefinition"]["Properties"]["ContainerDefinitions"]
+        [0];
+    assert_eq!(
+        container["Secrets"][0]["ValueFrom"], arn,
+        "a plain secret is the password as it is"
+    );
+}
+
+/// An example with text replacements (each must apply).
+fn example_with(example: &str, edits: &[(&str, &str)]) -> Migration {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(example);
+    let mut text = std::fs::read_to_string(&path).expect("example");
+    for (from, to) in edits {
+        assert!(text.contains(from), "{example} has no `{from}`");
+        text = text.replace(from, to);
+    }
+    config::parse(&text, &path, &MapEnv::default(), LoadOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]
@@ -155,9 +269,34 @@ fn task_role_is_least_privilege() {
         "read of the snapshot prefix only: {text}"
     );
     assert!(
-        text.contains("domain/orders-abc123"),
+        text.contains("es:us-east-1:${AWS::AccountId}:domain/orders-abc123"),
         "es:ESHttp* on the target domain only: {text}"
     );
+    // A target in another region and account: the statement names the target's, not the stack's.
+    let elsewhere = example_with(
+        "aws/migration.yaml",
+        &[
+            (
+                "https://search-orders-abc123.us-east-1.es.amazonaws.com",
+                "https://search-orders-0a1b2c3d.eu-west-1.es.amazonaws.com",
+            ),
+            (
+                "    region: us-east-1\n\nbackfill:",
+                "    region: eu-west-1\n    account: \"210987654321\"\n\nbackfill:",
+            ),
+            ("dashboard:\n  target_domain: orders-abc123\n", ""),
+        ],
+    );
+    let t = workers_template(&elsewhere);
+    let text =
+        t["Resources"]["TaskRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+            .to_string();
+    assert!(
+        text.contains("arn:${AWS::Partition}:es:eu-west-1:210987654321:domain/orders\"")
+            && text.contains("es:eu-west-1:210987654321:domain/orders/*"),
+        "the domain named by the endpoint, in the target's region and account: {text}"
+    );
+    assert!(!text.contains("AWS::Region"), "{text}");
     assert!(
         !text.contains("\"s3:*\"") && !text.contains("\"Resource\":\"*\""),
         "no wildcards: {text}"
@@ -223,18 +362,173 @@ fn dashboard_charts_only_metrics_the_worker_emits_and_every_required_series() {
     }
     for name in [
         "CPUUtilization",
+        "MasterCPUUtilization",
         "JVMMemoryPressure",
         "IndexingRate",
+        "SearchableDocuments",
+        "2xx",
+        "3xx",
+        "4xx",
+        "5xx",
+        "ClusterUsedSpace",
+        "ThroughputThrottle",
+        "IopsThrottle",
         "ThreadpoolWriteRejected",
     ] {
         assert!(has("AWS/ES", name), "missing target {name}");
     }
     assert!(has("AWS/ECS", "CPUUtilization") && has("AWS/ECS", "MemoryUtilization"));
     assert!(has("ECS/ContainerInsights", "RunningTaskCount"));
-    assert!(
-        body.to_string().contains("orders-abc123"),
-        "target charts name the domain"
+    // Migration Assistant's stats and periods.
+    assert_eq!(stats(&body, "AWS/ES", "IndexingRate"), ["Sum@60"]);
+    assert_eq!(
+        stats(&body, "AWS/ES", "SearchableDocuments"),
+        ["Average@60"]
     );
+    assert_eq!(stats(&body, "AWS/ES", "5xx"), ["Sum@300"]);
+    for cpu in [
+        ("AWS/ES", "CPUUtilization"),
+        ("AWS/ES", "MasterCPUUtilization"),
+        ("AWS/ECS", "CPUUtilization"),
+    ] {
+        let mut found = stats(&body, cpu.0, cpu.1);
+        found.sort();
+        assert_eq!(found, ["Average@60", "Maximum@60", "Minimum@60"], "{cpu:?}");
+    }
+    assert_eq!(
+        stats(&body, metrics::NAMESPACE, metrics::SHARD_DURATION),
+        ["p50@300", "p90@300", "Maximum@300"]
+    );
+}
+
+/// `stat@period` of every row charting `namespace`/`name` (the row's own, else its widget's).
+fn stats(body: &Value, namespace: &str, name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for widget in body["widgets"].as_array().expect("widgets") {
+        let props = &widget["properties"];
+        for row in props["metrics"].as_array().into_iter().flatten() {
+            if row[0] == namespace && row[1] == name {
+                let options = row
+                    .as_array()
+                    .and_then(|r| r.last())
+                    .cloned()
+                    .unwrap_or_default();
+                let stat = options["stat"]
+                    .as_str()
+                    .or(props["stat"].as_str())
+                    .unwrap_or("?");
+                let period = options["period"]
+                    .as_u64()
+                    .or(props["period"].as_u64())
+                    .unwrap_or(0);
+                out.push(format!("{stat}@{period}"));
+            }
+        }
+    }
+    out
+}
+
+fn dashboard_body(m: &Migration) -> Value {
+    let rendered = render::render(m, &Templates::embedded()).expect("render");
+    let t: Value = serde_json::from_str(&rendered.stacks.stacks[2].template_body).expect("json");
+    let sub = t["Resources"]["BackfillDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+        .as_str()
+        .expect("Fn::Sub body")
+        .to_string();
+    serde_json::from_str(&sub).expect("body json")
+}
+
+#[test]
+fn a_domain_name_selector_drives_every_target_chart() {
+    let m = load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/aws/migration.yaml"));
+    let body = dashboard_body(&m);
+    let variables = body["variables"].as_array().expect("variables");
+    assert_eq!(variables.len(), 1);
+    let v = &variables[0];
+    assert_eq!(
+        (
+            &v["type"],
+            &v["property"],
+            &v["inputType"],
+            &v["populateFrom"]
+        ),
+        (
+            &"property".into(),
+            &"DomainName".into(),
+            &"select".into(),
+            &"DomainName".into()
+        )
+    );
+    assert!(
+        v["search"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("{AWS/ES,ClientId,DomainName}")),
+        "filled from a search of the account's AWS/ES domains: {v}"
+    );
+    assert_eq!(
+        v["defaultValue"], "orders-abc123",
+        "dashboard.target_domain is the default"
+    );
+    let mut target_rows = 0;
+    for widget in body["widgets"].as_array().expect("widgets") {
+        for row in widget["properties"]["metrics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            if row[0] == "AWS/ES" {
+                target_rows += 1;
+                assert_eq!(
+                    (&row[2], &row[3]),
+                    (&"DomainName".into(), &"orders-abc123".into()),
+                    "{row}"
+                );
+                assert_eq!(row[5], "${AWS::AccountId}");
+            }
+        }
+    }
+    assert!(target_rows >= 13, "{target_rows}");
+
+    // No target domain and an endpoint that names none: the first domain the search finds.
+    let custom = example_with("aws/migration-rfs-basic.yaml", &[]);
+    assert_eq!(custom.dashboard.target_domain, None);
+    assert_eq!(
+        dashboard_body(&custom)["variables"][0]["defaultValue"],
+        "__FIRST"
+    );
+}
+
+#[test]
+fn the_rfs_engine_says_which_charts_stay_empty() {
+    let text_widgets = |m: &Migration| -> String {
+        dashboard_body(m)["widgets"]
+            .as_array()
+            .expect("widgets")
+            .iter()
+            .filter(|w| w["type"] == "text")
+            .map(|w| {
+                w["properties"]["markdown"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let rfs = text_widgets(&example_with("aws/migration-rfs-basic.yaml", &[]));
+    for chart in [
+        "Documents migrated per second",
+        "Source bytes migrated per second",
+        "Shard progress",
+        "Shard duration",
+        "Bulk failures and retries",
+    ] {
+        assert!(rfs.contains(chart), "the rfs note names {chart}: {rfs}");
+    }
+    let backfill = text_widgets(&load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/aws/migration.yaml"),
+    ));
+    assert!(!backfill.contains("engine: rfs"), "{backfill}");
 }
 
 #[test]

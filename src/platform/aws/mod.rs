@@ -3,9 +3,11 @@
 //!
 //! - [`clients`]: the SDK clients from the standard configuration chain, and SDK errors as `PlatformError`s;
 //! - [`CloudFormation`] (`stacks`, `planning`, `execute`): [`crate::platform::Stacks`] — plan (change sets,
-//!   concurrently), apply (execute in order, follow stack events), destroy, discard;
-//! - `changes`, [`template_diff`], `status`: the pure parts — change sets to plan entries, the template-diff
-//!   fallback for change sets without details, and every decision on a status string;
+//!   concurrently), apply (execute in order, follow stack events), destroy, discard; `dashboard_name`: the plan's
+//!   note when the dashboard's name is taken outside the stack;
+//! - `changes`, [`template_diff`], `status`, `desired_count`: the pure parts — change sets to plan entries, the
+//!   template-diff fallback for change sets without details, every decision on a status string, and the
+//!   service's `DesiredCount` (0 at creation, left out of every update);
 //! - [`EcsFleet`]: [`crate::converge::ports::Fleet`] over DescribeServices / UpdateService;
 //! - [`CloudWatchHealth`]: the ramp's health on Amazon OpenSearch Service (CloudWatch `AWS/ES` CPU and JVM).
 //!
@@ -17,6 +19,8 @@
 
 mod changes;
 pub mod clients;
+mod dashboard_name;
+mod desired_count;
 mod ecs;
 mod execute;
 pub mod health;

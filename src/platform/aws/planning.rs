@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::changes;
 use super::clients::api_error;
+use super::desired_count;
 use super::stacks::{CloudFormation, Deployed, Poll};
 use super::status::{Existing, classify_existing, is_no_changes};
 use super::template_diff;
@@ -15,7 +16,8 @@ use crate::platform::DeployError;
 use crate::render::RenderedStack;
 
 impl CloudFormation {
-    /// The deployed template, when it is JSON.
+    /// The deployed template, when it is JSON, without the `DesiredCount` the stack no longer owns (see
+    /// `desired_count`), so it compares with what an update submits.
     async fn deployed_template(&self, stack: &str) -> Result<Option<Value>, DeployError> {
         let out = self
             .clients
@@ -25,9 +27,13 @@ impl CloudFormation {
             .send()
             .await
             .map_err(|e| api_error(&format!("stack {stack}"), "GetTemplate", &e))?;
-        Ok(out
+        let mut template: Option<Value> = out
             .template_body()
-            .and_then(|t| serde_json::from_str(t).ok()))
+            .and_then(|t| serde_json::from_str(t).ok());
+        if let Some(t) = &mut template {
+            desired_count::strip(t);
+        }
+        Ok(template)
     }
 
     pub(super) async fn plan_stack(&self, r: &RenderedStack) -> Result<StackPlan, DeployError> {
@@ -56,6 +62,7 @@ impl CloudFormation {
                     return self.plan_change_set(r, &template, None).await;
                 }
                 (Some(d), Some(Existing::Update)) => {
+                    let (update, template) = desired_count::for_update(r, &template);
                     if old_template.as_ref() == Some(&template) && unchanged_inputs(&d, r) {
                         return Ok(StackPlan {
                             resources: Vec::new(),
@@ -64,7 +71,7 @@ impl CloudFormation {
                             ..new_stack_plan(r, &template, StackAction::NoChange, d.baseline())
                         });
                     }
-                    return self.plan_change_set(r, &template, Some(d)).await;
+                    return self.plan_change_set(&update, &template, Some(d)).await;
                 }
                 (Some(d), Some(Existing::Recreate { note })) => {
                     return Ok(StackPlan {
@@ -140,12 +147,14 @@ impl CloudFormation {
         };
         let mut resources: Vec<ResourceChange> =
             cs.changes.iter().map(changes::resource_change).collect();
+        desired_count::hide(&mut resources);
         let lacks_detail = resources.is_empty()
             || resources.iter().any(|c| {
                 c.properties.is_empty() && matches!(c.action, Action::Modify | Action::Dynamic)
             });
         if lacks_detail && let Some(old) = self.deployed_template(name).await? {
             let diff = template_diff::diff(&old, &deployed.parameters, template, &r.parameters);
+            desired_count::drop_count_only(&mut resources, &diff);
             changes::supplement(&mut resources, &diff);
         }
         let parameters = changes::key_value_changes(&deployed.parameters, &r.parameters);

@@ -334,8 +334,19 @@ impl Stacks for CloudFormation {
     }
 
     async fn plan(&self, rendered: &RenderedStacks) -> Result<Vec<StackPlan>, DeployError> {
-        let results =
-            futures::future::join_all(rendered.stacks.iter().map(|r| self.plan_stack(r))).await;
+        let results = futures::future::join_all(rendered.stacks.iter().map(|r| async move {
+            let mut plan = self.plan_stack(r).await?;
+            if plan.has_changes()
+                && let Some(note) = self.dashboard_name_note(r).await
+            {
+                plan.note = Some(match plan.note.take() {
+                    Some(first) => format!("{first}; {note}"),
+                    None => note,
+                });
+            }
+            Ok::<_, DeployError>(plan)
+        }))
+        .await;
         let mut plans = Vec::new();
         let mut first_error = None;
         for result in results {
