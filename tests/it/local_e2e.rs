@@ -355,12 +355,17 @@ fn stopped_archives_then_restore_state_and_running_resume() {
     m.write(&snap, "stopped", 2);
     let text = m.ok(&["apply", "--auto-approve", "--wait"]);
     assert!(text.contains("Backfill Stopped"), "{text}");
-    let archives: Vec<PathBuf> =
+    // One archive, and the working state's owner record beside it.
+    let (archives, records): (Vec<PathBuf>, Vec<PathBuf>) =
         std::fs::read_dir(m.dir.path().join(".backfill/_archives/e2e-stop"))
             .expect("archive directory")
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
+            .partition(|p| !p.to_string_lossy().ends_with(".identity.json"));
     assert_eq!(archives.len(), 1, "one archive: {archives:?}");
+    assert_eq!(
+        records,
+        vec![PathBuf::from(format!("{}.identity.json", archives[0].display()))]
+    );
     let index = support::get_json(&format!("{}/.migrations_working_state/_count", osmem.url));
     assert!(index["count"].is_null(), "working state deleted: {index}");
     m.ok(&["restore-state", archives[0].to_str().expect("utf8")]);
