@@ -92,13 +92,25 @@ pub fn parse(
                     errors: sorted(walk.errors),
                 });
             }
-            resolve_relative_paths(&mut m, dir);
+            resolve_relative_paths(&mut m, &absolute_dir(dir));
             Ok(m)
         }
         _ => Err(ConfigErrors {
             errors: sorted(walk.errors),
         }),
     }
+}
+
+/// The configuration file's directory as an absolute path (lexically: `.` removed, symlinks kept), so a local
+/// path means the same whether the file was named as `migration.yaml` or `/abs/migration.yaml` — the working
+/// state records the repository, and the CLI and the workers it starts must name it alike.
+fn absolute_dir(dir: &Path) -> std::path::PathBuf {
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())
 }
 
 /// Local paths in the file are relative to the file's directory, whatever the working directory.

@@ -7,8 +7,15 @@ use crate::aws_cli::{Aws, no_ramp};
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
 
-#[tokio::test(flavor = "multi_thread")]
-async fn stopped_ecs_tasks_are_reported_by_status() {
+/// Why the two tasks stopped.
+const REASONS: [&str; 2] = [
+    "CannotPullContainerError: pull image manifest has been retried 5 time(s)",
+    "Essential container in task exited",
+];
+
+#[test]
+fn stopped_ecs_tasks_are_reported_by_status() {
+    // `Aws::start` runs a runtime of its own (the fixture's upload to S3), so this is not a tokio test.
     let aws = Aws::start();
     aws.write(no_ramp);
     let apply = aws.run(&["apply", "--auto-approve"]);
@@ -17,68 +24,10 @@ async fn stopped_ecs_tasks_are_reported_by_status() {
         "{}",
         String::from_utf8_lossy(&apply.stderr)
     );
-
-    let config = aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(&aws.moto.url)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-        .load()
-        .await;
-    let ecs = aws_sdk_ecs::Client::new(&config);
-    let cluster = "orders-2024-backfill";
-    // moto 5 cannot run the workers' own task definition (it answers 500), and its ListTasks ignores the
-    // service filter: a minimal task definition in the workers' cluster stands in for the service's tasks.
-    let registered = ecs
-        .register_task_definition()
-        .family("orders-2024-worker")
-        .container_definitions(
-            aws_sdk_ecs::types::ContainerDefinition::builder()
-                .name("worker")
-                .image("backfill:latest")
-                .memory(512)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("register task definition");
-    let task_definition = registered
-        .task_definition()
-        .and_then(|t| t.task_definition_arn())
-        .expect("task definition arn")
-        .to_string();
-    let reasons = [
-        "CannotPullContainerError: pull image manifest has been retried 5 time(s)",
-        "Essential container in task exited",
-    ];
-    for reason in reasons {
-        let run = ecs
-            .run_task()
-            .cluster(cluster)
-            .task_definition(&task_definition)
-            .started_by("ecs-svc/1")
-            .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
-            .network_configuration(
-                aws_sdk_ecs::types::NetworkConfiguration::builder()
-                    .awsvpc_configuration(
-                        aws_sdk_ecs::types::AwsVpcConfiguration::builder()
-                            .subnets("subnet-1")
-                            .build()
-                            .expect("awsvpc"),
-                    )
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("run task");
-        let arn = run.tasks()[0].task_arn().expect("arn").to_string();
-        ecs.stop_task()
-            .cluster(cluster)
-            .task(&arn)
-            .reason(reason)
-            .send()
-            .await
-            .expect("stop task");
-    }
+    tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(stop_two_tasks(&aws.moto.url));
+    let reasons = REASONS;
 
     let out = aws.run(&["status", "--json"]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status json");
@@ -109,4 +58,65 @@ async fn stopped_ecs_tasks_are_reported_by_status() {
         text.contains("\nStatus: Failing\nReason: 2 workers ended without an exit code"),
         "{text}"
     );
+}
+
+/// Two tasks of the workers' cluster, started as the service would and stopped with [`REASONS`].
+async fn stop_two_tasks(moto_url: &str) {
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(moto_url)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+        .load()
+        .await;
+    let ecs = aws_sdk_ecs::Client::new(&config);
+    let cluster = "orders-2024-backfill";
+    // moto 5 cannot run the workers' own task definition (it answers 500), and its ListTasks ignores the
+    // service filter: a minimal task definition in the workers' cluster stands in for the service's tasks.
+    let registered = ecs
+        .register_task_definition()
+        .family("orders-2024-worker")
+        .container_definitions(
+            aws_sdk_ecs::types::ContainerDefinition::builder()
+                .name("worker")
+                .image("backfill:latest")
+                .memory(512)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("register task definition");
+    let task_definition = registered
+        .task_definition()
+        .and_then(|t| t.task_definition_arn())
+        .expect("task definition arn")
+        .to_string();
+    for reason in REASONS {
+        let run = ecs
+            .run_task()
+            .cluster(cluster)
+            .task_definition(&task_definition)
+            .started_by("ecs-svc/1")
+            .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
+            .network_configuration(
+                aws_sdk_ecs::types::NetworkConfiguration::builder()
+                    .awsvpc_configuration(
+                        aws_sdk_ecs::types::AwsVpcConfiguration::builder()
+                            .subnets("subnet-1")
+                            .build()
+                            .expect("awsvpc"),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("run task");
+        let arn = run.tasks()[0].task_arn().expect("arn").to_string();
+        ecs.stop_task()
+            .cluster(cluster)
+            .task(&arn)
+            .reason(reason)
+            .send()
+            .await
+            .expect("stop task");
+    }
 }

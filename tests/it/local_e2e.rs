@@ -364,7 +364,10 @@ fn stopped_archives_then_restore_state_and_running_resume() {
     assert_eq!(archives.len(), 1, "one archive: {archives:?}");
     assert_eq!(
         records,
-        vec![PathBuf::from(format!("{}.identity.json", archives[0].display()))]
+        vec![PathBuf::from(format!(
+            "{}.identity.json",
+            archives[0].display()
+        ))]
     );
     let index = support::get_json(&format!("{}/.migrations_working_state/_count", osmem.url));
     assert!(index["count"].is_null(), "working state deleted: {index}");
