@@ -22,7 +22,7 @@ use tokio::sync::OnceCell;
 use crate::config::AwsSettings;
 
 /// The SDK configuration for `aws`: the standard chain, with `aws.profile` and `aws.region` when set.
-pub async fn load(aws: &AwsSettings) -> SdkConfig {
+pub(crate) async fn load(aws: &AwsSettings) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(profile) = &aws.profile {
         loader = loader.profile_name(profile);
@@ -34,7 +34,7 @@ pub async fn load(aws: &AwsSettings) -> SdkConfig {
 }
 
 /// An S3 client over `config` with path-style addressing, in `region` when given (else the configuration's).
-pub fn s3_client(config: &SdkConfig, region: Option<&str>) -> aws_sdk_s3::Client {
+pub(crate) fn s3_client(config: &SdkConfig, region: Option<&str>) -> aws_sdk_s3::Client {
     let mut builder = aws_sdk_s3::config::Builder::from(config).force_path_style(true);
     if let Some(region) = region {
         builder = builder.region(Region::new(region.to_string()));
@@ -51,7 +51,7 @@ pub struct AwsSdk {
 
 impl AwsSdk {
     /// Loads from `settings` when first needed.
-    pub fn new(settings: &AwsSettings) -> Self {
+    pub(crate) fn new(settings: &AwsSettings) -> Self {
         AwsSdk {
             settings: settings.clone(),
             config: OnceCell::new(),
@@ -67,12 +67,12 @@ impl AwsSdk {
     }
 
     /// The configuration, loaded now if it was not yet.
-    pub async fn config(&self) -> &SdkConfig {
+    pub(crate) async fn config(&self) -> &SdkConfig {
         self.config.get_or_init(|| load(&self.settings)).await
     }
 
     /// An S3 client (see [`s3_client`]).
-    pub async fn s3(&self, region: Option<&str>) -> aws_sdk_s3::Client {
+    pub(crate) async fn s3(&self, region: Option<&str>) -> aws_sdk_s3::Client {
         s3_client(self.config().await, region)
     }
 }

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 /// What a finished subcommand wants the process to report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Success (0).
     Success,
     /// `plan --detailed-exitcode` found changes (2).
@@ -22,31 +22,31 @@ pub enum Outcome {
 }
 
 /// Exit code for any error (bad input, failed deployment, unreachable service): 1.
-pub const ERROR: u8 = 1;
+pub(crate) const ERROR: u8 = 1;
 /// Exit code when the preflight found problems (`plan`, and `apply`, which then changes nothing): 1, as for any
 /// error. Never 2: a plan that cannot be applied is not a plan with changes (`--detailed-exitcode`).
-pub const PREFLIGHT_PROBLEMS: u8 = 1;
+pub(crate) const PREFLIGHT_PROBLEMS: u8 = 1;
 /// Exit code when the snapshot cannot be read by the worker: 5.
-pub const SNAPSHOT_UNREADABLE: u8 = 5;
+pub(crate) const SNAPSHOT_UNREADABLE: u8 = 5;
 /// Exit code when the worker's working state records another migration (or none, without the opt-in): 6.
 /// Permanent: restarting the worker cannot change it; the configuration must (README, "Several migrations
 /// on one target").
-pub const WORKING_STATE_NOT_OURS: u8 = 6;
+pub(crate) const WORKING_STATE_NOT_OURS: u8 = 6;
 /// Exit code when the target refuses the worker's credentials (HTTP 401/403): 7.
-pub const TARGET_REFUSED: u8 = 7;
+pub(crate) const TARGET_REFUSED: u8 = 7;
 /// Exit code for a command-line usage error (clap's own): 64 would be sysexits, but clap uses 2; we keep clap's.
-pub const USAGE: u8 = 2;
+pub(crate) const USAGE: u8 = 2;
 
 impl Outcome {
     /// Every outcome, for reading a code back.
-    pub const ALL: [Outcome; 4] = [
+    pub(crate) const ALL: [Outcome; 4] = [
         Outcome::Success,
         Outcome::ChangesPresent,
         Outcome::LeaseHandedOff,
         Outcome::AllWorkLeased,
     ];
 
-    pub fn code(self) -> u8 {
+    pub(crate) fn code(self) -> u8 {
         match self {
             Outcome::Success => 0,
             Outcome::ChangesPresent => 2,
@@ -60,7 +60,7 @@ impl Outcome {
     /// The outcome a finished `backfill` process reported with exit code `code`; `None` for an error exit
     /// (one of [`ERROR_EXITS`]) or a code `backfill` never uses. A usage error shares
     /// `ChangesPresent`'s code (clap's 2), so a caller that never expects that outcome treats it as an error.
-    pub fn from_code(code: i32) -> Option<Outcome> {
+    pub(crate) fn from_code(code: i32) -> Option<Outcome> {
         Outcome::ALL
             .into_iter()
             .find(|o| i32::from(o.code()) == code)
@@ -69,7 +69,7 @@ impl Outcome {
 
 /// What an error exit code means to whoever restarts the process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ErrorExit {
+pub(crate) struct ErrorExit {
     pub code: u8,
     /// The cause in words, as `status` shows it ("the snapshot cannot be read").
     pub meaning: &'static str,
@@ -79,7 +79,7 @@ pub struct ErrorExit {
 }
 
 /// Every error exit code `backfill` uses, one row each. A code not listed (a crash, a signal) is transient.
-pub const ERROR_EXITS: [ErrorExit; 4] = [
+pub(crate) const ERROR_EXITS: [ErrorExit; 4] = [
     ErrorExit {
         code: ERROR,
         meaning: "error",
@@ -103,7 +103,7 @@ pub const ERROR_EXITS: [ErrorExit; 4] = [
 ];
 
 /// The row of [`ERROR_EXITS`] for `code`, if `backfill` uses it.
-pub fn error_exit(code: i32) -> Option<ErrorExit> {
+pub(crate) fn error_exit(code: i32) -> Option<ErrorExit> {
     ERROR_EXITS.into_iter().find(|e| i32::from(e.code) == code)
 }
 

@@ -33,7 +33,7 @@ use crate::preflight::{self, Preflight, PreflightFailed};
 use crate::render::Rendered;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// A saved plan (`plan --out FILE`) to execute exactly; it is the approval.
     pub plan: Option<PathBuf>,
     /// Do not ask for confirmation.
@@ -47,7 +47,7 @@ pub struct Args {
     pub wait_timeout: Duration,
 }
 
-pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
+pub(crate) async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     require_approval_possible(ctx, args.auto_approve, args.plan.is_some())?;
     let m = platforms::load(ctx, true)?;
     let rendered = platforms::render_stacks(&m)?;

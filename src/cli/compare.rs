@@ -16,7 +16,7 @@ use crate::output::Format;
 use crate::snapshot::{self, Repository};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Refresh the target indices before counting (documents indexed in the last second become visible).
     #[arg(long)]
     pub refresh: bool,
@@ -37,7 +37,7 @@ impl Row {
     }
 }
 
-pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
+pub(crate) async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     let m = platforms::load(ctx, true)?;
     let (location, aws, region) = (
         m.source.repository.clone(),

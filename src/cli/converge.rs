@@ -10,7 +10,7 @@ use crate::exit::Outcome;
 use crate::output::converge_view::ConvergeView;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Keep converging forever (a pipeline stage or a service).
     #[arg(long)]
     pub watch: bool,
@@ -22,7 +22,7 @@ pub struct Args {
     pub timeout: Duration,
 }
 
-pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
+pub(crate) async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     let m = platforms::load(ctx, true)?;
     let platform = platforms::platform(&m, ctx).await?;
     with_platform!(&platform, |_stacks, fleet| {

@@ -9,13 +9,13 @@ use crate::platform::local::dashboard;
 use crate::platform::local::state::StateDir;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Open the page with the desktop's default browser (`xdg-open` / `open`).
     #[arg(long)]
     pub open: bool,
 }
 
-pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
+pub(crate) async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     let m = platforms::load(ctx, false)?;
     if m.platform == PlatformKind::Aws {
         ctx.printer.result(format!(

@@ -24,7 +24,7 @@ use crate::platform::Stacks;
 use crate::time::{Clock, SystemClock};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
@@ -33,7 +33,7 @@ pub struct Args {
     pub keep_working_state: bool,
 }
 
-pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
+pub(crate) async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     require_approval_possible(ctx, args.auto_approve, false)?;
     let m = platforms::load(ctx, false)?;
     let rendered = platforms::render_stacks(&m)?;

@@ -8,9 +8,9 @@ use crate::cli::Context;
 use crate::exit::Outcome;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub(crate) struct Args {}
 
-pub async fn run(_args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
+pub(crate) async fn run(_args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     let path = &ctx.global.config;
     let mut file = std::fs::OpenOptions::new()
         .write(true)

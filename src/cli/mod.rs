@@ -33,7 +33,7 @@ mod worker;
 /// Declarative document backfill for Elasticsearch/OpenSearch migrations.
 #[derive(Debug, Parser)]
 #[command(name = "backfill", version, about, propagate_version = true)]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
     #[command(subcommand)]
@@ -42,7 +42,7 @@ pub struct Cli {
 
 /// Options every subcommand understands.
 #[derive(Debug, Clone, clap::Args)]
-pub struct GlobalArgs {
+pub(crate) struct GlobalArgs {
     /// The migration file.
     #[arg(
         short = 'c',
@@ -58,7 +58,7 @@ pub struct GlobalArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Write a commented starter migration.yaml.
     Init(init::Args),
     /// Check a migration.yaml and print `ok` or every error.
@@ -92,7 +92,7 @@ pub enum Command {
 }
 
 /// What every subcommand receives besides its own arguments.
-pub struct Context {
+pub(crate) struct Context {
     pub global: GlobalArgs,
     pub printer: Printer,
 }
@@ -164,14 +164,6 @@ async fn run(command: Command, ctx: &Context) -> anyhow::Result<Outcome> {
         Command::Dashboard(args) => dashboard::run(args, ctx).await,
         Command::Supervise(args) => supervise::run(args, ctx).await,
     }
-}
-
-/// Error raised by a subcommand whose issue has not landed yet: says so, exits non-zero.
-#[derive(Debug, thiserror::Error)]
-#[error("`backfill {command}` is not built yet (tracked in issue #{issue}); nothing was changed")]
-pub struct NotBuiltYet {
-    pub command: &'static str,
-    pub issue: u32,
 }
 
 /// The single place where an error becomes an exit code: a worker that cannot read the snapshot exits 5

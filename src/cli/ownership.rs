@@ -19,12 +19,12 @@ use crate::preflight::{self, Preflight, Problem, ProblemKind, Warning};
 use crate::snapshot::{self, IndexInfo, Repository, SnapshotInfo};
 
 /// The working-state index of `m`: `.migrations_working_state[_<backfill.session>]`.
-pub fn state_index(m: &Migration) -> String {
+pub(crate) fn state_index(m: &Migration) -> String {
     working_state_index(m.backfill.session.as_deref())
 }
 
 /// The identity migration.yaml alone declares (the snapshot not read).
-pub fn declared_identity(m: &Migration) -> Identity {
+pub(crate) fn declared_identity(m: &Migration) -> Identity {
     Identity::new(
         &m.name,
         &m.source.repository.to_string(),
@@ -34,7 +34,7 @@ pub fn declared_identity(m: &Migration) -> Identity {
 
 /// The full declared identity: the file's names with the snapshot's uuid and the digest of the selected
 /// indices (each index's `index.uuid` from its metadata, or the repository's index id when it has none).
-pub fn resolved_identity(
+pub(crate) fn resolved_identity(
     m: &Migration,
     snapshot: &SnapshotInfo,
     selected: &[IndexInfo],
@@ -55,7 +55,7 @@ fn index_uuid(index: &IndexInfo) -> &str {
 }
 
 /// Reads the snapshot's metadata (only the selected indices') and resolves the declared identity.
-pub async fn read_resolved_identity(m: &Migration) -> Result<Identity, String> {
+pub(crate) async fn read_resolved_identity(m: &Migration) -> Result<Identity, String> {
     let (location, aws, region) = (
         m.source.repository.clone(),
         m.aws.clone(),
@@ -81,7 +81,7 @@ pub async fn read_resolved_identity(m: &Migration) -> Result<Identity, String> {
 }
 
 /// Who may use `m`'s working state (for the converge loop, `destroy` and `stopped`).
-pub fn owner_gate(m: &Migration) -> OwnerGate {
+pub(crate) fn owner_gate(m: &Migration) -> OwnerGate {
     OwnerGate {
         declared: declared_identity(m),
         adopt_unrecorded: m.backfill.adopt_unrecorded_working_state,
@@ -89,7 +89,7 @@ pub fn owner_gate(m: &Migration) -> OwnerGate {
 }
 
 /// Reads the owner of `m`'s working state and compares it with `m` (the snapshot read only when needed).
-pub async fn check<T: JsonTransport>(
+pub(crate) async fn check<T: JsonTransport>(
     m: &Migration,
     transport: &T,
 ) -> anyhow::Result<OwnershipCheck> {
@@ -108,7 +108,11 @@ const OWNER_CHECK_TIMEOUT: Duration = Duration::from_secs(30);
 /// The preflight of `plan` and `apply`, with whose working state the target holds folded in, so every problem
 /// is listed at once: another migration's (or an unrecorded) working state is a problem naming the owner and
 /// both ways out; a comparison made without the snapshot is a warning; a check that could not run is said.
-pub async fn preflight(ctx: &Context, m: &Migration, options: &preflight::Options) -> Preflight {
+pub(crate) async fn preflight(
+    ctx: &Context,
+    m: &Migration,
+    options: &preflight::Options,
+) -> Preflight {
     let (mut report, owner) = tokio::join!(
         preflight::check(m, &ProcessEnv, options),
         owner_check(ctx, m, options.offline)

@@ -15,7 +15,7 @@ use crate::platform::Stacks;
 use crate::preflight::{self, PreflightFailed};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Exit 0 when nothing changes, 2 when something does (1 on error).
     #[arg(long)]
     pub detailed_exitcode: bool,
@@ -28,7 +28,7 @@ pub struct Args {
     pub offline: bool,
 }
 
-pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
+pub(crate) async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     let m = platforms::load(ctx, false)?;
     let rendered = platforms::render_stacks(&m)?;
     let platform = platforms::platform(&m, ctx).await?;

@@ -28,7 +28,7 @@ use crate::render::{self, Rendered, Templates};
 use crate::time::SystemClock;
 
 /// The platform of a migration: its stacks and its fleet.
-pub enum Platform {
+pub(crate) enum Platform {
     Local(LocalStacks, LocalFleet),
     Aws(CloudFormation, EcsFleet),
 }
@@ -45,7 +45,7 @@ macro_rules! with_platform {
 pub(crate) use with_platform;
 
 /// Loads migration.yaml (with credentials resolved when `needs_credentials`).
-pub fn load(ctx: &Context, needs_credentials: bool) -> anyhow::Result<Migration> {
+pub(crate) fn load(ctx: &Context, needs_credentials: bool) -> anyhow::Result<Migration> {
     Ok(config::load(
         &ctx.global.config,
         &ProcessEnv,
@@ -54,7 +54,7 @@ pub fn load(ctx: &Context, needs_credentials: bool) -> anyhow::Result<Migration>
 }
 
 /// Renders the stacks with the embedded templates.
-pub fn render_stacks(m: &Migration) -> anyhow::Result<Rendered> {
+pub(crate) fn render_stacks(m: &Migration) -> anyhow::Result<Rendered> {
     Ok(render::render(m, &Templates::embedded())?)
 }
 
@@ -63,7 +63,7 @@ fn absolute(path: &Path) -> PathBuf {
 }
 
 /// The platform named by `platform:`.
-pub async fn platform(m: &Migration, ctx: &Context) -> anyhow::Result<Platform> {
+pub(crate) async fn platform(m: &Migration, ctx: &Context) -> anyhow::Result<Platform> {
     match m.platform {
         PlatformKind::Local => {
             let exe = std::env::current_exe().context("cannot find the backfill executable")?;
@@ -80,7 +80,7 @@ pub async fn platform(m: &Migration, ctx: &Context) -> anyhow::Result<Platform> 
 
 /// The target client as migration.yaml describes it (auth none, basic from an env var or Secrets Manager,
 /// SigV4 for `es`/`aoss`; CA bundle; retries). Warns once when TLS verification is off.
-pub async fn target_client(m: &Migration, ctx: &Context) -> anyhow::Result<Client> {
+pub(crate) async fn target_client(m: &Migration, ctx: &Context) -> anyhow::Result<Client> {
     let client = Client::from_target(&m.target, &ProcessEnv, &AwsSdk::new(&m.aws))
         .await
         .with_context(|| format!("target {}", m.target.endpoint))?;
@@ -95,7 +95,7 @@ pub async fn target_client(m: &Migration, ctx: &Context) -> anyhow::Result<Clien
 
 /// The ramp's health source: CloudWatch `AWS/ES` metrics plus the target's own health on AWS when
 /// `dashboard.target_domain` names the domain, otherwise the target's `_cluster/health` and `_nodes/stats`.
-pub enum Health {
+pub(crate) enum Health {
     Target(TargetHealth<Client>),
     CloudWatch(CloudWatchHealth<TargetHealth<Client>>),
 }
@@ -124,11 +124,12 @@ fn health(m: &Migration, client: Client, aws: Option<&AwsClients>) -> Health {
 }
 
 /// The converge loop of the commands (see [`runner`]).
-pub type CliRunner<F> = Runner<F, TargetWorkingState<Client, FileOrS3Store>, Health, SystemClock>;
+pub(crate) type CliRunner<F> =
+    Runner<F, TargetWorkingState<Client, FileOrS3Store>, Health, SystemClock>;
 
 /// The converge loop for `m` over `fleet`: one target client (credentials and secrets resolved once) shared by
 /// the working state and the ramp's health source.
-pub async fn runner<F: Fleet>(
+pub(crate) async fn runner<F: Fleet>(
     m: &Migration,
     ctx: &Context,
     platform: &Platform,
@@ -186,7 +187,7 @@ async fn claim_before_workers(
 }
 
 /// The last line of a converge run (`apply`, `converge`): the derived status and its reason.
-pub fn report_decision(ctx: &Context, decision: &Decision, hint: &str) -> output::Result {
+pub(crate) fn report_decision(ctx: &Context, decision: &Decision, hint: &str) -> output::Result {
     if ctx.printer.format == Format::Human {
         ctx.printer.line(format!(
             "Backfill {}: {}{hint}",
@@ -200,7 +201,7 @@ pub fn report_decision(ctx: &Context, decision: &Decision, hint: &str) -> output
 /// Converges until settled (`apply --wait`, `converge`) with progress, then prints the decision; an error when
 /// workers failed in a way a restart cannot fix (restarts stopped). Stops waiting as soon as the progress cannot
 /// be written: the reader has gone, and the loop is safe to interrupt.
-pub async fn settle<F: Fleet>(
+pub(crate) async fn settle<F: Fleet>(
     ctx: &Context,
     runner: &mut CliRunner<F>,
     options: &SettleOptions,
@@ -226,7 +227,7 @@ pub async fn settle<F: Fleet>(
 }
 
 /// An open target given on the command line (`--target URL`): no auth, TLS verified.
-pub fn url_client(url: &str) -> anyhow::Result<Client> {
+pub(crate) fn url_client(url: &str) -> anyhow::Result<Client> {
     Client::new(url, Auth::None, TlsSettings::default()).with_context(|| format!("target {url}"))
 }
 
@@ -235,7 +236,7 @@ pub fn url_client(url: &str) -> anyhow::Result<Client> {
 /// `destroy` removes the state directory and an archive is the user's data. The `_` keeps it apart from every
 /// migration's state directory (`.backfill/<name>/`): a name has no `_`, so destroying a migration named
 /// `archives` cannot take the archives with it.
-pub fn default_archive_dir(m: &Migration) -> PathBuf {
+pub(crate) fn default_archive_dir(m: &Migration) -> PathBuf {
     let parent = m.local.state_dir.parent().unwrap_or(Path::new("."));
     parent.join(ARCHIVES_DIR).join(&m.name)
 }
@@ -244,7 +245,7 @@ pub fn default_archive_dir(m: &Migration) -> PathBuf {
 const ARCHIVES_DIR: &str = "_archives";
 
 /// Where archives are read and written: local files, and S3 (a client from `aws`) when `location` is in S3.
-pub async fn archive_store(location: &Location, aws: &AwsSdk) -> FileOrS3Store {
+pub(crate) async fn archive_store(location: &Location, aws: &AwsSdk) -> FileOrS3Store {
     FileOrS3Store {
         s3: match location {
             Location::S3(_) => Some(aws.s3(None).await),
@@ -255,7 +256,7 @@ pub async fn archive_store(location: &Location, aws: &AwsSdk) -> FileOrS3Store {
 
 /// The working state on the target (`backfill.session`'s index, only if it is `m`'s), archiving to
 /// `backfill.archive` (default: [`default_archive_dir`]) with the migration's AWS settings.
-pub async fn working_state(
+pub(crate) async fn working_state(
     m: &Migration,
     client: Client,
 ) -> TargetWorkingState<Client, FileOrS3Store> {
@@ -274,7 +275,7 @@ pub async fn working_state(
 }
 
 /// Plans the stacks and the fleet for `operation`.
-pub async fn make_plan<S: Stacks, F: Fleet>(
+pub(crate) async fn make_plan<S: Stacks, F: Fleet>(
     stacks: &S,
     fleet: &F,
     m: &Migration,
@@ -316,7 +317,7 @@ pub async fn make_plan<S: Stacks, F: Fleet>(
 }
 
 /// Asks for the literal `yes` on a terminal. Errors at once when there is no terminal to ask on.
-pub fn approve(ctx: &Context, question: &str, auto_approve: bool) -> anyhow::Result<bool> {
+pub(crate) fn approve(ctx: &Context, question: &str, auto_approve: bool) -> anyhow::Result<bool> {
     use std::io::IsTerminal;
     if auto_approve {
         return Ok(true);
@@ -338,7 +339,7 @@ pub fn approve(ctx: &Context, question: &str, auto_approve: bool) -> anyhow::Res
 }
 
 /// Refuses apply/destroy without a way to approve, before anything is planned or changed.
-pub fn require_approval_possible(
+pub(crate) fn require_approval_possible(
     ctx: &Context,
     auto_approve: bool,
     saved_plan: bool,

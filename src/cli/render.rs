@@ -11,7 +11,7 @@ use crate::exit::Outcome;
 use crate::render::{self, Templates};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Directory to write into (created if missing; files of the same names are replaced).
     #[arg(long, default_value = "rendered")]
     pub out: PathBuf,
@@ -20,7 +20,7 @@ pub struct Args {
     pub templates: Option<PathBuf>,
 }
 
-pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
+pub(crate) async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     let migration = config::load(&ctx.global.config, &ProcessEnv, LoadOptions::default())?;
     let templates = match &args.templates {
         Some(dir) => Templates::with_overrides(dir)?,

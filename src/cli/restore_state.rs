@@ -21,7 +21,7 @@ use crate::exit::Outcome;
 use crate::output::Format;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Archive: a local file or an S3 object (`s3://bucket/key`), read with migration.yaml's `aws.profile`
     /// and `aws.region`.
     pub file: Location,
@@ -36,7 +36,7 @@ pub struct Args {
     pub other_migration: bool,
 }
 
-pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
+pub(crate) async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     let (transport, aws, migration) = match &args.target {
         Some(url) => {
             // The file is optional with --target; when there is one, it still names the AWS profile and region.
@@ -72,7 +72,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
         {
             declared = full;
         }
-        let recorded = Recorded::Recorded {
+        let recorded = Recorded::Migration {
             identity: identity.clone(),
         };
         if matches!(compare(&declared, &recorded), Ownership::Other { .. }) && !args.other_migration

@@ -17,7 +17,7 @@ use crate::exit::Outcome;
 use crate::snapshot::{self, Repository, SnapshotInfo};
 
 #[derive(Debug, clap::Args)]
-pub struct RepoArgs {
+pub(crate) struct RepoArgs {
     /// Repository: `s3://bucket/prefix`, `file:///path` or a directory (default: source.repository).
     #[arg(long)]
     pub repository: Option<Location>,
@@ -27,7 +27,7 @@ pub struct RepoArgs {
 }
 
 #[derive(Debug, clap::Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// List the snapshots in the repository.
     List(RepoArgs),
     /// List a snapshot's indices with their shard counts.
@@ -98,7 +98,7 @@ fn pick(resolved: &Resolved, name: Option<String>) -> anyhow::Result<SnapshotInf
     Ok(resolved.repo.snapshot(&name)?)
 }
 
-pub async fn run(command: Command, ctx: &Context) -> anyhow::Result<Outcome> {
+pub(crate) async fn run(command: Command, ctx: &Context) -> anyhow::Result<Outcome> {
     match command {
         Command::List(repo) => {
             let resolved = open(&repo, ctx).await?;

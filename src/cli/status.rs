@@ -23,7 +23,7 @@ use crate::output::status_view::{json_document, text_lines};
 use crate::time::{Clock, SystemClock};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Also count work items (shard lines, percent, ETA, documents).
     #[arg(long)]
     pub deep_check: bool,
@@ -41,7 +41,7 @@ pub struct Args {
     pub session: Option<String>,
 }
 
-pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
+pub(crate) async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     if let Some(url) = &args.target {
         let transport = platforms::url_client(url)?;
         let index = working_state_index(args.session.as_deref());

@@ -8,9 +8,9 @@ use crate::platform::local::state::{StateDir, StateError};
 use crate::platform::local::supervisor::{self, SupervisorOptions};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub(crate) struct Args {}
 
-pub async fn run(_args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
+pub(crate) async fn run(_args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     let m = platforms::load(ctx, false)?;
     let options = SupervisorOptions {
         state: StateDir::new(&m.local.state_dir),

@@ -6,9 +6,9 @@ use crate::exit::Outcome;
 use crate::output::Format;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub(crate) struct Args {}
 
-pub async fn run(_args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
+pub(crate) async fn run(_args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     let result = config::load(&ctx.global.config, &ProcessEnv, LoadOptions::default());
     match (&result, ctx.printer.format) {
         (Ok(_), Format::Json) => ctx

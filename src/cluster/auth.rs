@@ -24,12 +24,13 @@ use crate::config::PasswordSource;
 pub struct Password(String);
 
 impl Password {
-    pub fn new(value: impl Into<String>) -> Self {
+    #[cfg(test)]
+    pub(crate) fn new(value: impl Into<String>) -> Self {
         Password(value.into())
     }
 
     /// The password itself, for building the `Authorization` header only.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -54,7 +55,7 @@ pub enum Auth {
 /// The password for `username` from `source`. Secrets Manager is reached with `aws`'s configuration (loaded
 /// only for a secret), in the ARN's region when it has one, so a secret in another region than the
 /// configured one still resolves.
-pub async fn resolve_password(
+pub(crate) async fn resolve_password(
     username: &str,
     source: &PasswordSource,
     env: &dyn Env,
@@ -96,7 +97,7 @@ async fn fetch_secret_string(arn: &str, aws: &AwsSdk) -> Result<String, ClusterE
 }
 
 /// The region field of `arn:partition:secretsmanager:region:account:secret:name`, if present.
-pub fn arn_region(arn: &str) -> Option<&str> {
+pub(crate) fn arn_region(arn: &str) -> Option<&str> {
     let mut parts = arn.split(':');
     let (Some("arn"), Some(_partition), Some(_service), Some(region)) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -107,7 +108,7 @@ pub fn arn_region(arn: &str) -> Option<&str> {
 }
 
 /// Reads the password out of a secret string: JSON with a `password` field, or the whole string.
-pub fn password_from_secret(
+pub(crate) fn password_from_secret(
     arn: &str,
     username: &str,
     text: &str,

@@ -112,7 +112,7 @@ impl Client {
     /// Whether the target accepts gzip-compressed request bodies: one small `_search` (`size: 0`) sent
     /// compressed. Elasticsearch and OpenSearch decompress request bodies; a proxy or service that does not
     /// answers 4xx, and the caller keeps bodies uncompressed.
-    pub async fn accepts_gzip(&self) -> bool {
+    pub(crate) async fn accepts_gzip(&self) -> bool {
         let probe = self
             .clone()
             .with_gzip(true)
@@ -139,26 +139,9 @@ impl Client {
         self
     }
 
-    /// Replaces the connect and request timeouts (rebuilds the connection pool).
-    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Result<Self, ClusterError> {
-        self.http = build_http(&self.display, &self.tls, timeouts)?;
-        self.timeouts = timeouts;
-        Ok(self)
-    }
-
     /// True when TLS certificate verification is off (`insecure_skip_verify: true`); callers should warn.
     pub fn insecure_tls(&self) -> bool {
         self.tls.insecure
-    }
-
-    /// True when request bodies are gzip-compressed.
-    pub fn gzip(&self) -> bool {
-        self.gzip
-    }
-
-    /// The retry policy in force.
-    pub fn retry_policy(&self) -> &RetryPolicy {
-        &self.retry
     }
 
     /// One send: signs, sends, reads the answer (status, body, and the wait its `Retry-After` asks for).
@@ -345,7 +328,7 @@ mod tests {
             "user info is dropped"
         );
         assert!(!client.insecure_tls());
-        assert!(!client.gzip() && client.with_gzip(true).gzip());
+        assert!(!client.gzip && client.with_gzip(true).gzip);
     }
 
     #[test]

@@ -16,18 +16,17 @@
 //! Guarantee across the module: no password or AWS secret key is ever part of `Debug`/`Display` output or of
 //! an error message.
 
-pub mod auth;
-pub mod client;
-pub mod error;
+pub(crate) mod auth;
+pub(crate) mod client;
+pub(crate) mod error;
 mod request;
-pub mod retry;
-pub mod sigv4;
-pub mod tls;
+pub(crate) mod retry;
+pub(crate) mod sigv4;
+pub(crate) mod tls;
 pub mod transport;
 
 pub use auth::{Auth, Password};
 pub use client::Client;
 pub use error::ClusterError;
 pub use retry::RetryPolicy;
-pub use sigv4::Signer;
 pub use tls::{Timeouts, TlsSettings};

@@ -14,13 +14,13 @@ use super::error::ClusterError;
 use super::transport::{Body, JsonResponse, Method, TransportError, classify};
 
 /// A request body encoded once and reused by every attempt.
-pub struct PreparedBody {
+pub(crate) struct PreparedBody {
     pub content_type: &'static str,
     pub bytes: bytes::Bytes,
     pub gzip: bool,
 }
 
-pub fn prepare(body: Body, gzip: bool) -> Result<PreparedBody, String> {
+pub(crate) fn prepare(body: Body, gzip: bool) -> Result<PreparedBody, String> {
     let (content_type, raw) = match body {
         Body::Json(v) => ("application/json", v.to_string().into_bytes()),
         Body::Ndjson(s) => ("application/x-ndjson", s.into_bytes()),
@@ -34,7 +34,7 @@ pub fn prepare(body: Body, gzip: bool) -> Result<PreparedBody, String> {
 }
 
 /// Gzip at the fast level: bulk bodies are repetitive JSON, so most of the gain comes cheaply.
-pub fn gzip_bytes(raw: &[u8]) -> Result<Vec<u8>, String> {
+pub(crate) fn gzip_bytes(raw: &[u8]) -> Result<Vec<u8>, String> {
     let mut encoder = flate2::write::GzEncoder::new(
         Vec::with_capacity(raw.len() / 4),
         flate2::Compression::fast(),
@@ -46,7 +46,7 @@ pub fn gzip_bytes(raw: &[u8]) -> Result<Vec<u8>, String> {
 }
 
 /// Maps a final answer to the transport contract: 2xx/404 → JSON (empty → `null`), else [`classify`].
-pub fn finish(
+pub(crate) fn finish(
     url: &str,
     path: &str,
     status: u16,
@@ -67,7 +67,7 @@ pub fn finish(
     Ok(JsonResponse { status, body })
 }
 
-pub fn parse_endpoint(endpoint: &str) -> Result<Url, ClusterError> {
+pub(crate) fn parse_endpoint(endpoint: &str) -> Result<Url, ClusterError> {
     let invalid = |reason: String| ClusterError::Endpoint {
         endpoint: redact_userinfo(endpoint),
         reason,
@@ -86,7 +86,7 @@ pub fn parse_endpoint(endpoint: &str) -> Result<Url, ClusterError> {
 }
 
 /// `url` without user name/password and trailing `/`.
-pub fn display_url(url: &Url) -> String {
+pub(crate) fn display_url(url: &Url) -> String {
     let mut clean = url.clone();
     let _ = clean.set_username("");
     let _ = clean.set_password(None);
@@ -94,7 +94,7 @@ pub fn display_url(url: &Url) -> String {
 }
 
 /// Drops anything before the last `@` (after `scheme://`) from an endpoint before it goes into an error.
-pub fn redact_userinfo(endpoint: &str) -> String {
+pub(crate) fn redact_userinfo(endpoint: &str) -> String {
     let Some(at) = endpoint.rfind('@') else {
         return endpoint.to_string();
     };
@@ -105,7 +105,7 @@ pub fn redact_userinfo(endpoint: &str) -> String {
     format!("{scheme}<redacted>@{}", &endpoint[at + 1..])
 }
 
-pub fn reqwest_method(method: Method) -> reqwest::Method {
+pub(crate) fn reqwest_method(method: Method) -> reqwest::Method {
     match method {
         Method::Get => reqwest::Method::GET,
         Method::Head => reqwest::Method::HEAD,
@@ -115,7 +115,7 @@ pub fn reqwest_method(method: Method) -> reqwest::Method {
     }
 }
 
-pub fn method_name(method: Method) -> &'static str {
+pub(crate) fn method_name(method: Method) -> &'static str {
     match method {
         Method::Get => "GET",
         Method::Head => "HEAD",

@@ -35,16 +35,16 @@ pub struct RetryPolicy {
 
 impl RetryPolicy {
     /// Default base delay of the exponential backoff.
-    pub const BASE: Duration = Duration::from_millis(200);
+    pub(crate) const BASE: Duration = Duration::from_millis(200);
     /// Default longest single delay.
-    pub const CAP: Duration = Duration::from_secs(10);
+    pub(crate) const CAP: Duration = Duration::from_secs(10);
     /// Default number of sends.
-    pub const MAX_ATTEMPTS: u32 = 6;
+    pub(crate) const MAX_ATTEMPTS: u32 = 6;
     /// Default longest wait granted to a server's `Retry-After`.
-    pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+    pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 
     /// Full-jitter exponential backoff with the given base, cap and attempt limit.
-    pub fn full_jitter(base: Duration, cap: Duration, max_attempts: u32) -> Self {
+    pub(crate) fn full_jitter(base: Duration, cap: Duration, max_attempts: u32) -> Self {
         RetryPolicy {
             max_attempts: max_attempts.max(1),
             backoff: Backoff::new(base, cap, Jitter::Full),
@@ -67,13 +67,13 @@ impl RetryPolicy {
     }
 
     /// Delay before retry `n` (`n` starts at 1), jittered with `rng`.
-    pub fn delay<R: Rng + ?Sized>(&self, n: u32, rng: &mut R) -> Duration {
+    pub(crate) fn delay<R: Rng + ?Sized>(&self, n: u32, rng: &mut R) -> Duration {
         self.backoff.delay(n, rng)
     }
 
     /// Delay before retry `n` after an answer that asked for `retry_after`: the longer of the backoff and
     /// the server's wish, the latter at most `max_retry_after`.
-    pub fn delay_after<R: Rng + ?Sized>(
+    pub(crate) fn delay_after<R: Rng + ?Sized>(
         &self,
         n: u32,
         retry_after: Option<Duration>,
@@ -88,7 +88,7 @@ impl RetryPolicy {
 
 /// A `Retry-After` header value: a number of seconds, or an HTTP date (a wait from `now`; a date already
 /// past means no wait). `None` for anything else.
-pub fn parse_retry_after(value: &str, now: Timestamp) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str, now: Timestamp) -> Option<Duration> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
@@ -104,12 +104,12 @@ impl Default for RetryPolicy {
 }
 
 /// True for answers that mean "try again later": throttled (429) or a gateway/overload error (502–504).
-pub fn is_retryable_status(status: u16) -> bool {
+pub(crate) fn is_retryable_status(status: u16) -> bool {
     matches!(status, 429 | 502 | 503 | 504)
 }
 
 /// True when sending `method path` twice has the same effect as sending it once.
-pub fn is_repeatable(method: Method, path: &str) -> bool {
+pub(crate) fn is_repeatable(method: Method, path: &str) -> bool {
     match method {
         Method::Get | Method::Head | Method::Put | Method::Delete => true,
         Method::Post => {

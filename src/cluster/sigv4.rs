@@ -26,10 +26,10 @@ use tokio::sync::Mutex;
 use crate::config::Sigv4Service;
 
 /// Credentials closer than this to their expiry are replaced before signing.
-pub const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(5 * 60);
+pub(crate) const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(5 * 60);
 
 /// The signing name AWS expects for `service`.
-pub fn signing_name(service: Sigv4Service) -> &'static str {
+pub(crate) fn signing_name(service: Sigv4Service) -> &'static str {
     match service {
         Sigv4Service::Es => "es",
         Sigv4Service::Aoss => "aoss",
@@ -38,7 +38,7 @@ pub fn signing_name(service: Sigv4Service) -> &'static str {
 
 /// The parts of an HTTP request that SigV4 covers.
 #[derive(Debug, Clone, Copy)]
-pub struct RequestParts<'a> {
+pub(crate) struct RequestParts<'a> {
     pub method: &'a str,
     /// Full URL, already percent-encoded as it goes on the wire.
     pub url: &'a str,
@@ -49,7 +49,7 @@ pub struct RequestParts<'a> {
 }
 
 /// The headers that sign `request` at `time`, as `(name, value, sensitive)` triples.
-pub fn sign_headers(
+pub(crate) fn sign_headers(
     credentials: &Credentials,
     service: Sigv4Service,
     region: &str,
@@ -100,7 +100,11 @@ pub struct Signer {
 }
 
 impl Signer {
-    pub fn new(service: Sigv4Service, region: String, provider: SharedCredentialsProvider) -> Self {
+    pub(crate) fn new(
+        service: Sigv4Service,
+        region: String,
+        provider: SharedCredentialsProvider,
+    ) -> Self {
         Signer {
             service,
             region,
@@ -109,16 +113,16 @@ impl Signer {
         }
     }
 
-    pub fn service(&self) -> Sigv4Service {
+    pub(crate) fn service(&self) -> Sigv4Service {
         self.service
     }
 
-    pub fn region(&self) -> &str {
+    pub(crate) fn region(&self) -> &str {
         &self.region
     }
 
     /// Current credentials: the kept ones unless they are about to expire, else fresh ones from the provider.
-    pub async fn credentials(&self) -> Result<Credentials, String> {
+    pub(crate) async fn credentials(&self) -> Result<Credentials, String> {
         let mut current = self.current.lock().await;
         if let Some(creds) = current.as_ref()
             && !needs_refresh(creds, SystemTime::now())
@@ -135,7 +139,7 @@ impl Signer {
     }
 
     /// Signature headers for one request, signed now.
-    pub async fn sign(
+    pub(crate) async fn sign(
         &self,
         request: RequestParts<'_>,
     ) -> Result<Vec<(&'static str, String, bool)>, String> {
@@ -163,7 +167,7 @@ impl fmt::Debug for Signer {
 }
 
 /// True when `creds` expire within [`REFRESH_BEFORE_EXPIRY`] of `now` (credentials without expiry never do).
-pub fn needs_refresh(creds: &Credentials, now: SystemTime) -> bool {
+pub(crate) fn needs_refresh(creds: &Credentials, now: SystemTime) -> bool {
     match creds.expiry() {
         None => false,
         Some(expiry) => expiry
@@ -174,7 +178,7 @@ pub fn needs_refresh(creds: &Credentials, now: SystemTime) -> bool {
 }
 
 /// An SDK error with its whole source chain (the top-level `Display` of SDK errors is often just "service error").
-pub fn aws_error_text(e: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn aws_error_text(e: &(dyn std::error::Error + 'static)) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

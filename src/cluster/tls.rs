@@ -48,7 +48,7 @@ impl std::fmt::Debug for TlsSettings {
 
 impl TlsSettings {
     /// Reads `tls.ca_file` (a PEM bundle) if set.
-    pub fn from_config(tls: &Tls) -> Result<Self, ClusterError> {
+    pub(crate) fn from_config(tls: &Tls) -> Result<Self, ClusterError> {
         let mut extra_roots = Vec::new();
         if let Some(path) = &tls.ca_file {
             let ca_error = |reason: String| ClusterError::CaFile {
@@ -70,7 +70,7 @@ impl TlsSettings {
 }
 
 /// An HTTP client with these trust settings and timeouts.
-pub fn build_http(
+pub(crate) fn build_http(
     endpoint: &str,
     tls: &TlsSettings,
     timeouts: Timeouts,

@@ -76,7 +76,7 @@ pub trait JsonTransport: Send + Sync {
 }
 
 /// Maps a non-success status to the right error (401/403 → Unauthorized, others → Http).
-pub fn classify(url: &str, path: &str, status: u16, body: &str) -> TransportError {
+pub(crate) fn classify(url: &str, path: &str, status: u16, body: &str) -> TransportError {
     if status == 401 || status == 403 {
         TransportError::Unauthorized {
             url: url.to_string(),

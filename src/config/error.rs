@@ -21,7 +21,7 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    pub fn new(file: PathBuf, pos: Pos, key_path: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(file: PathBuf, pos: Pos, key_path: &str, message: impl Into<String>) -> Self {
         ConfigError {
             file,
             line: pos.line,
@@ -36,7 +36,7 @@ impl ConfigError {
         }
     }
 
-    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+    pub(crate) fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
     }
@@ -91,7 +91,7 @@ impl fmt::Display for ConfigErrors {
 }
 
 /// Suggests the closest known name for a misspelt one ("did you mean").
-pub fn suggest<'a>(given: &str, known: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn suggest<'a>(given: &str, known: &[&'a str]) -> Option<&'a str> {
     known
         .iter()
         .map(|k| (strsim::jaro_winkler(given, k), *k))

@@ -45,7 +45,7 @@ pub enum LocationError {
 
 impl LocationError {
     /// How to fix it, for configuration errors and messages.
-    pub fn hint(&self) -> &'static str {
+    pub(crate) fn hint(&self) -> &'static str {
         match self {
             LocationError::Bucket { .. } => {
                 "bucket names are 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit: `s3://my-bucket/snapshots`"
@@ -90,12 +90,12 @@ impl Location {
         Ok(Location::Local(PathBuf::from(text)))
     }
 
-    pub fn is_s3(&self) -> bool {
+    pub(crate) fn is_s3(&self) -> bool {
         matches!(self, Location::S3(_))
     }
 
     /// `name` inside this location: a file in the directory, or an object under the key prefix.
-    pub fn join(&self, name: &str) -> Location {
+    pub(crate) fn join(&self, name: &str) -> Location {
         match self {
             Location::Local(dir) => Location::Local(dir.join(name)),
             Location::S3(s3) => Location::S3(s3.join(name)),
@@ -103,7 +103,7 @@ impl Location {
     }
 
     /// The last segment of the path or key (`None` for a bucket's root or a path ending in `..`).
-    pub fn file_name(&self) -> Option<&str> {
+    pub(crate) fn file_name(&self) -> Option<&str> {
         match self {
             Location::Local(path) => path.file_name().and_then(|n| n.to_str()),
             Location::S3(s3) => s3.key.rsplit('/').next().filter(|n| !n.is_empty()),
@@ -111,7 +111,7 @@ impl Location {
     }
 
     /// A relative local path taken relative to `dir` (the configuration file's directory); anything else as is.
-    pub fn relative_to(self, dir: &Path) -> Location {
+    pub(crate) fn relative_to(self, dir: &Path) -> Location {
         match self {
             Location::Local(path) => Location::Local(resolve(dir, &path)),
             s3 => s3,
@@ -122,7 +122,7 @@ impl Location {
 impl S3Location {
     /// `name` under this key prefix (`prefix/name`, or `name` at the bucket's root; an empty name is the
     /// prefix itself).
-    pub fn join(&self, name: &str) -> S3Location {
+    pub(crate) fn join(&self, name: &str) -> S3Location {
         let name = name.trim_matches('/');
         let key = if name.is_empty() {
             self.key.clone()
@@ -136,7 +136,7 @@ impl S3Location {
     }
 
     /// The key as a prefix of keys under it: `key/`, or empty at the bucket's root.
-    pub fn prefix(&self) -> String {
+    pub(crate) fn prefix(&self) -> String {
         if self.key.is_empty() {
             String::new()
         } else {

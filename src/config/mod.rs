@@ -133,14 +133,14 @@ fn sorted(mut errors: Vec<ConfigError>) -> Vec<ConfigError> {
 impl Migration {
     /// A stable hash of the resolved configuration (for saved plans). Contains no secret: passwords are never
     /// part of the configuration, only the names of their sources.
-    pub fn content_hash(&self) -> String {
+    pub(crate) fn content_hash(&self) -> String {
         use sha2::Digest;
         let json = serde_json::to_vec(self).unwrap_or_default();
         hex::encode(sha2::Sha256::digest(json))
     }
 
     /// Stack names in deployment order.
-    pub fn stack_names(&self) -> [String; 3] {
+    pub(crate) fn stack_names(&self) -> [String; 3] {
         [
             format!("{}-logs", self.name),
             format!("{}-workers", self.name),
@@ -150,7 +150,7 @@ impl Migration {
 }
 
 /// The commented starter file `backfill init` writes.
-pub const STARTER: &str = include_str!("starter.yaml");
+pub(crate) const STARTER: &str = include_str!("starter.yaml");
 
 #[cfg(test)]
 mod tests {

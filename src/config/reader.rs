@@ -10,14 +10,14 @@ use super::error::{ConfigError, suggest};
 use super::tree::{Key, Node, Pos, Value};
 
 /// Shared state of one load: where errors go and how env vars are read.
-pub struct Walk<'a> {
+pub(crate) struct Walk<'a> {
     pub file: PathBuf,
     pub env: &'a dyn Env,
     pub errors: Vec<ConfigError>,
 }
 
 impl<'a> Walk<'a> {
-    pub fn new(file: &Path, env: &'a dyn Env) -> Self {
+    pub(crate) fn new(file: &Path, env: &'a dyn Env) -> Self {
         Walk {
             file: file.to_path_buf(),
             env,
@@ -25,12 +25,12 @@ impl<'a> Walk<'a> {
         }
     }
 
-    pub fn error(&mut self, pos: Pos, path: &str, message: impl Into<String>) {
+    pub(crate) fn error(&mut self, pos: Pos, path: &str, message: impl Into<String>) {
         self.errors
             .push(ConfigError::new(self.file.clone(), pos, path, message));
     }
 
-    pub fn error_hint(
+    pub(crate) fn error_hint(
         &mut self,
         pos: Pos,
         path: &str,
@@ -42,7 +42,7 @@ impl<'a> Walk<'a> {
     }
 
     /// Opens `node` as a mapping that may only contain `allowed` keys; reports unknown keys with a suggestion.
-    pub fn map<'n>(
+    pub(crate) fn map<'n>(
         &mut self,
         node: &'n Node,
         path: &str,
@@ -95,7 +95,7 @@ impl<'a> Walk<'a> {
 }
 
 /// Joins a key onto a dotted path.
-pub fn join(path: &str, key: &str) -> String {
+pub(crate) fn join(path: &str, key: &str) -> String {
     if path.is_empty() {
         key.to_string()
     } else {
@@ -104,7 +104,7 @@ pub fn join(path: &str, key: &str) -> String {
 }
 
 /// One mapping being read.
-pub struct MapReader<'n> {
+pub(crate) struct MapReader<'n> {
     pub path: String,
     pub pos: Pos,
     entries: &'n [(Key, Node)],
@@ -112,7 +112,7 @@ pub struct MapReader<'n> {
 
 impl<'n> MapReader<'n> {
     /// A section that is absent: every key reads as missing, so defaults apply.
-    pub fn empty(path: String, pos: Pos) -> Self {
+    pub(crate) fn empty(path: String, pos: Pos) -> Self {
         MapReader {
             path,
             pos,
@@ -121,7 +121,7 @@ impl<'n> MapReader<'n> {
     }
 
     /// The node under `key`, if present and not null.
-    pub fn node(&self, key: &str) -> Option<&'n Node> {
+    pub(crate) fn node(&self, key: &str) -> Option<&'n Node> {
         self.entries
             .iter()
             .find(|(k, _)| k.name == key)
@@ -129,21 +129,21 @@ impl<'n> MapReader<'n> {
             .filter(|n| n.value != Value::Null)
     }
 
-    pub fn has(&self, key: &str) -> bool {
+    pub(crate) fn has(&self, key: &str) -> bool {
         self.node(key).is_some()
     }
 
-    pub fn key_path(&self, key: &str) -> String {
+    pub(crate) fn key_path(&self, key: &str) -> String {
         join(&self.path, key)
     }
 
     /// Position of `key`'s value, or of the mapping when absent.
-    pub fn pos_of(&self, key: &str) -> Pos {
+    pub(crate) fn pos_of(&self, key: &str) -> Pos {
         self.node(key).map(|n| n.pos).unwrap_or(self.pos)
     }
 
     /// Reports a missing required key.
-    pub fn missing(&self, walk: &mut Walk, key: &str, what: &str) {
+    pub(crate) fn missing(&self, walk: &mut Walk, key: &str, what: &str) {
         walk.error_hint(
             self.pos,
             &self.key_path(key),
@@ -153,7 +153,7 @@ impl<'n> MapReader<'n> {
     }
 
     /// A text value with `${VAR}` expanded. Numbers and booleans are not accepted as text.
-    pub fn string(&self, walk: &mut Walk, key: &str) -> Option<String> {
+    pub(crate) fn string(&self, walk: &mut Walk, key: &str) -> Option<String> {
         let node = self.node(key)?;
         let path = self.key_path(key);
         match &node.value {
@@ -190,7 +190,7 @@ impl<'n> MapReader<'n> {
     }
 
     /// Required text.
-    pub fn required_string(&self, walk: &mut Walk, key: &str, what: &str) -> Option<String> {
+    pub(crate) fn required_string(&self, walk: &mut Walk, key: &str, what: &str) -> Option<String> {
         if !self.has(key) {
             self.missing(walk, key, what);
             return None;
@@ -199,7 +199,7 @@ impl<'n> MapReader<'n> {
     }
 
     /// A whole number within `min..=max`; text that is a number (e.g. from `${VAR}`) is accepted.
-    pub fn integer(&self, walk: &mut Walk, key: &str, min: i64, max: i64) -> Option<i64> {
+    pub(crate) fn integer(&self, walk: &mut Walk, key: &str, min: i64, max: i64) -> Option<i64> {
         let node = self.node(key)?;
         let path = self.key_path(key);
         let value = match &node.value {
@@ -231,7 +231,7 @@ impl<'n> MapReader<'n> {
         Some(value)
     }
 
-    pub fn boolean(&self, walk: &mut Walk, key: &str) -> Option<bool> {
+    pub(crate) fn boolean(&self, walk: &mut Walk, key: &str) -> Option<bool> {
         let node = self.node(key)?;
         match &node.value {
             Value::Bool(b) => Some(*b),
@@ -247,7 +247,7 @@ impl<'n> MapReader<'n> {
     }
 
     /// One of a fixed set of words.
-    pub fn choice(
+    pub(crate) fn choice(
         &self,
         walk: &mut Walk,
         key: &str,
@@ -275,7 +275,7 @@ impl<'n> MapReader<'n> {
     }
 
     /// A human-readable duration: `90s`, `45m`, `1h 30m`.
-    pub fn duration(&self, walk: &mut Walk, key: &str) -> Option<Duration> {
+    pub(crate) fn duration(&self, walk: &mut Walk, key: &str) -> Option<Duration> {
         let node = self.node(key)?;
         let text = self.string(walk, key)?;
         match humantime::parse_duration(text.trim()) {
@@ -293,7 +293,7 @@ impl<'n> MapReader<'n> {
     }
 
     /// A human-readable size: `10MiB`, `512KB`, `1048576`.
-    pub fn size(&self, walk: &mut Walk, key: &str) -> Option<u64> {
+    pub(crate) fn size(&self, walk: &mut Walk, key: &str) -> Option<u64> {
         let node = self.node(key)?;
         let text = match &node.value {
             Value::Int(i) if *i >= 0 => return Some(*i as u64),
@@ -314,7 +314,7 @@ impl<'n> MapReader<'n> {
     }
 
     /// A list of text values.
-    pub fn string_list(&self, walk: &mut Walk, key: &str) -> Option<Vec<String>> {
+    pub(crate) fn string_list(&self, walk: &mut Walk, key: &str) -> Option<Vec<String>> {
         let node = self.node(key)?;
         let path = self.key_path(key);
         let Value::Seq(items) = &node.value else {
@@ -351,7 +351,7 @@ impl<'n> MapReader<'n> {
     }
 
     /// A mapping of text to text (tags).
-    pub fn string_map(&self, walk: &mut Walk, key: &str) -> Option<Vec<(String, String)>> {
+    pub(crate) fn string_map(&self, walk: &mut Walk, key: &str) -> Option<Vec<(String, String)>> {
         let node = self.node(key)?;
         let path = self.key_path(key);
         let Value::Map(entries) = &node.value else {

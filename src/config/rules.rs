@@ -18,7 +18,7 @@ pub struct LoadOptions {
 }
 
 /// Position of the deepest existing node along `path` (e.g. `["worker", "subnets"]`).
-pub fn pos_at(root: &Node, path: &[&str]) -> Pos {
+pub(crate) fn pos_at(root: &Node, path: &[&str]) -> Pos {
     let mut node = root;
     for key in path {
         let Value::Map(entries) = &node.value else {
@@ -32,7 +32,7 @@ pub fn pos_at(root: &Node, path: &[&str]) -> Pos {
     node.pos
 }
 
-pub fn check(
+pub(crate) fn check(
     walk: &mut Walk,
     root: &Node,
     m: &mut Migration,

@@ -9,7 +9,7 @@ use super::reader::{MapReader, Walk};
 use super::tree::Node;
 use super::types::*;
 
-pub const TOP_KEYS: &[&str] = &[
+pub(crate) const TOP_KEYS: &[&str] = &[
     "version",
     "name",
     "platform",
@@ -83,7 +83,7 @@ pub const RETENTION_DAYS: &[i64] = &[
 ];
 
 /// Walks the document; `None` when a required part could not be read (the errors say why).
-pub fn read_migration(walk: &mut Walk, root: &Node) -> Option<Migration> {
+pub(crate) fn read_migration(walk: &mut Walk, root: &Node) -> Option<Migration> {
     let top = walk.map(root, "", TOP_KEYS)?;
     let version = match top.integer(walk, "version", 0, i64::MAX) {
         Some(1) => Some(1),
@@ -150,7 +150,7 @@ pub fn read_migration(walk: &mut Walk, root: &Node) -> Option<Migration> {
 }
 
 /// A DNS-like slug that is also a valid stack, service and log-group name part.
-pub fn is_slug(name: &str) -> bool {
+pub(crate) fn is_slug(name: &str) -> bool {
     (2..=32).contains(&name.len())
         && name.starts_with(|c: char| c.is_ascii_lowercase())
         && name.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())

@@ -11,21 +11,21 @@ use serde_saphyr::Spanned;
 
 /// Line and column (1-based) of a node in the file; `0:0` when unknown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Pos {
+pub(crate) struct Pos {
     pub line: u64,
     pub column: u64,
 }
 
 /// One YAML node with its position.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Node {
+pub(crate) struct Node {
     pub pos: Pos,
     pub value: Value,
 }
 
 /// The value of a node. Scalars keep their YAML type so the walk can say "expected a number, found text".
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
+pub(crate) enum Value {
     Null,
     Bool(bool),
     Int(i64),
@@ -38,14 +38,14 @@ pub enum Value {
 
 /// A mapping key with its position.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Key {
+pub(crate) struct Key {
     pub pos: Pos,
     pub name: String,
 }
 
 impl Value {
     /// A short noun for messages: "a mapping", "text", "a number".
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Value::Null => "nothing (null)",
             Value::Bool(_) => "a boolean",
@@ -58,7 +58,7 @@ impl Value {
 }
 
 /// Parses one YAML document into a [`Node`]. Errors carry the parser's message and position.
-pub fn parse(text: &str) -> Result<Node, (Pos, String)> {
+pub(crate) fn parse(text: &str) -> Result<Node, (Pos, String)> {
     let options = serde_saphyr::options! {};
     match serde_saphyr::from_str_with_options::<Option<SpannedNode>>(text, options) {
         Ok(Some(node)) => Ok(node.0),

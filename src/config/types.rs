@@ -62,14 +62,14 @@ impl Default for IndexSelection {
 
 impl IndexSelection {
     /// True when `index` matches an include pattern and no exclude pattern.
-    pub fn matches(&self, index: &str) -> bool {
+    pub(crate) fn matches(&self, index: &str) -> bool {
         self.include.iter().any(|p| glob_match(p, index))
             && !self.exclude.iter().any(|p| glob_match(p, index))
     }
 }
 
 /// `*` matches any run of characters, `?` exactly one; everything else literally.
-pub fn glob_match(pattern: &str, text: &str) -> bool {
+pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
     let (mut pi, mut ti) = (0usize, 0usize);
@@ -190,7 +190,7 @@ pub struct Lifecycle {
 /// A `backfill.session` name: 1-64 lowercase letters, digits and hyphens. It becomes the suffix of an index
 /// name (`.migrations_working_state_<session>`, lowercase only), and Migration Assistant's `--session-name`
 /// accepts letters, digits and hyphens, so the console can read the same index.
-pub fn is_session_name(name: &str) -> bool {
+pub(crate) fn is_session_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
         && name
             .chars()
@@ -292,7 +292,7 @@ pub struct LocalSettings {
 mod humantime_serde_like {
     use std::time::Duration;
 
-    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&humantime::format_duration(*d).to_string())
     }
 }

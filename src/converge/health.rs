@@ -14,7 +14,7 @@ pub struct TargetHealth<T> {
 }
 
 /// Parses `_nodes/stats/thread_pool,os,jvm` into (rejections, max CPU %, max heap %).
-pub fn parse_node_stats(stats: &Value) -> (Option<u64>, Option<f64>, Option<f64>) {
+pub(crate) fn parse_node_stats(stats: &Value) -> (Option<u64>, Option<f64>, Option<f64>) {
     let Some(nodes) = stats.get("nodes").and_then(Value::as_object) else {
         return (None, None, None);
     };

@@ -121,7 +121,7 @@ pub enum Status {
 
 impl Status {
     /// Stable name used in text and JSON.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Status::NotStarted => "NotStarted",
             Status::Starting => "Starting",
@@ -145,7 +145,7 @@ pub struct DerivedStatus {
 }
 
 impl DerivedStatus {
-    pub fn new(status: Status, reason: impl Into<String>) -> Self {
+    pub(crate) fn new(status: Status, reason: impl Into<String>) -> Self {
         DerivedStatus {
             status,
             reason: reason.into(),
@@ -155,7 +155,7 @@ impl DerivedStatus {
 
 /// The console's worker-state line (`BackfillStatus.RUNNING` …), derived from fleet counts exactly as the
 /// console does on ECS: running > 0 → RUNNING, else pending > 0 → STARTING, else STOPPED.
-pub fn console_fleet_state(fleet: &FleetObservation) -> &'static str {
+pub(crate) fn console_fleet_state(fleet: &FleetObservation) -> &'static str {
     if fleet.running > 0 {
         "RUNNING"
     } else if fleet.pending > 0 {

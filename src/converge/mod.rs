@@ -14,40 +14,18 @@
 //! Guarantees: the runner never archives or deletes the working state while a task runs; the index is deleted
 //! only after a verified archive; a pass that fails changes nothing that the next pass would not redo.
 
-pub mod failures;
+pub(crate) mod failures;
 pub mod health;
 pub mod lifecycle;
 pub mod ports;
-pub mod ramp;
+pub(crate) mod ramp;
 pub mod reconcile;
 
 pub use lifecycle::{Declared, DeclaredState, DerivedStatus, Observed, RampPolicy, Status};
-pub use ports::{Fleet, FleetObservation, HealthSample, HealthSource, PlatformError};
 pub use reconcile::{Action, Decision, reconcile};
 pub mod runner;
 pub mod status;
-pub mod status_owner;
+pub(crate) mod status_owner;
 pub mod working_state;
 
-pub use runner::{ConvergeError, ConvergeEvent, Runner, SettleOptions, WorkingState};
-
-use crate::time::SystemClock;
-
-/// Converges once to the declared state (or completion) with the system clock: what `apply --wait` calls.
-/// `sink` receives every [`ConvergeEvent`] (render it with `output::converge_view::ConvergeView`).
-pub async fn run_until_settled<F, W, H>(
-    declared: Declared,
-    fleet: F,
-    working_state: W,
-    health: H,
-    options: &SettleOptions,
-    sink: &mut impl FnMut(ConvergeEvent),
-) -> Result<Decision, ConvergeError>
-where
-    F: Fleet,
-    W: WorkingState,
-    H: HealthSource,
-{
-    let mut runner = Runner::new(declared, fleet, working_state, health, SystemClock);
-    runner.run_until_settled(options, sink).await
-}
+pub(crate) use runner::{ConvergeEvent, Runner, SettleOptions, WorkingState};

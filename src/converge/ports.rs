@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 /// Worker failures and the crash-loop policy are part of the port: the platforms record failures and the local
 /// supervisor stops its own restarts by the same policy as the converge loop.
-pub use super::failures::{CRASH_LOOP, CrashLoopPolicy, FailureAssessment, WorkerFailure};
+pub(crate) use super::failures::{CRASH_LOOP, FailureAssessment, WorkerFailure};
 
 /// What the platform reports about the worker fleet, in ECS's terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -17,7 +17,7 @@ use crate::time::Timestamp;
 
 /// The ramp's choice for this pass.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RampDecision {
+pub(crate) struct RampDecision {
     /// Desired worker count.
     pub target: u32,
     pub reason: String,
@@ -26,7 +26,7 @@ pub struct RampDecision {
 }
 
 /// Passes with rising rejections before stepping down.
-pub const RISING_PASSES_BEFORE_STEP_DOWN: u32 = 2;
+pub(crate) const RISING_PASSES_BEFORE_STEP_DOWN: u32 = 2;
 
 fn unhealthy_reason(policy: &RampPolicy, health: &HealthSample, rising: bool) -> Option<String> {
     if health.cluster_status.eq_ignore_ascii_case("red") {
@@ -55,7 +55,7 @@ fn unhealthy_reason(policy: &RampPolicy, health: &HealthSample, rising: bool) ->
 }
 
 /// Chooses the desired count for this pass. `current` is the fleet's desired count.
-pub fn decide(
+pub(crate) fn decide(
     policy: &RampPolicy,
     workers: u32,
     current: u32,

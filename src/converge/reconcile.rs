@@ -53,17 +53,17 @@ pub struct Decision {
 
 impl Decision {
     /// Restarts stopped because workers fail in a way a restart cannot fix: waiting longer changes nothing.
-    pub fn restarts_stopped(&self) -> bool {
+    pub(crate) fn restarts_stopped(&self) -> bool {
         self.failure.as_ref().is_some_and(|f| f.stop_restarts)
     }
 }
 
 /// Requeue while something is changing.
-pub const REQUEUE_ACTIVE: Duration = Duration::from_secs(5);
+pub(crate) const REQUEUE_ACTIVE: Duration = Duration::from_secs(5);
 /// Requeue while the backfill runs steadily.
-pub const REQUEUE_RUNNING: Duration = Duration::from_secs(30);
+pub(crate) const REQUEUE_RUNNING: Duration = Duration::from_secs(30);
 /// Safety-net requeue when settled.
-pub const REQUEUE_SETTLED: Duration = Duration::from_secs(300);
+pub(crate) const REQUEUE_SETTLED: Duration = Duration::from_secs(300);
 
 fn progress_text(p: &WorkProgress) -> String {
     format!(

@@ -24,7 +24,9 @@ use rand::rngs::StdRng;
 use super::lifecycle::{
     Declared, DeclaredState, Observed, RampMemory, StopMemory, WorkingStateObservation,
 };
-use super::ports::{Fleet, FleetObservation, HealthSample, HealthSource, PlatformError};
+#[cfg(test)]
+use super::ports::HealthSample;
+use super::ports::{Fleet, FleetObservation, HealthSource, PlatformError};
 use super::reconcile::{Action, Decision, reconcile};
 use crate::cluster::transport::TransportError;
 use crate::coordination::archive::{ArchiveError, ArchiveReport};
@@ -32,7 +34,7 @@ use crate::coordination::progress::{ProgressError, WorkProgress};
 use crate::time::{Backoff, Clock, Jitter, Timestamp};
 
 /// The pause after a failed pass: 1 s, 2 s, 4 s … 60 s, no jitter (one runner per backfill).
-pub const ERROR_BACKOFF: Backoff = Backoff::new(
+pub(crate) const ERROR_BACKOFF: Backoff = Backoff::new(
     Duration::from_secs(1),
     Duration::from_secs(60),
     Jitter::None,
@@ -52,10 +54,12 @@ pub trait WorkingState: Send + Sync {
     ) -> impl Future<Output = Result<ArchiveReport, ArchiveError>> + Send;
 }
 
-/// No health source: the ramp holds ("health unknown") — use when no ramp is declared.
+/// No health source: the ramp holds ("health unknown"); for tests without a ramp.
+#[cfg(test)]
 #[derive(Debug, Clone, Copy, Default)]
-pub struct NoHealth;
+pub(crate) struct NoHealth;
 
+#[cfg(test)]
 impl HealthSource for NoHealth {
     async fn sample(&self) -> Result<HealthSample, String> {
         Err("no health source".into())
@@ -64,7 +68,7 @@ impl HealthSource for NoHealth {
 
 /// Why a pass failed.
 #[derive(Debug, thiserror::Error)]
-pub enum ConvergeError {
+pub(crate) enum ConvergeError {
     #[error(transparent)]
     Fleet(#[from] PlatformError),
     #[error(transparent)]
@@ -83,7 +87,7 @@ pub enum ConvergeError {
 
 impl ConvergeError {
     /// Retrying cannot help (credentials refused; the working state is another migration's).
-    pub fn is_terminal(&self) -> bool {
+    pub(crate) fn is_terminal(&self) -> bool {
         matches!(
             self,
             ConvergeError::Progress(ProgressError::Transport(
@@ -99,7 +103,7 @@ impl ConvergeError {
 /// What the runner reports as it goes (rendered by `output`).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
-pub enum ConvergeEvent {
+pub(crate) enum ConvergeEvent {
     /// One pass observed and decided.
     Pass {
         #[serde(with = "crate::time::epoch_seconds")]
@@ -120,7 +124,7 @@ pub enum ConvergeEvent {
 
 /// Options of [`Runner::run_until_settled`].
 #[derive(Debug, Clone)]
-pub struct SettleOptions {
+pub(crate) struct SettleOptions {
     /// Give up (with [`ConvergeError::Timeout`]) when not settled by then.
     pub timeout: Duration,
     /// Give up after this many consecutive failed passes.
@@ -144,7 +148,7 @@ impl Default for SettleOptions {
 }
 
 /// Drives one backfill to its declared lifecycle.
-pub struct Runner<F, W, H, C> {
+pub(crate) struct Runner<F, W, H, C> {
     pub declared: Declared,
     pub fleet: F,
     pub working_state: W,
@@ -157,7 +161,7 @@ pub struct Runner<F, W, H, C> {
 }
 
 impl<F: Fleet, W: WorkingState, H: HealthSource, C: Clock> Runner<F, W, H, C> {
-    pub fn new(declared: Declared, fleet: F, working_state: W, health: H, clock: C) -> Self {
+    pub(crate) fn new(declared: Declared, fleet: F, working_state: W, health: H, clock: C) -> Self {
         let started_at = clock.now();
         Runner {
             started_at,
@@ -172,7 +176,7 @@ impl<F: Fleet, W: WorkingState, H: HealthSource, C: Clock> Runner<F, W, H, C> {
     }
 
     /// Observes without acting (what `status` shows).
-    pub async fn observe(&self) -> Result<Observed, ConvergeError> {
+    pub(crate) async fn observe(&self) -> Result<Observed, ConvergeError> {
         let now = self.clock.now();
         let fleet = self.fleet.observe().await?;
         let failures = self.fleet.failures().await?;
@@ -197,7 +201,7 @@ impl<F: Fleet, W: WorkingState, H: HealthSource, C: Clock> Runner<F, W, H, C> {
     }
 
     /// One pass: observe, decide, act. Returns the decision.
-    pub async fn pass(
+    pub(crate) async fn pass(
         &mut self,
         sink: &mut impl FnMut(ConvergeEvent),
     ) -> Result<Decision, ConvergeError> {
@@ -250,7 +254,7 @@ impl<F: Fleet, W: WorkingState, H: HealthSource, C: Clock> Runner<F, W, H, C> {
     }
 
     /// Passes until the declared state is reached (or the backfill completed); for `apply --wait`.
-    pub async fn run_until_settled(
+    pub(crate) async fn run_until_settled(
         &mut self,
         options: &SettleOptions,
         sink: &mut impl FnMut(ConvergeEvent),
@@ -299,7 +303,7 @@ impl<F: Fleet, W: WorkingState, H: HealthSource, C: Clock> Runner<F, W, H, C> {
 
     /// Runs forever (`converge --watch`): every `interval` (or sooner when the decision asks), backing off
     /// on errors. Returns only when the sink's caller stops polling the future.
-    pub async fn watch(&mut self, interval: Duration, sink: &mut impl FnMut(ConvergeEvent)) {
+    pub(crate) async fn watch(&mut self, interval: Duration, sink: &mut impl FnMut(ConvergeEvent)) {
         let mut backoff = error_delays();
         loop {
             let wait = match self.pass(sink).await {

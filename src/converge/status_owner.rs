@@ -10,7 +10,7 @@ use crate::coordination::ownership::WorkingStateRefusal;
 
 /// Adds the owner record to `report`; `refusal` (another migration's state) replaces its progress and
 /// status (pure).
-pub fn with_owner(
+pub(crate) fn with_owner(
     mut report: StatusReport,
     recorded: Recorded,
     refusal: Option<&WorkingStateRefusal>,
@@ -70,7 +70,7 @@ mod tests {
             WorkingStateRefusal::of("i", &b, &Ownership::Other { owner: a.clone() }, false);
         let r = with_owner(
             report(),
-            Recorded::Recorded { identity: a },
+            Recorded::Migration { identity: a },
             refusal.as_ref(),
         );
         assert_eq!(r.status.status, Status::Failed);

@@ -40,7 +40,7 @@ pub struct TargetWorkingState<T, S> {
 }
 
 impl<T: JsonTransport, S: ArchiveStore> TargetWorkingState<T, S> {
-    pub fn index(&self) -> String {
+    pub(crate) fn index(&self) -> String {
         working_state_index(self.session.as_deref())
     }
 
@@ -62,7 +62,7 @@ impl<T: JsonTransport, S: ArchiveStore> TargetWorkingState<T, S> {
     /// Makes the working state the declared migration's before workers start (`ownership::claim`): creates
     /// it with the record when absent, records an unrecorded one with the opt-in, refuses another's.
     /// Without a gate nothing changes.
-    pub async fn claim(&self) -> Result<Option<Claimed>, OwnershipError> {
+    pub(crate) async fn claim(&self) -> Result<Option<Claimed>, OwnershipError> {
         let Some(gate) = &self.owner else {
             return Ok(None);
         };
@@ -94,7 +94,7 @@ impl<T: JsonTransport, S: ArchiveStore> WorkingState for TargetWorkingState<T, S
             OwnershipError::Transport(t) => ArchiveError::Transport(t),
             other => ArchiveError::NotOurs(Box::new(other)),
         })?;
-        if let Recorded::Recorded { identity } = recorded {
+        if let Recorded::Migration { identity } = recorded {
             write_identity(&self.store, &location, &identity).await?;
         }
         archive_and_delete(

@@ -59,7 +59,7 @@ pub struct ArchiveReport {
 }
 
 /// Every `(_id, _source)` of the index, read with a scroll that is always cleared.
-pub async fn read_all<T: JsonTransport>(
+pub(crate) async fn read_all<T: JsonTransport>(
     transport: &T,
     index: &str,
 ) -> Result<Vec<Map<String, Value>>, ArchiveError> {
@@ -142,7 +142,7 @@ pub async fn read_all<T: JsonTransport>(
 }
 
 /// Serializes batches in the console's layout (array of `{_id: _source}` objects, 4-space indent).
-pub fn encode(batches: &[Map<String, Value>]) -> Vec<u8> {
+pub(crate) fn encode(batches: &[Map<String, Value>]) -> Vec<u8> {
     let mut out = Vec::new();
     let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
     let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
@@ -152,7 +152,7 @@ pub fn encode(batches: &[Map<String, Value>]) -> Vec<u8> {
 }
 
 /// Parses an archive into `(id, source)` pairs; accepts the console's layout and a flat object.
-pub fn decode(location: &str, bytes: &[u8]) -> Result<Vec<(String, Value)>, ArchiveError> {
+pub(crate) fn decode(location: &str, bytes: &[u8]) -> Result<Vec<(String, Value)>, ArchiveError> {
     let bad = |message: String| ArchiveError::Format {
         location: location.to_string(),
         message,
@@ -213,7 +213,7 @@ async fn exact_count<T: JsonTransport>(
 
 /// Archives every document of `session`'s working state to `location`, verifies it, then deletes the index.
 /// With `delete_after = false` the index is kept (an archive-only run).
-pub async fn archive_and_delete<T: JsonTransport, S: ArchiveStore>(
+pub(crate) async fn archive_and_delete<T: JsonTransport, S: ArchiveStore>(
     transport: &T,
     store: &S,
     session: Option<&str>,

@@ -11,7 +11,7 @@ use super::identity::Identity;
 use crate::config::{Location, S3Location};
 
 /// Where the record of the archive at `archive` is kept.
-pub fn identity_location(archive: &Location) -> Location {
+pub(crate) fn identity_location(archive: &Location) -> Location {
     const SUFFIX: &str = ".identity.json";
     match archive {
         Location::Local(path) => {
@@ -27,7 +27,7 @@ pub fn identity_location(archive: &Location) -> Location {
 }
 
 /// Writes the record of the archive at `archive`.
-pub async fn write_identity<S: ArchiveStore>(
+pub(crate) async fn write_identity<S: ArchiveStore>(
     store: &S,
     archive: &Location,
     identity: &Identity,
@@ -41,7 +41,7 @@ pub async fn write_identity<S: ArchiveStore>(
 
 /// What is known about an archive's owner.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ArchivedOwner {
+pub(crate) enum ArchivedOwner {
     Recorded(Identity),
     /// No record could be read beside the archive (why).
     Unrecorded(String),
@@ -49,7 +49,7 @@ pub enum ArchivedOwner {
 
 /// Reads the record of the archive at `archive`. A record that cannot be read leaves the archive unrecorded
 /// (restored, it is used only with the explicit opt-in); one that is not a record is an error.
-pub async fn read_identity<S: ArchiveStore>(
+pub(crate) async fn read_identity<S: ArchiveStore>(
     store: &S,
     archive: &Location,
 ) -> Result<ArchivedOwner, ArchiveError> {

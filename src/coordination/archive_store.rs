@@ -40,7 +40,7 @@ impl ArchiveDestination {
     }
 
     /// The archive location for a stop at `now`.
-    pub fn location_at(&self, now: Timestamp) -> Location {
+    pub(crate) fn location_at(&self, now: Timestamp) -> Location {
         match self {
             ArchiveDestination::File(file) => file.clone(),
             ArchiveDestination::Under(dir) => {

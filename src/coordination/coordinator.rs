@@ -74,7 +74,7 @@ impl<'t, T: JsonTransport> Coordinator<'t, T> {
 
     /// [`Coordinator::setup_index`], with `meta` (the owner record, `identity.rs`) as the mapping's `_meta`,
     /// written in the same request that creates the index. An existing index is left as it is.
-    pub async fn setup_index_recording(
+    pub(crate) async fn setup_index_recording(
         &self,
         meta: Option<&Value>,
     ) -> Result<(), CoordinationError> {
@@ -140,7 +140,10 @@ impl<'t, T: JsonTransport> Coordinator<'t, T> {
 
     /// Records that every work item exists: a completed `shard_setup` document, as the upstream workers leave
     /// it, so `status` (ours and the console's) knows creation is over. Create-only; an existing one is kept.
-    pub async fn mark_setup_complete(&self, now: Timestamp) -> Result<(), CoordinationError> {
+    pub(crate) async fn mark_setup_complete(
+        &self,
+        now: Timestamp,
+    ) -> Result<(), CoordinationError> {
         let now = now.epoch_seconds();
         let doc = serde_json::json!({
             "scriptVersion": lease::SCRIPT_VERSION,
@@ -354,7 +357,7 @@ impl<'t, T: JsonTransport> Coordinator<'t, T> {
     }
 
     /// Gives a held item back without progress, claimable at once by any worker.
-    pub async fn release(&self, id: &WorkItemId) -> Result<(), CoordinationError> {
+    pub(crate) async fn release(&self, id: &WorkItemId) -> Result<(), CoordinationError> {
         let doc_id = id.to_id();
         let current = self.get_existing(&doc_id).await?;
         let free = lease::release(&current.item, &self.worker_id).map_err(|refusal| {

@@ -18,9 +18,9 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 /// The key under the mapping's `_meta` that holds the record.
-pub const META_KEY: &str = "backfill";
+pub(crate) const META_KEY: &str = "backfill";
 /// Version of the record's layout (stored, not compared).
-pub const RECORD_VERSION: u32 = 1;
+pub(crate) const RECORD_VERSION: u32 = 1;
 
 /// One migration's identity, as declared (migration.yaml + snapshot metadata) or as recorded on the target.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,7 +44,7 @@ pub struct Identity {
 
 impl Identity {
     /// The identity from the migration file alone (snapshot not read).
-    pub fn new(migration: &str, repository: &str, snapshot: &str) -> Self {
+    pub(crate) fn new(migration: &str, repository: &str, snapshot: &str) -> Self {
         Identity {
             migration: migration.to_string(),
             repository: repository.to_string(),
@@ -57,7 +57,7 @@ impl Identity {
 
     /// Completes the identity with what the snapshot says: its uuid and the selected indices as
     /// `(name, uuid)` pairs (any order).
-    pub fn resolved<'a>(
+    pub(crate) fn resolved<'a>(
         mut self,
         snapshot_uuid: &str,
         indices: impl IntoIterator<Item = (&'a str, &'a str)>,
@@ -68,19 +68,19 @@ impl Identity {
     }
 
     /// The snapshot's uuid and the selection digest are known.
-    pub fn is_resolved(&self) -> bool {
+    pub(crate) fn is_resolved(&self) -> bool {
         self.snapshot_uuid.is_some() && self.selection_digest.is_some()
     }
 
     /// Migration, repository and snapshot name are the same (what is known without reading the snapshot).
-    pub fn same_names(&self, other: &Identity) -> bool {
+    pub(crate) fn same_names(&self, other: &Identity) -> bool {
         self.migration == other.migration
             && self.repository == other.repository
             && self.snapshot == other.snapshot
     }
 
     /// The fields whose values differ from `recorded`'s; unknown fields (on either side) never differ.
-    pub fn differences(&self, recorded: &Identity) -> Vec<&'static str> {
+    pub(crate) fn differences(&self, recorded: &Identity) -> Vec<&'static str> {
         let known_differ =
             |a: Option<&str>, b: Option<&str>| matches!((a, b), (Some(a), Some(b)) if a != b);
         [
@@ -108,14 +108,14 @@ impl Identity {
     }
 
     /// The mapping `_meta` object that records this identity: `{"backfill": {...}}`.
-    pub fn to_meta(&self) -> Value {
+    pub(crate) fn to_meta(&self) -> Value {
         let mut record = self.clone();
         record.version = RECORD_VERSION;
         json!({ META_KEY: record })
     }
 
     /// One line for people: `migration `x` (snapshot `s` of /repo)`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         format!(
             "migration `{}` (snapshot `{}` of {})",
             self.migration, self.snapshot, self.repository
@@ -124,7 +124,9 @@ impl Identity {
 }
 
 /// `sha256:<hex>` over the sorted `name\tuuid\n` lines of the selected indices: stable under any order.
-pub fn selection_digest<'a>(indices: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+pub(crate) fn selection_digest<'a>(
+    indices: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> String {
     let mut lines: Vec<String> = indices
         .into_iter()
         .map(|(name, uuid)| format!("{name}\t{uuid}\n"))
@@ -146,8 +148,9 @@ pub enum Recorded {
     Absent,
     /// The index exists and records no migration (Migration Assistant's worker, an older `backfill`).
     Unrecorded,
-    /// The index records this identity.
-    Recorded { identity: Identity },
+    /// The index records this identity (`kind: recorded` when serialized).
+    #[serde(rename = "recorded")]
+    Migration { identity: Identity },
 }
 
 /// Why a mapping's record could not be read.
@@ -160,7 +163,10 @@ pub struct MalformedRecord {
 
 /// Reads the record from a `GET /<index>/_mapping` response body (typeless, or one mapping type as
 /// Elasticsearch 6 returns it). The response is keyed by the concrete index name; the first one is read.
-pub fn parse_record(index: &str, mapping_response: &Value) -> Result<Recorded, MalformedRecord> {
+pub(crate) fn parse_record(
+    index: &str,
+    mapping_response: &Value,
+) -> Result<Recorded, MalformedRecord> {
     let mappings = mapping_response
         .as_object()
         .and_then(|indices| indices.values().next())
@@ -180,7 +186,7 @@ pub fn parse_record(index: &str, mapping_response: &Value) -> Result<Recorded, M
         return Ok(Recorded::Unrecorded);
     };
     serde_json::from_value(record.clone())
-        .map(|identity| Recorded::Recorded { identity })
+        .map(|identity| Recorded::Migration { identity })
         .map_err(|e| MalformedRecord {
             index: index.to_string(),
             message: e.to_string(),
@@ -190,7 +196,7 @@ pub fn parse_record(index: &str, mapping_response: &Value) -> Result<Recorded, M
 /// Whose working state an index is, seen from the declared migration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Ownership {
+pub(crate) enum Ownership {
     /// No working state: this migration may create it.
     Free,
     /// It records the declared migration.
@@ -202,14 +208,14 @@ pub enum Ownership {
 }
 
 /// Compares the declared identity with what the index records (pure).
-pub fn compare(declared: &Identity, recorded: &Recorded) -> Ownership {
+pub(crate) fn compare(declared: &Identity, recorded: &Recorded) -> Ownership {
     match recorded {
         Recorded::Absent => Ownership::Free,
         Recorded::Unrecorded => Ownership::Unrecorded,
-        Recorded::Recorded { identity } if declared.differences(identity).is_empty() => {
+        Recorded::Migration { identity } if declared.differences(identity).is_empty() => {
             Ownership::Ours
         }
-        Recorded::Recorded { identity } => Ownership::Other {
+        Recorded::Migration { identity } => Ownership::Other {
             owner: identity.clone(),
         },
     }
@@ -225,7 +231,7 @@ mod tests {
     }
 
     fn recorded(identity: Identity) -> Recorded {
-        Recorded::Recorded { identity }
+        Recorded::Migration { identity }
     }
 
     #[test]
@@ -304,14 +310,14 @@ mod tests {
         }}});
         assert_eq!(
             parse_record("i", &response),
-            Ok(Recorded::Recorded {
+            Ok(Recorded::Migration {
                 identity: id.clone()
             })
         );
         let typed = json!({"i": {"mappings": {"doc": {"_meta": id.to_meta()}}}});
         assert_eq!(
             parse_record("i", &typed),
-            Ok(Recorded::Recorded { identity: id })
+            Ok(Recorded::Migration { identity: id })
         );
         let upstream = json!({"i": {"mappings": {"properties": {"expiration": {"type": "long"}}}}});
         assert_eq!(parse_record("i", &upstream), Ok(Recorded::Unrecorded));

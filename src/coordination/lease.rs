@@ -22,9 +22,9 @@ use serde::{Deserialize, Serialize};
 use crate::time::Timestamp;
 
 /// The version of this document schema; workers of different versions must not share a working state.
-pub const SCRIPT_VERSION: &str = "3.0";
+pub(crate) const SCRIPT_VERSION: &str = "3.0";
 /// The id of the one-time setup mutex.
-pub const SHARD_SETUP_ID: &str = "shard_setup";
+pub(crate) const SHARD_SETUP_ID: &str = "shard_setup";
 
 /// Which part of which shard an item covers.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -47,7 +47,7 @@ impl WorkItemId {
     }
 
     /// Parses an id written by this tool or by the upstream workers; `None` for other documents.
-    pub fn parse(id: &str) -> Option<WorkItemId> {
+    pub(crate) fn parse(id: &str) -> Option<WorkItemId> {
         let parts: Vec<&str> = id.split("__").filter(|p| !p.is_empty()).collect();
         let [index, shard, start] = parts.as_slice() else {
             return None;
@@ -64,7 +64,7 @@ impl WorkItemId {
 /// A work-item document as stored in `.migrations_working_state` (field names as upstream writes them).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct WorkItem {
+pub(crate) struct WorkItem {
     pub script_version: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index_name: Option<String>,
@@ -107,7 +107,7 @@ pub enum Refusal {
 }
 
 /// A new, unleased item (`expiration: 0` = claimable at once).
-pub fn unassigned(id: &WorkItemId, creator: &str, exponent: u32) -> WorkItem {
+pub(crate) fn unassigned(id: &WorkItemId, creator: &str, exponent: u32) -> WorkItem {
     WorkItem {
         script_version: SCRIPT_VERSION.to_string(),
         index_name: Some(id.index.clone()),
@@ -132,13 +132,13 @@ fn check_version(item: &WorkItem) -> Result<(), Refusal> {
 }
 
 /// Lease length for an exponent: `window × 2^exponent`, capped so it never overflows.
-pub fn lease_seconds(window_seconds: u64, exponent: u32) -> i64 {
+pub(crate) fn lease_seconds(window_seconds: u64, exponent: u32) -> i64 {
     let factor = 1u64.checked_shl(exponent.min(20)).unwrap_or(1 << 20);
     i64::try_from(window_seconds.saturating_mul(factor)).unwrap_or(i64::MAX / 4)
 }
 
 /// Claims an expired, incomplete item for `me`: the new document to write conditionally.
-pub fn claim(
+pub(crate) fn claim(
     item: &WorkItem,
     me: &str,
     now: Timestamp,
@@ -181,7 +181,7 @@ fn check_holder(item: &WorkItem, me: &str) -> Result<(), Refusal> {
 /// Records the successors (write-once) with the counts of the prefix this item covers: the first step of a
 /// checkpoint handoff. The counts travel with the successors, so whoever finishes the handoff (this worker, or
 /// another one after a crash between the steps) completes the item with the right numbers.
-pub fn record_successors(
+pub(crate) fn record_successors(
     item: &WorkItem,
     me: &str,
     successors: &[String],
@@ -207,7 +207,7 @@ pub fn record_successors(
 
 /// The successors an interrupted handoff recorded: an item claimed with these must not be migrated again from
 /// its start; the claimer finishes the handoff instead (creates them, completes the item), as upstream does.
-pub fn recorded_successors(item: &WorkItem) -> Option<Vec<WorkItemId>> {
+pub(crate) fn recorded_successors(item: &WorkItem) -> Option<Vec<WorkItemId>> {
     let joined = item.successor_items.as_deref()?;
     Some(
         joined
@@ -220,7 +220,11 @@ pub fn recorded_successors(item: &WorkItem) -> Option<Vec<WorkItemId>> {
 
 /// Completes an item whose handoff was interrupted after its successors were recorded, keeping the counts the
 /// handing-off holder recorded with them.
-pub fn complete_handoff(item: &WorkItem, me: &str, now: Timestamp) -> Result<WorkItem, Refusal> {
+pub(crate) fn complete_handoff(
+    item: &WorkItem,
+    me: &str,
+    now: Timestamp,
+) -> Result<WorkItem, Refusal> {
     check_holder(item, me)?;
     let mut next = item.clone();
     next.completed_at = Some(now.epoch_seconds());
@@ -230,7 +234,7 @@ pub fn complete_handoff(item: &WorkItem, me: &str, now: Timestamp) -> Result<Wor
 }
 
 /// Completes the item (terminal), with the holder's document counts.
-pub fn complete(
+pub(crate) fn complete(
     item: &WorkItem,
     me: &str,
     now: Timestamp,
@@ -247,7 +251,7 @@ pub fn complete(
 
 /// Gives the lease back without progress (nothing acknowledged yet): `expiration: 0` makes the item claimable at
 /// once, the holder is cleared, the exponent is kept (the next claim gets the doubled lease, as upstream).
-pub fn release(item: &WorkItem, me: &str) -> Result<WorkItem, Refusal> {
+pub(crate) fn release(item: &WorkItem, me: &str) -> Result<WorkItem, Refusal> {
     check_holder(item, me)?;
     let mut next = item.clone();
     next.expiration = 0;

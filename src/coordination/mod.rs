@@ -4,10 +4,10 @@
 //! Everything here talks to the target through the narrow [`crate::cluster::transport::JsonTransport`] seam.
 
 pub mod archive;
-pub mod archive_identity;
-pub mod archive_store;
+pub(crate) mod archive_identity;
+pub(crate) mod archive_store;
 pub mod coordinator;
-pub mod identity;
+pub(crate) mod identity;
 pub mod lease;
-pub mod ownership;
+pub(crate) mod ownership;
 pub mod progress;

@@ -41,7 +41,7 @@ pub enum WorkingStateRefusal {
 }
 
 /// `a`, `a and b`, `a, b and c`.
-pub fn and_list(items: &[&str]) -> String {
+pub(crate) fn and_list(items: &[&str]) -> String {
     match items.split_last() {
         None => String::new(),
         Some((last, [])) => last.to_string(),
@@ -60,7 +60,7 @@ fn ways_text(ways: &[String]) -> String {
 impl WorkingStateRefusal {
     /// The refusal for `ownership`, if any: another migration's state always; an unrecorded one unless
     /// `adopt_unrecorded` (`backfill.adopt_unrecorded_working_state: true`).
-    pub fn of(
+    pub(crate) fn of(
         index: &str,
         declared: &Identity,
         ownership: &Ownership,
@@ -80,7 +80,7 @@ impl WorkingStateRefusal {
         }
     }
 
-    pub fn index(&self) -> &str {
+    pub(crate) fn index(&self) -> &str {
         match self {
             WorkingStateRefusal::OtherMigration { index, .. }
             | WorkingStateRefusal::Unrecorded { index, .. } => index,
@@ -88,7 +88,7 @@ impl WorkingStateRefusal {
     }
 
     /// Both ways out, as sentences with the exact command or key.
-    pub fn ways_out(&self) -> Vec<String> {
+    pub(crate) fn ways_out(&self) -> Vec<String> {
         match self {
             WorkingStateRefusal::OtherMigration {
                 index,
@@ -147,7 +147,7 @@ pub enum OwnershipError {
 }
 
 /// Reads the owner record of `index` (`Absent` when the index does not exist).
-pub async fn read_record<T: JsonTransport>(
+pub(crate) async fn read_record<T: JsonTransport>(
     transport: &T,
     index: &str,
 ) -> Result<Recorded, OwnershipError> {
@@ -161,7 +161,7 @@ pub async fn read_record<T: JsonTransport>(
 }
 
 /// Records `identity` as the owner of the existing `index` (adoption), keeping any other `_meta` keys.
-pub async fn record<T: JsonTransport>(
+pub(crate) async fn record<T: JsonTransport>(
     transport: &T,
     index: &str,
     identity: &Identity,
@@ -190,7 +190,7 @@ pub async fn record<T: JsonTransport>(
 
 /// What [`claim`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Claimed {
+pub(crate) enum Claimed {
     /// The index already recorded this migration.
     Ours,
     /// The index did not exist; it was created with this migration's record.
@@ -202,7 +202,7 @@ pub enum Claimed {
 /// Makes `index` this migration's before it is used: creates it with the record when absent (the record is
 /// part of the creating request), adopts an unrecorded one only with `adopt_unrecorded`, and refuses any
 /// other migration's. A creation race is settled by reading the record again: whoever created it owns it.
-pub async fn claim<T: JsonTransport>(
+pub(crate) async fn claim<T: JsonTransport>(
     transport: &T,
     index: &str,
     declared: &Identity,
@@ -241,7 +241,7 @@ pub async fn claim<T: JsonTransport>(
 /// The owner as `plan`, `apply`, `status` and `destroy` see it: read once, compared with the declared
 /// migration.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OwnershipCheck {
+pub(crate) struct OwnershipCheck {
     pub index: String,
     /// The declared identity, resolved from the snapshot when the comparison needed it.
     pub declared: Identity,
@@ -253,7 +253,7 @@ pub struct OwnershipCheck {
 
 impl OwnershipCheck {
     /// The refusal for the declared migration, if any (see [`WorkingStateRefusal::of`]).
-    pub fn refusal(&self, adopt_unrecorded: bool) -> Option<WorkingStateRefusal> {
+    pub(crate) fn refusal(&self, adopt_unrecorded: bool) -> Option<WorkingStateRefusal> {
         WorkingStateRefusal::of(
             &self.index,
             &self.declared,
@@ -266,7 +266,7 @@ impl OwnershipCheck {
 /// Reads the owner of `index` and compares it with `declared`. The snapshot is read (`resolve`) only when it
 /// decides: when the record names this migration, repository and snapshot and `declared` lacks the snapshot's
 /// uuid and selection digest. When it cannot be read, the names decide and [`OwnershipCheck::note`] says so.
-pub async fn check<T, F, Fut>(
+pub(crate) async fn check<T, F, Fut>(
     transport: &T,
     index: &str,
     declared: Identity,
@@ -280,7 +280,7 @@ where
     let recorded = read_record(transport, index).await?;
     let mut declared = declared;
     let mut note = None;
-    if let Recorded::Recorded { identity } = &recorded
+    if let Recorded::Migration { identity } = &recorded
         && identity.same_names(&declared)
         && !declared.is_resolved()
     {

@@ -18,11 +18,11 @@ use crate::time::Timestamp;
 /// Base name of the working-state index.
 pub const WORKING_STATE_INDEX: &str = ".migrations_working_state";
 /// The id of the one-time setup mutex item.
-pub const SHARD_SETUP_ID: &str = "shard_setup";
+pub(crate) const SHARD_SETUP_ID: &str = "shard_setup";
 /// Optional per-item counter: documents this item sent to the target (written by our worker).
-pub const DOCUMENTS_MIGRATED_FIELD: &str = "documentsMigrated";
+pub(crate) const DOCUMENTS_MIGRATED_FIELD: &str = "documentsMigrated";
 /// Optional per-item counter: documents the target rejected for good (written by our worker).
-pub const FAILED_DOCUMENTS_FIELD: &str = "failedDocuments";
+pub(crate) const FAILED_DOCUMENTS_FIELD: &str = "failedDocuments";
 
 /// `.migrations_working_state` or `.migrations_working_state_<session>`.
 pub fn working_state_index(session: Option<&str>) -> String {
@@ -56,7 +56,7 @@ pub struct WorkProgress {
 
 impl WorkProgress {
     /// Work items exist (the setup step finished).
-    pub fn setup_done(&self) -> bool {
+    pub(crate) fn setup_done(&self) -> bool {
         self.setup_completed_at.is_some()
     }
 
@@ -66,7 +66,7 @@ impl WorkProgress {
     }
 
     /// Percent completed, 100 when there is nothing to do.
-    pub fn percent(&self) -> f64 {
+    pub(crate) fn percent(&self) -> f64 {
         if self.total == 0 || self.completed >= self.total {
             100.0
         } else {
@@ -76,7 +76,7 @@ impl WorkProgress {
 
     /// Estimated seconds to completion, extrapolating the rate since setup (as the console does); `None`
     /// when nothing has completed yet or there is no start time.
-    pub fn eta_seconds(&self, now: Timestamp) -> Option<u64> {
+    pub(crate) fn eta_seconds(&self, now: Timestamp) -> Option<u64> {
         if self.is_complete() {
             return Some(0);
         }
@@ -91,7 +91,7 @@ impl WorkProgress {
     }
 
     /// Documents per second since setup, when documents are counted.
-    pub fn documents_per_second(&self, now: Timestamp) -> Option<f64> {
+    pub(crate) fn documents_per_second(&self, now: Timestamp) -> Option<f64> {
         let docs = self.documents_migrated?;
         let start = self.setup_completed_at?;
         let end = if self.is_complete() {
@@ -109,7 +109,7 @@ fn not_setup() -> Value {
 }
 
 /// The one request body that yields every count (leases compared with `now`'s second, as they are stored).
-pub fn progress_query(now: Timestamp) -> Value {
+pub(crate) fn progress_query(now: Timestamp) -> Value {
     let now = now.epoch_seconds();
     let no_successors = json!({"exists": {"field": "successor_items"}});
     let done = json!({"exists": {"field": "completedAt"}});
@@ -172,7 +172,10 @@ fn instant(v: &Value, pointer: &str) -> Option<Timestamp> {
 }
 
 /// Parses the response to [`progress_query`].
-pub fn parse_progress(index: &str, response: &Value) -> Result<WorkProgress, MalformedProgress> {
+pub(crate) fn parse_progress(
+    index: &str,
+    response: &Value,
+) -> Result<WorkProgress, MalformedProgress> {
     let relation = response
         .pointer("/hits/total/relation")
         .and_then(Value::as_str);
@@ -252,7 +255,7 @@ pub async fn fetch_progress<T: JsonTransport>(
 }
 
 /// Reads progress, mapping a missing index to `None` (for the converge loop, where absence is a state).
-pub async fn observe_progress<T: JsonTransport>(
+pub(crate) async fn observe_progress<T: JsonTransport>(
     transport: &T,
     index: &str,
     now: Timestamp,

@@ -18,7 +18,7 @@ use crate::converge::ConvergeEvent;
 use crate::converge::reconcile::Action;
 
 /// Stateful renderer for one converge run.
-pub struct ConvergeView {
+pub(crate) struct ConvergeView {
     printer: Printer,
     bar: Option<ProgressBar>,
     last_line: Option<String>,
@@ -28,7 +28,7 @@ pub struct ConvergeView {
 }
 
 impl ConvergeView {
-    pub fn new(printer: Printer) -> Self {
+    pub(crate) fn new(printer: Printer) -> Self {
         let bar = (printer.interactive && printer.format == Format::Human).then(|| {
             let bar = ProgressBar::with_draw_target(Some(0), printer.progress_target());
             bar.set_style(
@@ -49,7 +49,7 @@ impl ConvergeView {
 
     /// Notified once when a write fails: whoever drives the loop stops waiting on it (the loop itself cannot
     /// tell, its sink does not fail). Take it before lending the view to the sink.
-    pub fn closed(&self) -> Arc<Notify> {
+    pub(crate) fn closed(&self) -> Arc<Notify> {
         self.closed.clone()
     }
 
@@ -66,7 +66,7 @@ impl ConvergeView {
     }
 
     /// Renders one event; after a failed write, nothing (see [`ConvergeView::finish`]).
-    pub fn event(&mut self, event: &ConvergeEvent) {
+    pub(crate) fn event(&mut self, event: &ConvergeEvent) {
         if self.failure.is_some() {
             return;
         }
@@ -142,7 +142,7 @@ impl ConvergeView {
     }
 
     /// Clears the bar; returns the first write error of the run, if there was one.
-    pub fn finish(&mut self) -> super::Result {
+    pub(crate) fn finish(&mut self) -> super::Result {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }

@@ -66,7 +66,7 @@ struct Live {
 }
 
 /// Thread-safe renderer handed to `Stacks::apply` as the event sink.
-pub struct DeployView {
+pub(crate) struct DeployView {
     printer: Printer,
     live: Option<Mutex<Live>>,
     started: Instant,
@@ -76,7 +76,7 @@ pub struct DeployView {
 }
 
 impl DeployView {
-    pub fn new(printer: Printer) -> Self {
+    pub(crate) fn new(printer: Printer) -> Self {
         let live = (printer.interactive && printer.format == Format::Human).then(|| {
             Mutex::new(Live {
                 multi: MultiProgress::with_draw_target(printer.progress_target()),
@@ -93,7 +93,7 @@ impl DeployView {
     }
 
     /// Renders one event; after a failed write, nothing (see [`DeployView::finish_ok`]).
-    pub fn event(&self, event: DeployEvent) {
+    pub(crate) fn event(&self, event: DeployEvent) {
         let Ok(mut failure) = self.failure.lock() else {
             return;
         };
@@ -193,7 +193,7 @@ impl DeployView {
     }
 
     /// Final line after a successful run; returns the first write error of the run instead, if there was one.
-    pub fn finish_ok(&self, what: &str) -> super::Result {
+    pub(crate) fn finish_ok(&self, what: &str) -> super::Result {
         self.take_failure()?;
         let (ok, _) = self.counts.lock().map(|c| *c).unwrap_or_default();
         if self.printer.format == Format::Human {
@@ -210,7 +210,7 @@ impl DeployView {
 
     /// After a failed run: the root-cause block for people (nothing with `--json`, whose events said it all).
     /// Returns the first write error of the run, if any.
-    pub fn finish_failed(&self, err: &DeployError) -> super::Result {
+    pub(crate) fn finish_failed(&self, err: &DeployError) -> super::Result {
         self.take_failure()?;
         if self.printer.format == Format::Human {
             self.printer.line(self.root_cause(err))?;

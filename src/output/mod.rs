@@ -11,10 +11,10 @@
 //! instead of killing the process; and nothing here uses `println!`, which would panic on it (clippy's
 //! `print_stdout`/`print_stderr` lints keep it that way for the whole library).
 
-pub mod converge_view;
-pub mod deploy_view;
-pub mod plan_view;
-pub mod preflight_view;
+pub(crate) mod converge_view;
+pub(crate) mod deploy_view;
+pub(crate) mod plan_view;
+pub(crate) mod preflight_view;
 pub mod status_view;
 mod writer;
 
@@ -27,14 +27,14 @@ use writer::{BarTerminal, SharedWriter, Width};
 
 /// How a command reports: for people (stderr, maybe coloured) or for programs (JSON on stdout).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     Human,
     Json,
 }
 
 /// One of the printer's two streams.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stream {
+pub(crate) enum Stream {
     Stdout,
     Stderr,
 }
@@ -51,7 +51,7 @@ impl fmt::Display for Stream {
 /// A write to stdout or stderr failed.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write to {stream}: {source}")]
-pub struct OutputError {
+pub(crate) struct OutputError {
     pub stream: Stream,
     #[source]
     pub source: io::Error,
@@ -59,16 +59,16 @@ pub struct OutputError {
 
 impl OutputError {
     /// The reader of the stream has gone (a closed pipe): the command should stop, and that is not a failure.
-    pub fn is_closed_pipe(&self) -> bool {
+    pub(crate) fn is_closed_pipe(&self) -> bool {
         self.source.kind() == io::ErrorKind::BrokenPipe
     }
 }
 
 /// What every print returns.
-pub type Result<T = (), E = OutputError> = std::result::Result<T, E>;
+pub(crate) type Result<T = (), E = OutputError> = std::result::Result<T, E>;
 
 /// True when `err` (or any error it wraps) is a write to a stream whose reader has gone.
-pub fn is_closed_pipe(err: &anyhow::Error) -> bool {
+pub(crate) fn is_closed_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
         cause
             .downcast_ref::<OutputError>()
@@ -79,7 +79,7 @@ pub fn is_closed_pipe(err: &anyhow::Error) -> bool {
 /// Terminal capabilities, the chosen format and the two writers; passed to every view. Clones share the
 /// writers, so lines from any clone never interleave within a line.
 #[derive(Debug, Clone)]
-pub struct Printer {
+pub(crate) struct Printer {
     pub format: Format,
     /// stderr is a terminal: redraw progress bars in place.
     pub interactive: bool,
@@ -93,7 +93,7 @@ pub struct Printer {
 impl Printer {
     /// The process's stdout and stderr, with the terminal detected. `no_color` is the value of `NO_COLOR` as
     /// read by the caller.
-    pub fn detect(format: Format, no_color: bool) -> Self {
+    pub(crate) fn detect(format: Format, no_color: bool) -> Self {
         let interactive = io::stderr().is_terminal();
         Printer {
             format,
@@ -107,7 +107,8 @@ impl Printer {
 
     /// A printer over the given writers (a pipe, a file, a buffer in tests). `interactive` draws progress bars
     /// (80 columns wide) into `stderr`; `color` adds ANSI colours.
-    pub fn with_writers(
+    #[cfg(test)]
+    pub(crate) fn with_writers(
         format: Format,
         interactive: bool,
         color: bool,
@@ -135,28 +136,28 @@ impl Printer {
     }
 
     /// One line of human text on stderr.
-    pub fn line(&self, text: impl AsRef<str>) -> Result {
+    pub(crate) fn line(&self, text: impl AsRef<str>) -> Result {
         self.write(Stream::Stderr, &format!("{}\n", text.as_ref()))
     }
 
     /// One JSON document on stdout (a single line).
-    pub fn json(&self, value: &serde_json::Value) -> Result {
+    pub(crate) fn json(&self, value: &serde_json::Value) -> Result {
         self.write(Stream::Stdout, &format!("{value}\n"))
     }
 
     /// Text that is the command's result (e.g. `ok`, NDJSON documents) on stdout.
-    pub fn result(&self, text: impl AsRef<str>) -> Result {
+    pub(crate) fn result(&self, text: impl AsRef<str>) -> Result {
         self.write(Stream::Stdout, &format!("{}\n", text.as_ref()))
     }
 
     /// A question on stderr without a line break, the answer being typed after it.
-    pub fn prompt(&self, text: &str) -> Result {
+    pub(crate) fn prompt(&self, text: &str) -> Result {
         self.write(Stream::Stderr, text)
     }
 
     /// Where progress bars draw: the printer's stderr when it is interactive and the format is human,
     /// nowhere otherwise.
-    pub fn progress_target(&self) -> ProgressDrawTarget {
+    pub(crate) fn progress_target(&self) -> ProgressDrawTarget {
         if !self.interactive || self.format != Format::Human {
             return ProgressDrawTarget::hidden();
         }
@@ -167,7 +168,7 @@ impl Printer {
     }
 
     /// Wraps `text` in an ANSI colour when colours are on.
-    pub fn paint(&self, color: Color, text: &str) -> String {
+    pub(crate) fn paint(&self, color: Color, text: &str) -> String {
         if !self.color {
             return text.to_string();
         }
@@ -175,15 +176,13 @@ impl Printer {
             Color::Red => "31",
             Color::Green => "32",
             Color::Yellow => "33",
-            Color::Blue => "34",
             Color::Bold => "1",
-            Color::Dim => "2",
         };
         format!("\x1b[{code}m{text}\x1b[0m")
     }
 
     /// Prints an error chain: `error: outer` then `  caused by: inner` lines.
-    pub fn error(&self, err: &anyhow::Error) -> Result {
+    pub(crate) fn error(&self, err: &anyhow::Error) -> Result {
         let head = self.paint(Color::Red, "error:");
         let mut lines = vec![format!("{head} {err}")];
         for cause in err.chain().skip(1) {
@@ -194,13 +193,11 @@ impl Printer {
 }
 
 #[derive(Debug, Clone, Copy)]
-pub enum Color {
+pub(crate) enum Color {
     Red,
     Green,
     Yellow,
-    Blue,
     Bold,
-    Dim,
 }
 
 /// Printers over buffers, for the views' tests.

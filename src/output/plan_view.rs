@@ -44,7 +44,7 @@ fn property_line(p: &PropertyChange) -> String {
 }
 
 /// The human plan, line by line.
-pub fn plan_lines(plan: &Plan, printer: &Printer) -> Vec<String> {
+pub(crate) fn plan_lines(plan: &Plan, printer: &Printer) -> Vec<String> {
     let mut out = Vec::new();
     let what = match plan.operation {
         Operation::Apply => "apply",
@@ -117,7 +117,7 @@ pub fn plan_lines(plan: &Plan, printer: &Printer) -> Vec<String> {
 }
 
 /// The `--json` document: the plan itself plus `summary` and `has_changes`.
-pub fn plan_json(plan: &Plan) -> Value {
+pub(crate) fn plan_json(plan: &Plan) -> Value {
     let mut v = serde_json::to_value(plan).unwrap_or(Value::Null);
     if let Value::Object(map) = &mut v {
         map.insert("summary".into(), json!(plan.summary()));
@@ -128,7 +128,7 @@ pub fn plan_json(plan: &Plan) -> Value {
 }
 
 /// Prints the plan: the human text on stderr, or the `--json` document on stdout.
-pub fn print(plan: &Plan, printer: &Printer) -> super::Result {
+pub(crate) fn print(plan: &Plan, printer: &Printer) -> super::Result {
     match printer.format {
         Format::Json => printer.json(&plan_json(plan)),
         Format::Human => printer.line(plan_lines(plan, printer).join("\n")),

@@ -37,7 +37,7 @@ fn headline(report: &Preflight) -> String {
 }
 
 /// The preflight block, line by line (indented two spaces under its headline).
-pub fn preflight_lines(report: &Preflight, printer: &Printer) -> Vec<String> {
+pub(crate) fn preflight_lines(report: &Preflight, printer: &Printer) -> Vec<String> {
     let color = if report.ok() {
         Color::Green
     } else {
@@ -100,13 +100,13 @@ pub fn preflight_lines(report: &Preflight, printer: &Printer) -> Vec<String> {
 }
 
 /// `{"preflight": {...}}`: the report on its own (a plan's `--json` document carries it under the same key).
-pub fn preflight_json(report: &Preflight) -> Value {
+pub(crate) fn preflight_json(report: &Preflight) -> Value {
     json!({ "preflight": report })
 }
 
 /// Prints the report on its own (before `apply` runs a saved plan): the human block on stderr, or its JSON
 /// document on stdout.
-pub fn print(report: &Preflight, printer: &Printer) -> super::Result {
+pub(crate) fn print(report: &Preflight, printer: &Printer) -> super::Result {
     match printer.format {
         super::Format::Json => printer.json(&preflight_json(report)),
         super::Format::Human => printer.line(preflight_lines(report, printer).join("\n")),

@@ -16,7 +16,7 @@ use crate::coordination::identity::Recorded;
 use crate::time::Timestamp;
 
 /// `1h 2m 3s`, as the console prints durations.
-pub fn format_duration(secs: u64) -> String {
+pub(crate) fn format_duration(secs: u64) -> String {
     let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
     if h > 0 {
         format!("{h}h {m}m {s}s")
@@ -60,7 +60,7 @@ fn owner_json(report: &StatusReport) -> Value {
     match &report.owner {
         None | Some(Recorded::Absent) => Value::Null,
         Some(Recorded::Unrecorded) => json!({"recorded": false}),
-        Some(Recorded::Recorded { identity }) => {
+        Some(Recorded::Migration { identity }) => {
             let mut v = json!(identity);
             v["recorded"] = json!(true);
             v

@@ -46,13 +46,15 @@ impl fmt::Debug for SharedWriter {
 pub(crate) enum Width {
     /// Asked of the process's stderr at every redraw (it follows a resized window).
     OfStderr,
-    /// A fixed width (writers that are not the process's terminal).
+    /// A fixed width (tests' writers, which are not the process's terminal).
+    #[cfg(test)]
     Fixed(u16),
 }
 
 impl Width {
     fn columns(self) -> u16 {
         match self {
+            #[cfg(test)]
             Width::Fixed(columns) => columns,
             Width::OfStderr => stderr_columns().unwrap_or(80),
         }

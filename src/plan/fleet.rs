@@ -10,7 +10,7 @@ use crate::converge::ports::FleetObservation;
 
 /// Observed fleet → declared lifecycle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FleetPlan {
+pub(crate) struct FleetPlan {
     /// The fleet when the plan was made.
     pub observed: FleetObservation,
     /// Declared `backfill.state` (`destroy` plans declare `stopped`).
@@ -27,7 +27,7 @@ pub struct FleetPlan {
 
 impl FleetPlan {
     /// The desired count the converge loop will settle on (before completion scales it to 0).
-    pub fn target(&self) -> u32 {
+    pub(crate) fn target(&self) -> u32 {
         match (self.destroy, self.declared_state) {
             (true, _) => 0,
             (false, DesiredState::Running) => self.declared_workers,
@@ -36,12 +36,12 @@ impl FleetPlan {
     }
 
     /// The desired count changes.
-    pub fn changes(&self) -> bool {
+    pub(crate) fn changes(&self) -> bool {
         self.observed.desired != self.target()
     }
 
     /// Why the count changes, in the words of the lifecycle.
-    pub fn reason(&self) -> String {
+    pub(crate) fn reason(&self) -> String {
         let from = self.observed.desired;
         let to = self.target();
         if self.destroy {
@@ -67,7 +67,7 @@ impl FleetPlan {
     }
 
     /// `~ workers 0 -> 4 (start backfill)` or `  workers 4 (running, no change)`.
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         let from = self.observed.desired;
         let to = self.target();
         if from == to {
@@ -81,7 +81,7 @@ impl FleetPlan {
     }
 
     /// `fleet 0 -> 4` or `fleet 4 (no change)` for the summary line.
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         let from = self.observed.desired;
         let to = self.target();
         if from == to {

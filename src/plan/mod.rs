@@ -16,13 +16,12 @@
 mod fleet;
 mod saved;
 
-pub use fleet::FleetPlan;
-pub use saved::{SavedPlanError, StalePlan};
+pub(crate) use fleet::FleetPlan;
 
 use serde::{Deserialize, Serialize};
 
 /// Version of the saved/`--json` plan document; bumped on incompatible changes.
-pub const FORMAT_VERSION: u32 = 1;
+pub(crate) const FORMAT_VERSION: u32 = 1;
 
 /// What happens to one resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,7 +140,7 @@ pub struct StackPlan {
 
 impl StackPlan {
     /// True when applying this stack plan changes something.
-    pub fn has_changes(&self) -> bool {
+    pub(crate) fn has_changes(&self) -> bool {
         !matches!(self.action, StackAction::NoChange | StackAction::Absent)
     }
 }
@@ -149,14 +148,14 @@ impl StackPlan {
 /// Apply the config, or destroy everything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Operation {
+pub(crate) enum Operation {
     Apply,
     Destroy,
 }
 
 /// The whole plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Plan {
+pub(crate) struct Plan {
     pub format_version: u32,
     pub operation: Operation,
     /// Migration name.
@@ -176,7 +175,7 @@ pub struct Plan {
 
 /// Counts for the summary line.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub add: usize,
     pub change: usize,
     pub destroy: usize,
@@ -184,7 +183,7 @@ pub struct Summary {
 
 impl Plan {
     /// Resource counts; a replacement counts as one add and one destroy (as in Terraform).
-    pub fn summary(&self) -> Summary {
+    pub(crate) fn summary(&self) -> Summary {
         let mut summary = Summary::default();
         for change in self.stacks.iter().flat_map(|s| &s.resources) {
             match change.action {
@@ -210,17 +209,17 @@ impl Plan {
     }
 
     /// Stacks or the fleet change.
-    pub fn has_changes(&self) -> bool {
+    pub(crate) fn has_changes(&self) -> bool {
         self.stacks.iter().any(StackPlan::has_changes) || self.fleet.changes()
     }
 
     /// The stacks change (what CloudFormation / the state directory executes).
-    pub fn stacks_change(&self) -> bool {
+    pub(crate) fn stacks_change(&self) -> bool {
         self.stacks.iter().any(StackPlan::has_changes)
     }
 
     /// `Plan: 2 to add, 1 to change, 0 to destroy; fleet 0 -> 4.`
-    pub fn summary_line(&self) -> String {
+    pub(crate) fn summary_line(&self) -> String {
         let s = self.summary();
         let verb = match self.operation {
             Operation::Apply => "Plan",

@@ -11,7 +11,7 @@ use super::{FORMAT_VERSION, Plan, StackBaseline};
 
 /// Reading or writing a saved plan failed.
 #[derive(Debug, thiserror::Error)]
-pub enum SavedPlanError {
+pub(crate) enum SavedPlanError {
     #[error("cannot read the saved plan {path}: {source}")]
     Read {
         path: PathBuf,
@@ -38,13 +38,13 @@ pub enum SavedPlanError {
 #[error(
     "stale plan: {reason}. Nothing was changed; run `backfill plan --out FILE` again and review the new plan"
 )]
-pub struct StalePlan {
+pub(crate) struct StalePlan {
     pub reason: String,
 }
 
 impl Plan {
     /// Writes the plan as pretty JSON, atomically (temp file + rename).
-    pub fn save(&self, path: &Path) -> Result<(), SavedPlanError> {
+    pub(crate) fn save(&self, path: &Path) -> Result<(), SavedPlanError> {
         let write = |source| SavedPlanError::Write {
             path: path.to_path_buf(),
             source,
@@ -66,7 +66,7 @@ impl Plan {
     }
 
     /// Reads a saved plan, checking its format version.
-    pub fn load(path: &Path) -> Result<Plan, SavedPlanError> {
+    pub(crate) fn load(path: &Path) -> Result<Plan, SavedPlanError> {
         let bytes = std::fs::read(path).map_err(|source| SavedPlanError::Read {
             path: path.to_path_buf(),
             source,
@@ -100,7 +100,7 @@ impl Plan {
 
     /// Refuses the plan if the config or any stack changed since it was made.
     /// `current` gives each stack's baseline now (by stack name); `fleet_exists` whether the worker service exists.
-    pub fn check_fresh(
+    pub(crate) fn check_fresh(
         &self,
         config_hash: &str,
         current: &dyn Fn(&str) -> StackBaseline,

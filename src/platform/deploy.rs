@@ -34,7 +34,8 @@ pub enum StatusCategory {
 }
 
 impl StatusCategory {
-    pub const ALL: [StatusCategory; 7] = [
+    #[cfg(test)]
+    pub(crate) const ALL: [StatusCategory; 7] = [
         StatusCategory::Pending,
         StatusCategory::InProgress,
         StatusCategory::Complete,
@@ -45,7 +46,7 @@ impl StatusCategory {
     ];
 
     /// Nothing more will happen to it in this operation.
-    pub fn is_final(self) -> bool {
+    pub(crate) fn is_final(self) -> bool {
         matches!(
             self,
             StatusCategory::Complete
@@ -56,7 +57,8 @@ impl StatusCategory {
     }
 
     /// The operation failed (or is failing: a rollback runs).
-    pub fn is_failure(self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_failure(self) -> bool {
         matches!(
             self,
             StatusCategory::Failed | StatusCategory::RollingBack | StatusCategory::RolledBack
@@ -88,7 +90,7 @@ pub enum DeployAction {
 
 impl DeployAction {
     /// `create`, `update`, `delete`, `import`.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             DeployAction::Create => "create",
             DeployAction::Update => "update",
@@ -113,7 +115,7 @@ pub struct DeployStatus {
 
 impl DeployStatus {
     /// A status in the platform-neutral terms alone (the local platform's).
-    pub fn of(action: DeployAction, category: StatusCategory) -> Self {
+    pub(crate) fn of(action: DeployAction, category: StatusCategory) -> Self {
         DeployStatus {
             category,
             action: Some(action),

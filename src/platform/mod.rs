@@ -11,8 +11,8 @@
 //! [`PlatformError`](crate::converge::ports::PlatformError)s.
 
 pub mod aws;
-pub mod deploy;
-pub mod local;
+pub(crate) mod deploy;
+pub(crate) mod local;
 
 pub use deploy::{
     DeployAction, DeployError, DeployEvent, DeployStatus, FailedResource, Stacks, StatusCategory,

@@ -14,7 +14,7 @@ use super::{
 use crate::cluster::transport::TransportError;
 
 /// Judges what was observed: problems, warnings, the source summary and the detected target.
-pub fn evaluate(observations: &Observations) -> Preflight {
+pub(crate) fn evaluate(observations: &Observations) -> Preflight {
     let mut report = Preflight::default();
     let selected = source(observations, &mut report);
     target(observations, selected.as_deref(), &mut report);

@@ -23,7 +23,7 @@ use crate::snapshot::{self, Repository, SnapshotError};
 
 /// How the preflight runs.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(crate) struct Options {
     /// No network: the target and an S3 repository are not checked (a repository on a filesystem still is).
     pub offline: bool,
     /// How long the target may take to answer, credentials resolution included.
@@ -47,7 +47,7 @@ impl Default for Options {
 
 /// Runs the preflight for `m`: observes the source and the target, then judges. A migration declared `paused`
 /// or `stopped` starts no worker, so nothing is checked (pausing an overloaded target must never wait on it).
-pub async fn check(m: &Migration, env: &dyn Env, options: &Options) -> Preflight {
+pub(crate) async fn check(m: &Migration, env: &dyn Env, options: &Options) -> Preflight {
     let state = match m.backfill.state {
         DesiredState::Running => None,
         DesiredState::Paused => Some("paused"),

@@ -25,7 +25,7 @@ const BODY_KEYS: &[&str] = &[
 ];
 
 /// The mapping types of an index and their bodies (`_default_` is a template for new types, not a type).
-pub fn mapping_types(mappings: &Value) -> Option<Vec<(String, &Value)>> {
+pub(crate) fn mapping_types(mappings: &Value) -> Option<Vec<(String, &Value)>> {
     let mut types = Vec::new();
     match mappings {
         Value::Null => {}
@@ -50,7 +50,7 @@ fn object_types(value: &Value) -> Option<Vec<(String, &Value)>> {
 }
 
 /// A setting by its full key, flat (`"index.mapping.source.mode"`) or nested (`{"index": {"mapping": ...}}`).
-pub fn setting<'a>(settings: &'a Value, key: &str) -> Option<&'a Value> {
+pub(crate) fn setting<'a>(settings: &'a Value, key: &str) -> Option<&'a Value> {
     if let Some(v) = settings.get(key) {
         return Some(v);
     }
@@ -74,7 +74,7 @@ fn exclude_it(index: &str) -> String {
 }
 
 /// Problems and warnings for one index's mapping and settings.
-pub fn judge(index: &IndexInfo) -> (Vec<Problem>, Vec<Warning>) {
+pub(crate) fn judge(index: &IndexInfo) -> (Vec<Problem>, Vec<Warning>) {
     let name = &index.name;
     let subject = || Some(format!("index {name}"));
     let mut problems = Vec::new();

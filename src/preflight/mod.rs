@@ -23,18 +23,14 @@ mod gather;
 mod mapping;
 mod observe;
 
-pub use evaluate::evaluate;
-pub use gather::{Options, check};
-pub use observe::{
-    IndexObservation, Observations, ShardFailure, ShardObservation, SnapshotObservation,
-    SourceObservation, TargetAnswer, TargetObservation, detect_target, shard_failure,
-};
+pub(crate) use evaluate::evaluate;
+pub(crate) use gather::{Options, check};
 
 use serde::{Deserialize, Serialize};
 
 /// The whole preflight report.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Preflight {
+pub(crate) struct Preflight {
     /// What was checked.
     pub checked: Checked,
     /// What was not checked, and why (`the target (--offline)`).
@@ -56,19 +52,19 @@ pub struct Preflight {
 
 impl Preflight {
     /// No problem was found (warnings allowed).
-    pub fn ok(&self) -> bool {
+    pub(crate) fn ok(&self) -> bool {
         self.problems.is_empty()
     }
 
     /// Adds problems found elsewhere (e.g. whose migration owns the working state), so all are listed together.
-    pub fn add_problems(&mut self, problems: impl IntoIterator<Item = Problem>) {
+    pub(crate) fn add_problems(&mut self, problems: impl IntoIterator<Item = Problem>) {
         self.problems.extend(problems);
     }
 }
 
 /// Which parts were checked (a part that was not is named in [`Preflight::not_checked`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Checked {
+pub(crate) struct Checked {
     /// The repository was opened (its snapshot, indices and shards checked as far as it could be read).
     pub source: bool,
     /// The target was asked.
@@ -78,7 +74,7 @@ pub struct Checked {
 /// What kind of problem: stable names for programs (`--json`), one per rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum ProblemKind {
+pub(crate) enum ProblemKind {
     /// The repository does not exist or cannot be read with the configured credentials and region.
     RepositoryUnreadable,
     /// Reading the snapshot metadata did not finish within the preflight's time.
@@ -118,7 +114,7 @@ pub enum ProblemKind {
 
 /// One thing that stops the migration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Problem {
+pub(crate) struct Problem {
     pub kind: ProblemKind,
     /// What it is about: an index, `index logs, shard 0, file _0.si`, the repository, the target.
     #[serde(default)]
@@ -131,7 +127,11 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub fn new(kind: ProblemKind, subject: Option<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        kind: ProblemKind,
+        subject: Option<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Problem {
             kind,
             subject,
@@ -141,7 +141,8 @@ impl Problem {
     }
 
     /// A problem found by another check: its message and ways out say it all.
-    pub fn other(
+    #[cfg(test)]
+    pub(crate) fn other(
         subject: Option<String>,
         message: impl Into<String>,
         ways_out: Vec<String>,
@@ -149,7 +150,10 @@ impl Problem {
         Problem::new(ProblemKind::Other, subject, message).with_ways_out(ways_out)
     }
 
-    pub fn with_ways_out<S: Into<String>>(mut self, ways_out: impl IntoIterator<Item = S>) -> Self {
+    pub(crate) fn with_ways_out<S: Into<String>>(
+        mut self,
+        ways_out: impl IntoIterator<Item = S>,
+    ) -> Self {
         self.ways_out.extend(ways_out.into_iter().map(Into::into));
         self
     }
@@ -157,14 +161,14 @@ impl Problem {
 
 /// Something the user should know; the migration can still run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Warning {
+pub(crate) struct Warning {
     #[serde(default)]
     pub subject: Option<String>,
     pub message: String,
 }
 
 impl Warning {
-    pub fn new(subject: Option<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn new(subject: Option<String>, message: impl Into<String>) -> Self {
         Warning {
             subject,
             message: message.into(),
@@ -174,7 +178,7 @@ impl Warning {
 
 /// What will move, from snapshot metadata only.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SourceSummary {
+pub(crate) struct SourceSummary {
     /// Repository location (`/mnt/repo`, `s3://bucket/prefix`).
     pub repository: String,
     pub snapshot: String,
@@ -197,7 +201,7 @@ pub struct SourceSummary {
 
 impl SourceSummary {
     /// `2 indices, 5 shards, 2600 live documents, 1234567 bytes of shard data`.
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         let plural =
             |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         format!(
@@ -212,7 +216,7 @@ impl SourceSummary {
 
 /// One selected index.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IndexSummary {
+pub(crate) struct IndexSummary {
     pub name: String,
     pub shards: u32,
     pub live_documents: u64,
@@ -222,7 +226,7 @@ pub struct IndexSummary {
 /// Which product the target is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Distribution {
+pub(crate) enum Distribution {
     Elasticsearch,
     #[serde(rename = "opensearch")]
     OpenSearch,
@@ -232,7 +236,7 @@ pub enum Distribution {
 
 /// The target as detected.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TargetInfo {
+pub(crate) struct TargetInfo {
     /// Endpoint without credentials.
     pub endpoint: String,
     pub distribution: Distribution,
@@ -246,7 +250,7 @@ pub struct TargetInfo {
 
 impl TargetInfo {
     /// `OpenSearch 2.11.1`, `Elasticsearch 7.10.2`, `OpenSearch Serverless`.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         let product = match self.distribution {
             Distribution::Elasticsearch => "Elasticsearch",
             Distribution::OpenSearch => "OpenSearch",
@@ -261,7 +265,7 @@ impl TargetInfo {
 
 /// A target index that already holds documents.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExistingIndex {
+pub(crate) struct ExistingIndex {
     pub index: String,
     pub documents: u64,
 }
@@ -269,7 +273,7 @@ pub struct ExistingIndex {
 /// Returned by `plan` and `apply` when the preflight found problems; maps to exit code 1 (`crate::exit`).
 #[derive(Debug, thiserror::Error)]
 #[error("{}", self.sentence())]
-pub struct PreflightFailed {
+pub(crate) struct PreflightFailed {
     pub problems: usize,
     /// `apply` refused (nothing was changed), rather than `plan` reporting.
     pub refused: bool,

@@ -12,7 +12,7 @@ use crate::snapshot::{IndexInfo, ShardCounts, SnapshotError};
 
 /// Everything [`super::evaluate`] judges.
 #[derive(Debug, Clone)]
-pub struct Observations {
+pub(crate) struct Observations {
     /// `source.indices` as declared.
     pub selection: IndexSelection,
     pub source: SourceObservation,
@@ -21,7 +21,7 @@ pub struct Observations {
 
 /// The source repository as seen.
 #[derive(Debug, Clone)]
-pub enum SourceObservation {
+pub(crate) enum SourceObservation {
     /// Not read (`reason`: what was skipped and why, e.g. `--offline`).
     Skipped { location: String, reason: String },
     /// Reading did not finish in time.
@@ -44,7 +44,7 @@ pub enum SourceObservation {
 
 /// A snapshot that was found.
 #[derive(Debug, Clone)]
-pub struct SnapshotObservation {
+pub(crate) struct SnapshotObservation {
     pub location: String,
     pub snapshot: String,
     pub state: String,
@@ -57,7 +57,7 @@ pub struct SnapshotObservation {
 
 /// One selected index: its metadata (or why it could not be read) and its shards.
 #[derive(Debug, Clone)]
-pub struct IndexObservation {
+pub(crate) struct IndexObservation {
     pub name: String,
     pub metadata: Result<IndexInfo, String>,
     /// One per shard, in shard order (empty when the metadata could not be read).
@@ -66,14 +66,14 @@ pub struct IndexObservation {
 
 /// One shard, opened or not.
 #[derive(Debug, Clone)]
-pub struct ShardObservation {
+pub(crate) struct ShardObservation {
     pub shard: u32,
     pub outcome: Result<ShardCounts, ShardFailure>,
 }
 
 /// Why a shard could not be opened, as the reader said it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ShardFailure {
+pub(crate) enum ShardFailure {
     /// A codec, format or version the reader does not implement (from `LuceneError::Unsupported`).
     Unsupported {
         file: String,
@@ -85,7 +85,7 @@ pub enum ShardFailure {
 }
 
 /// Classifies a shard-opening error by the reader's own error type.
-pub fn shard_failure(err: &SnapshotError) -> ShardFailure {
+pub(crate) fn shard_failure(err: &SnapshotError) -> ShardFailure {
     match err {
         SnapshotError::Lucene { source, .. } => match source.as_ref() {
             LuceneError::Unsupported { file, what, name } => ShardFailure::Unsupported {
@@ -104,7 +104,7 @@ pub fn shard_failure(err: &SnapshotError) -> ShardFailure {
 
 /// The target as seen.
 #[derive(Debug, Clone)]
-pub enum TargetObservation {
+pub(crate) enum TargetObservation {
     /// Not asked (`reason`, e.g. `--offline`).
     Skipped { endpoint: String, reason: String },
     /// No client could be built: credentials or TLS settings could not be resolved.
@@ -122,7 +122,7 @@ pub enum TargetObservation {
 
 /// What an answering target said.
 #[derive(Debug, Clone)]
-pub struct TargetAnswer {
+pub(crate) struct TargetAnswer {
     pub endpoint: String,
     /// The `GET /` body (`None`: answered 404, or not asked because the target is Serverless).
     pub root: Option<Value>,
@@ -135,7 +135,7 @@ pub struct TargetAnswer {
 }
 
 /// Reads a `GET /` body (or its absence) into the detected target.
-pub fn detect_target(
+pub(crate) fn detect_target(
     endpoint: &str,
     root: Option<&Value>,
     serverless: bool,
@@ -170,7 +170,7 @@ pub fn detect_target(
 }
 
 /// Parses `_cat/indices?format=json&h=index,docs.count` (counts are strings, or null for closed indices).
-pub fn parse_cat_indices(body: &Value) -> Result<Vec<ExistingIndex>, String> {
+pub(crate) fn parse_cat_indices(body: &Value) -> Result<Vec<ExistingIndex>, String> {
     let rows = body
         .as_array()
         .ok_or_else(|| "_cat/indices did not answer a JSON array".to_string())?;

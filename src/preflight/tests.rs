@@ -2,7 +2,11 @@
 
 use serde_json::{Value, json};
 
-use super::observe::parse_cat_indices;
+use super::observe::{
+    IndexObservation, Observations, ShardFailure, ShardObservation, SnapshotObservation,
+    SourceObservation, TargetAnswer, TargetObservation, detect_target, parse_cat_indices,
+    shard_failure,
+};
 use super::*;
 use crate::cluster::transport::TransportError;
 use crate::config::IndexSelection;

@@ -14,7 +14,7 @@ use crate::config::{Migration, Sigv4Service, TargetAuth};
 
 /// Where the target lives, as `Fn::Sub` text (`${AWS::Region}` / `${AWS::AccountId}` when unknown).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AwsTarget {
+pub(crate) struct AwsTarget {
     pub region: String,
     pub account: String,
     /// The domain name: `dashboard.target_domain`, else the one the endpoint names.
@@ -22,7 +22,7 @@ pub struct AwsTarget {
 }
 
 /// The target's region (SigV4's signing region, else the endpoint's), account and domain.
-pub fn aws_target(m: &Migration) -> AwsTarget {
+pub(crate) fn aws_target(m: &Migration) -> AwsTarget {
     let host = host_of(&m.target.endpoint);
     let region = match &m.target.auth {
         TargetAuth::Sigv4 { region, .. } if !region.is_empty() => sub_escape(region),
@@ -48,7 +48,7 @@ pub fn aws_target(m: &Migration) -> AwsTarget {
 
 /// The task role's statement for a SigV4 target: HTTP access to exactly the target's domain (or collection),
 /// in the target's region and account. `None` for other auth types.
-pub fn data_access_statement(m: &Migration) -> Option<Value> {
+pub(crate) fn data_access_statement(m: &Migration) -> Option<Value> {
     let TargetAuth::Sigv4 { service, .. } = &m.target.auth else {
         return None;
     };
@@ -100,7 +100,7 @@ fn endpoint_region(host: &str) -> Option<&str> {
 }
 
 /// The domain of `search-<domain>-<id>.<region>.es.amazonaws.com` (or `vpc-...`).
-pub fn domain_from_endpoint(host: &str) -> Option<&str> {
+pub(crate) fn domain_from_endpoint(host: &str) -> Option<&str> {
     endpoint_region(host)?;
     let (first, rest) = host.split_once('.')?;
     if !rest.contains(".es.amazonaws.") {
@@ -146,7 +146,7 @@ fn is_region(label: &str) -> bool {
 }
 
 /// Escapes `${` in a value placed inside `Fn::Sub` so a user string cannot inject a substitution.
-pub fn sub_escape(value: &str) -> String {
+pub(crate) fn sub_escape(value: &str) -> String {
     value.replace("${", "${!")
 }
 

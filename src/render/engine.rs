@@ -8,7 +8,7 @@ use handlebars::{
 };
 
 /// Escapes text for the inside of a JSON string literal.
-pub fn json_escape(text: &str) -> String {
+pub(crate) fn json_escape(text: &str) -> String {
     let quoted = serde_json::Value::String(text.to_string()).to_string();
     quoted[1..quoted.len() - 1].to_string()
 }
@@ -31,7 +31,7 @@ fn json_helper(
 }
 
 /// A strict registry with the JSON escape and the `json` helper.
-pub fn registry() -> Handlebars<'static> {
+pub(crate) fn registry() -> Handlebars<'static> {
     let mut hb = Handlebars::new();
     hb.set_strict_mode(true);
     hb.register_escape_fn(json_escape);

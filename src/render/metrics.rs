@@ -4,24 +4,24 @@
 /// CloudWatch namespace of the worker's metrics.
 pub const NAMESPACE: &str = "OpenSearchMigrations";
 /// The one dimension every worker metric carries: the migration's `name`.
-pub const DIMENSION: &str = "MigrationName";
+pub(crate) const DIMENSION: &str = "MigrationName";
 
 /// Documents indexed into the target (count).
 pub const DOCUMENTS_MIGRATED: &str = "DocumentsMigrated";
 /// `_source` bytes indexed into the target (bytes).
 pub const BYTES_MIGRATED: &str = "BytesMigrated";
 /// Bulk requests sent (count).
-pub const BULK_REQUESTS: &str = "BulkRequests";
+pub(crate) const BULK_REQUESTS: &str = "BulkRequests";
 /// Bulk requests or items retried after 429/5xx/connection errors (count).
 pub const BULK_RETRIES: &str = "BulkRetries";
 /// Documents the target rejected for good (count).
 pub const FAILED_DOCUMENTS: &str = "FailedDocuments";
 /// Work items (shards or shard remainders) completed (count).
-pub const WORK_ITEMS_COMPLETED: &str = "WorkItemsCompleted";
+pub(crate) const WORK_ITEMS_COMPLETED: &str = "WorkItemsCompleted";
 /// Time from acquiring a work item to completing it (milliseconds).
 pub const SHARD_DURATION: &str = "ShardDurationMs";
 /// Leases handed to a successor at a checkpoint (count).
-pub const LEASE_HANDOFFS: &str = "LeaseHandoffs";
+pub(crate) const LEASE_HANDOFFS: &str = "LeaseHandoffs";
 /// Work items in total / completed, as seen by a worker (gauges, for shard progress).
 pub const SHARDS_TOTAL: &str = "ShardsTotal";
 pub const SHARDS_COMPLETED: &str = "ShardsCompleted";

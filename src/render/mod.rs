@@ -11,16 +11,13 @@ mod aws_target;
 mod engine;
 pub mod metrics;
 mod view;
-pub mod worker_env;
+pub(crate) mod worker_env;
 
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
 use crate::config::Migration;
-
-pub use engine::json_escape;
-pub use view::rfs_command;
 
 /// One CloudFormation stack ready to deploy: what `render` writes and what `plan`/`apply` submit.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

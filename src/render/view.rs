@@ -13,7 +13,7 @@ use super::worker_env::{WorkerVar, backfill_environment};
 /// Path inside the worker container where the `rfs` engine unpacks shards.
 const RFS_STORAGE: &str = "/storage";
 
-pub fn view(m: &Migration) -> Value {
+pub(crate) fn view(m: &Migration) -> Value {
     let stacks = m.stack_names();
     json!({
         "name": m.name,
@@ -109,7 +109,7 @@ fn capacity_provider_strategy(capacity: Capacity) -> Value {
 }
 
 /// Migration Assistant's `RfsMigrateDocuments` command line (worker.md section 2), every value shell-quoted.
-pub fn rfs_command(m: &Migration) -> String {
+pub(crate) fn rfs_command(m: &Migration) -> String {
     let q = shell_quote;
     let mut args = vec![
         "/rfs-app/runJavaWithClasspath.sh org.opensearch.migrations.RfsMigrateDocuments"

@@ -9,7 +9,7 @@ use crate::config::{Migration, Sigv4Service, TargetAuth};
 
 /// A `BACKFILL_*` variable the worker container reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WorkerVar {
+pub(crate) enum WorkerVar {
     Name,
     SourceRepository,
     SourceSnapshot,
@@ -35,7 +35,8 @@ pub enum WorkerVar {
 
 impl WorkerVar {
     /// Every variable, in the order the task definition lists them.
-    pub const ALL: [WorkerVar; 19] = [
+    #[cfg(test)]
+    pub(crate) const ALL: [WorkerVar; 19] = [
         WorkerVar::Name,
         WorkerVar::SourceRepository,
         WorkerVar::SourceSnapshot,
@@ -58,7 +59,7 @@ impl WorkerVar {
     ];
 
     /// The variable's name.
-    pub const fn name(self) -> &'static str {
+    pub(crate) const fn name(self) -> &'static str {
         match self {
             WorkerVar::Name => "BACKFILL_NAME",
             WorkerVar::SourceRepository => "BACKFILL_SOURCE_REPOSITORY",

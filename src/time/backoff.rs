@@ -34,7 +34,7 @@ pub struct Backoff {
 }
 
 impl Backoff {
-    pub const fn new(initial: Duration, cap: Duration, jitter: Jitter) -> Self {
+    pub(crate) const fn new(initial: Duration, cap: Duration, jitter: Jitter) -> Self {
         Backoff {
             initial,
             cap,
@@ -44,7 +44,7 @@ impl Backoff {
 
     /// `min(cap, initial × 2^(attempt-1))`, the longest delay before `attempt` (attempt 0 counts as 1). It is
     /// the delay itself with [`Jitter::None`].
-    pub fn ceiling(&self, attempt: u32) -> Duration {
+    pub(crate) fn ceiling(&self, attempt: u32) -> Duration {
         let shift = attempt.saturating_sub(1).min(31);
         self.initial
             .checked_mul(1u32 << shift)
@@ -53,7 +53,7 @@ impl Backoff {
     }
 
     /// The delay before `attempt` for a uniform `sample` in `[0, 1]` (clamped into it).
-    pub fn delay_for(&self, attempt: u32, sample: f64) -> Duration {
+    pub(crate) fn delay_for(&self, attempt: u32, sample: f64) -> Duration {
         let ceiling = self.ceiling(attempt);
         let sample = if sample.is_nan() {
             0.0
@@ -75,7 +75,7 @@ impl Backoff {
     }
 
     /// The delay before `attempt`, jittered with a sample drawn from `rng` (nothing is drawn without jitter).
-    pub fn delay<R: Rng + ?Sized>(&self, attempt: u32, rng: &mut R) -> Duration {
+    pub(crate) fn delay<R: Rng + ?Sized>(&self, attempt: u32, rng: &mut R) -> Duration {
         let sample = match self.jitter {
             Jitter::None => 0.0,
             Jitter::Equal | Jitter::Full => rng.random::<f64>(),
@@ -84,7 +84,7 @@ impl Backoff {
     }
 
     /// The delays before attempts 1, 2, 3 …, endless; [`Delays::reset`] starts over after a success.
-    pub fn delays<R: Rng>(self, rng: R) -> Delays<R> {
+    pub(crate) fn delays<R: Rng>(self, rng: R) -> Delays<R> {
         Delays {
             backoff: self,
             attempt: 0,
@@ -95,7 +95,7 @@ impl Backoff {
 
 /// The iterator of [`Backoff::delays`].
 #[derive(Debug, Clone)]
-pub struct Delays<R> {
+pub(crate) struct Delays<R> {
     backoff: Backoff,
     attempt: u32,
     rng: R,
@@ -103,7 +103,7 @@ pub struct Delays<R> {
 
 impl<R> Delays<R> {
     /// The next delay is the first one again.
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.attempt = 0;
     }
 }

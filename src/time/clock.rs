@@ -55,7 +55,7 @@ struct Manual {
 
 impl ManualClock {
     /// A clock whose wall time starts at `start`.
-    pub fn new(start: Timestamp) -> Self {
+    pub(crate) fn new(start: Timestamp) -> Self {
         ManualClock {
             origin: Instant::now(),
             state: Mutex::new(Manual {
@@ -73,14 +73,15 @@ impl ManualClock {
     }
 
     /// Moves both clocks forward by `d`.
-    pub fn advance(&self, d: Duration) {
+    pub(crate) fn advance(&self, d: Duration) {
         let mut state = self.state();
         state.now = state.now + d;
         state.elapsed = state.elapsed.saturating_add(d);
     }
 
     /// Every sleep so far, in order.
-    pub fn slept(&self) -> Vec<Duration> {
+    #[cfg(test)]
+    pub(crate) fn slept(&self) -> Vec<Duration> {
         self.state().slept.clone()
     }
 }

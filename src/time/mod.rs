@@ -16,6 +16,6 @@ mod backoff;
 mod clock;
 mod timestamp;
 
-pub use backoff::{Backoff, Delays, Jitter};
+pub(crate) use backoff::{Backoff, Delays, Jitter};
 pub use clock::{Clock, ManualClock, Sleep, SystemClock};
 pub use timestamp::{Timestamp, epoch_seconds, option_epoch_seconds};

@@ -23,9 +23,9 @@ fn millis_of(d: Duration) -> i64 {
 
 impl Timestamp {
     /// 1970-01-01T00:00:00Z.
-    pub const UNIX_EPOCH: Timestamp = Timestamp(0);
+    pub(crate) const UNIX_EPOCH: Timestamp = Timestamp(0);
 
-    pub const fn from_epoch_millis(millis: i64) -> Self {
+    pub(crate) const fn from_epoch_millis(millis: i64) -> Self {
         Timestamp(millis)
     }
 
@@ -33,14 +33,14 @@ impl Timestamp {
         Timestamp(seconds.saturating_mul(1000))
     }
 
-    pub fn from_system_time(time: SystemTime) -> Self {
+    pub(crate) fn from_system_time(time: SystemTime) -> Self {
         match time.duration_since(UNIX_EPOCH) {
             Ok(after) => Timestamp(millis_of(after)),
             Err(before) => Timestamp(millis_of(before.duration()).saturating_neg()),
         }
     }
 
-    pub const fn epoch_millis(self) -> i64 {
+    pub(crate) const fn epoch_millis(self) -> i64 {
         self.0
     }
 
@@ -49,7 +49,8 @@ impl Timestamp {
         self.0.div_euclid(1000)
     }
 
-    pub fn to_system_time(self) -> SystemTime {
+    #[cfg(test)]
+    pub(crate) fn to_system_time(self) -> SystemTime {
         let magnitude = Duration::from_millis(self.0.unsigned_abs());
         if self.0 >= 0 {
             UNIX_EPOCH.checked_add(magnitude)
@@ -60,14 +61,14 @@ impl Timestamp {
     }
 
     /// How long after `earlier` this is; zero when `earlier` is later.
-    pub fn saturating_duration_since(self, earlier: Timestamp) -> Duration {
+    pub(crate) fn saturating_duration_since(self, earlier: Timestamp) -> Duration {
         u64::try_from(self.0.saturating_sub(earlier.0))
             .map(Duration::from_millis)
             .unwrap_or(Duration::ZERO)
     }
 
     /// RFC 3339 in UTC to the second: `2026-07-21T14:02:11Z`.
-    pub fn rfc3339(self) -> String {
+    pub(crate) fn rfc3339(self) -> String {
         let seconds = self.epoch_seconds().clamp(0, LAST_FORMATTABLE_SECOND);
         let time = UNIX_EPOCH + Duration::from_secs(seconds.unsigned_abs());
         humantime::format_rfc3339_seconds(time).to_string()
@@ -75,7 +76,7 @@ impl Timestamp {
 
     /// The archives' compact UTC form `YYYYmmddHHMMSS` (`working_state_backup_20260721140211.json`, as the
     /// migration console names its backups).
-    pub fn compact(self) -> String {
+    pub(crate) fn compact(self) -> String {
         self.rfc3339()
             .chars()
             .filter(char::is_ascii_digit)
@@ -83,7 +84,7 @@ impl Timestamp {
     }
 
     /// The migration console's start-time form: `2026-07-21 14:02:11+00:00`.
-    pub fn console(self) -> String {
+    pub(crate) fn console(self) -> String {
         let rfc3339 = self.rfc3339();
         let date_time = rfc3339.trim_end_matches('Z').replacen('T', " ", 1);
         format!("{date_time}+00:00")
@@ -118,11 +119,11 @@ pub mod epoch_seconds {
 
     use super::Timestamp;
 
-    pub fn serialize<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_i64(t.epoch_seconds())
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
         i64::deserialize(d).map(Timestamp::from_epoch_seconds)
     }
 }
@@ -133,14 +134,16 @@ pub mod option_epoch_seconds {
 
     use super::Timestamp;
 
-    pub fn serialize<S: Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
         match t {
             Some(t) => s.serialize_some(&t.epoch_seconds()),
             None => s.serialize_none(),
         }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Timestamp>, D::Error> {
         Ok(Option::<i64>::deserialize(d)?.map(Timestamp::from_epoch_seconds))
     }
 }

@@ -15,7 +15,7 @@ use crate::plan::{Action, PropertyChange, ResourceChange};
 
 /// Properties whose change replaces the resource, per resource type. `*`: every property (an ECS task
 /// definition is immutable: any change registers a new revision, which CloudFormation reports as replacement).
-pub const REPLACING: &[(&str, &[&str])] = &[
+pub(crate) const REPLACING: &[(&str, &[&str])] = &[
     ("AWS::Logs::LogGroup", &["LogGroupName"]),
     (
         "AWS::ECS::Service",
@@ -34,7 +34,7 @@ pub const REPLACING: &[(&str, &[&str])] = &[
 ];
 
 /// Changing `property` of a `resource_type` replaces the resource, by [`REPLACING`].
-pub fn forces_replacement(resource_type: &str, property: &str) -> bool {
+pub(crate) fn forces_replacement(resource_type: &str, property: &str) -> bool {
     REPLACING
         .iter()
         .filter(|(t, _)| *t == resource_type)

@@ -18,18 +18,17 @@
 //! instead of rolling back.
 
 mod changes;
-pub mod clients;
+pub(crate) mod clients;
 mod dashboard_name;
 mod desired_count;
 mod ecs;
 mod execute;
-pub mod health;
+pub(crate) mod health;
 mod planning;
 mod stacks;
 mod status;
-pub mod template_diff;
+pub(crate) mod template_diff;
 
-pub use changes::{REPLACING, forces_replacement};
 pub use clients::AwsClients;
 pub use ecs::EcsFleet;
 pub use health::CloudWatchHealth;

@@ -15,7 +15,7 @@ use crate::plan::PropertyChange;
 
 /// How one resource differs between the deployed and the rendered template.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DiffKind {
+pub(crate) enum DiffKind {
     Added,
     Removed,
     Modified,
@@ -23,7 +23,7 @@ pub enum DiffKind {
 
 /// One resource that differs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResourceDiff {
+pub(crate) struct ResourceDiff {
     pub logical_id: String,
     /// The rendered type (the deployed one for removals).
     pub resource_type: String,
@@ -34,7 +34,7 @@ pub struct ResourceDiff {
 
 /// Differences between `before` (deployed template and the stack's parameters) and `after` (rendered template
 /// and parameters), in the order of the rendered template, removals last.
-pub fn diff(
+pub(crate) fn diff(
     before: &Value,
     before_parameters: &[(String, String)],
     after: &Value,
@@ -163,7 +163,7 @@ fn property_changes(before: &Value, after: &Value) -> Vec<PropertyChange> {
 }
 
 /// The bare string for strings, compact JSON for anything else.
-pub fn display(value: &Value) -> String {
+pub(crate) fn display(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         other => other.to_string(),

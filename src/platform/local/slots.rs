@@ -224,6 +224,7 @@ impl Slots {
     }
 
     /// Pids of every live worker.
+    #[cfg(test)]
     pub fn pids(&self) -> Vec<u32> {
         self.slots
             .iter()

@@ -51,14 +51,6 @@ pub struct StateDir {
 #[derive(Debug)]
 pub struct StateLock {
     _file: File,
-    path: PathBuf,
-}
-
-impl StateLock {
-    /// The lock file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
 }
 
 impl StateDir {
@@ -118,7 +110,7 @@ impl StateDir {
                 StateError::Io { path, source: err }
             });
         }
-        Ok(StateLock { _file: file, path })
+        Ok(StateLock { _file: file })
     }
 
     /// The applied resources; empty (nothing applied) when the directory or file is absent.
