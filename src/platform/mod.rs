@@ -13,6 +13,7 @@
 pub mod aws;
 pub mod deploy;
 pub mod local;
+pub mod worker_log;
 
 pub use deploy::{
     DeployAction, DeployError, DeployEvent, DeployStatus, FailedResource, Stacks, StatusCategory,
