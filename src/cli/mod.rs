@@ -194,3 +194,51 @@ fn exit_code_for(err: &anyhow::Error) -> u8 {
     }
     exit::ERROR
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::transport::{TransportError, classify};
+    use crate::coordination::coordinator::CoordinationError;
+    use crate::snapshot::SnapshotError;
+    use crate::worker::WorkerError;
+
+    fn refused(status: u16) -> TransportError {
+        classify("https://target:9200", "/_bulk", status, "")
+    }
+
+    #[test]
+    fn a_refusal_of_the_workers_credentials_on_any_request_exits_7() {
+        let refusals = [
+            WorkerError::ClockCheck(refused(401)),
+            WorkerError::Bulk {
+                attempts: 1,
+                source: refused(403),
+            },
+            WorkerError::Coordination(CoordinationError::Transport(refused(401))),
+        ];
+        for e in refusals {
+            let text = e.to_string();
+            let err = anyhow::Error::new(e).context("worker w1");
+            assert_eq!(exit_code_for(&err), exit::TARGET_REFUSED, "{text}");
+        }
+    }
+
+    #[test]
+    fn other_worker_errors_exit_5_or_1() {
+        let unreadable = WorkerError::Snapshot(SnapshotError::Repository {
+            location: "/r".into(),
+            message: "no such directory".into(),
+        });
+        assert_eq!(
+            exit_code_for(&anyhow::Error::new(unreadable)),
+            exit::SNAPSHOT_UNREADABLE
+        );
+        let throttled = WorkerError::Bulk {
+            attempts: 16,
+            source: refused(429),
+        };
+        assert_eq!(exit_code_for(&anyhow::Error::new(throttled)), exit::ERROR);
+        assert_eq!(exit_code_for(&anyhow::anyhow!("bad setting")), exit::ERROR);
+    }
+}

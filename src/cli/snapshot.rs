@@ -14,7 +14,7 @@ use serde_json::json;
 use crate::cli::Context;
 use crate::config::{self, AwsSettings, LoadOptions, Location, ProcessEnv};
 use crate::exit::Outcome;
-use crate::snapshot::{self, Repository, SnapshotInfo};
+use crate::snapshot::{self, DocumentError, Repository, SnapshotInfo};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct RepoArgs {
@@ -165,7 +165,18 @@ pub(crate) async fn run(command: Command, ctx: &Context) -> anyhow::Result<Outco
                     let open = resolved.repo.open_shard(&info, &index, s)?;
                     // A failed write (the reader has gone) ends the loop: the rest of the shard is not read.
                     for doc in open.documents(from) {
-                        let doc = doc?;
+                        let doc = match doc {
+                            Ok(doc) => doc,
+                            // Listed with its reason, as the worker records it; the shard goes on.
+                            Err(DocumentError::Unusable(u)) => {
+                                printer.result(
+                                    json!({"_index": u.index, "_id": u.id, "shard": s, "doc": u.global_doc, "error": {"type": u.problem.error_type(), "reason": u.problem.to_string()}})
+                                        .to_string(),
+                                )?;
+                                continue;
+                            }
+                            Err(DocumentError::Unreadable(e)) => return Err(e.into()),
+                        };
                         let source: serde_json::Value = serde_json::from_str(&doc.source)
                             .with_context(|| format!("index {}, shard {s}, document {}: _source is not valid JSON", doc.index, doc.global_doc))?;
                         printer.result(

@@ -1,6 +1,9 @@
 //! `backfill worker`: runs one worker against the snapshot and target of migration.yaml until no work is
 //! left (exit 0), the lease is handed to a successor (3), everything left is leased elsewhere (4), the
-//! snapshot cannot be read (5), or the working state is another migration's (6, before anything is written). SIGTERM (and Ctrl-C) checkpoint the current item before exiting.
+//! snapshot cannot be read (5), the working state is another migration's (6, before anything is written), or
+//! the target refuses the worker's credentials (7: HTTP 401/403 on any request); any other error exits 1.
+//! 5, 6 and 7 are permanent: a restart cannot fix them (`exit::ERROR_EXITS`). SIGTERM (and Ctrl-C)
+//! checkpoint the current item before exiting.
 //!
 //! Settings: `migration.yaml` gives the defaults and the `BACKFILL_*` variables the ECS task sets win
 //! (`worker::env`); without a file, the variables alone are enough.

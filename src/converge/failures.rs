@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::lifecycle::workers_text;
 use crate::exit::{self, Outcome};
 use crate::time::Timestamp;
 
@@ -126,13 +127,13 @@ impl CrashLoopPolicy {
             .iter()
             .filter(|f| f.exit_code == latest.exit_code)
             .count();
-        let workers = if same == 1 { "worker" } else { "workers" };
         let ended = match latest.exit_code {
             Some(code) => format!("exited {code}"),
             None => "ended without an exit code".to_string(),
         };
         let mut reason = format!(
-            "{same} {workers} {ended} in the last {}: {}",
+            "{} {ended} in the last {}: {}",
+            workers_text(same as u64),
             minutes(self.window),
             latest.cause()
         );

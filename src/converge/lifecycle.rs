@@ -188,9 +188,25 @@ impl From<&crate::config::Lifecycle> for Declared {
     }
 }
 
+/// `1 worker`, `2 workers`: a count of workers in a status reason.
+pub fn workers_text(n: impl Into<u64>) -> String {
+    match n.into() {
+        1 => "1 worker".to_string(),
+        n => format!("{n} workers"),
+    }
+}
+
 #[cfg(test)]
 mod config_tests {
     use super::*;
+
+    #[test]
+    fn one_worker_is_singular() {
+        assert_eq!(
+            [0u32, 1, 2].map(workers_text),
+            ["0 workers", "1 worker", "2 workers"]
+        );
+    }
 
     #[test]
     fn the_backfill_block_becomes_the_declared_state() {

@@ -11,7 +11,7 @@
 //! [`HealthSource`](super::ports::HealthSource)) and the only memory,
 //! [`RampMemory`], is passed in and returned.
 
-use super::lifecycle::{RampMemory, RampPolicy};
+use super::lifecycle::{RampMemory, RampPolicy, workers_text};
 use super::ports::HealthSample;
 use crate::time::Timestamp;
 
@@ -86,7 +86,10 @@ pub(crate) fn decide(
     if current > workers {
         return changed(
             workers,
-            format!("above the declared {workers} workers: scaling down to it"),
+            format!(
+                "above the declared {}: scaling down to it",
+                workers_text(workers)
+            ),
             next,
         );
     }
@@ -106,7 +109,7 @@ pub(crate) fn decide(
     if current >= workers {
         return RampDecision {
             target: current,
-            reason: format!("at the declared {workers} workers"),
+            reason: format!("at the declared {}", workers_text(workers)),
             memory: next,
         };
     }

@@ -19,7 +19,7 @@ use serde::Serialize;
 use super::failures::{CRASH_LOOP, FailureAssessment};
 use super::lifecycle::{
     Declared, DeclaredState, DerivedStatus, Observed, RampMemory, Status, StopMemory,
-    WorkingStateObservation,
+    WorkingStateObservation, workers_text,
 };
 use super::ramp;
 use crate::coordination::progress::WorkProgress;
@@ -220,25 +220,30 @@ pub fn reconcile(declared: &Declared, observed: &Observed, now: Timestamp) -> De
                     None if fleet.running > 0 => DerivedStatus::new(
                         Status::Starting,
                         format!(
-                            "{} workers running; the working state is not created yet",
-                            fleet.running
+                            "{} running; the working state is not created yet",
+                            workers_text(fleet.running)
                         ),
                     ),
                     None => DerivedStatus::new(
                         Status::Starting,
-                        format!("{target} workers requested, none running yet"),
+                        format!("{} requested, none running yet", workers_text(target)),
                     ),
                     Some(p) if !p.setup_done() => {
                         DerivedStatus::new(Status::Starting, "workers are creating the work items")
                     }
                     Some(p) if fleet.running > 0 => DerivedStatus::new(
                         Status::Running,
-                        format!("{} workers running; {}", fleet.running, progress_text(p)),
+                        format!(
+                            "{} running; {}",
+                            workers_text(fleet.running),
+                            progress_text(p)
+                        ),
                     ),
                     Some(p) => DerivedStatus::new(
                         Status::Starting,
                         format!(
-                            "{target} workers requested, none running yet; {}",
+                            "{} requested, none running yet; {}",
+                            workers_text(target),
                             progress_text(p)
                         ),
                     ),

@@ -53,7 +53,7 @@ fn transient_failures_are_failing_with_the_cause_and_keep_the_fleet() {
     assert_eq!(d.status.status, Status::Failing);
     assert_eq!(
         d.status.reason,
-        "2 workers exited 1 in the last 5 minutes: failure 1; 1 workers running; 1 of 4 work items complete (25.0%)"
+        "2 workers exited 1 in the last 5 minutes: failure 1; 1 worker running; 1 of 4 work items complete (25.0%)"
     );
     assert!(d.actions.is_empty() && !d.restarts_stopped());
 }

@@ -13,6 +13,7 @@
 pub mod aws;
 pub(crate) mod deploy;
 pub(crate) mod local;
+pub(crate) mod worker_log;
 
 pub use deploy::{
     DeployAction, DeployError, DeployEvent, DeployStatus, FailedResource, Stacks, StatusCategory,

@@ -1,8 +1,9 @@
 //! Snapshot repository reading, straight from the repository: `repository.rs` (repository data, snapshot and
 //! index metadata, shard file lists), `dat.rs` + `smile.rs` (metadata blobs), `shard_dir.rs` (a shard's
 //! Lucene files as a [`crate::lucene::Directory`] over blobs, no local copy), `document.rs` + `uid.rs`
-//! (documents with their Elasticsearch meaning), `counts.rs` (live documents and bytes per shard from metadata
-//! only, a few shards at a time), and `blob.rs` (the [`BlobSource`] seam).
+//! (documents with their Elasticsearch meaning; one that cannot be sent is an [`UnusableDocument`]),
+//! `counts.rs` (live documents and bytes per shard from metadata only, a few shards at a time), and
+//! `blob.rs` (the [`BlobSource`] seam).
 //!
 //! Errors name the repository, snapshot, index, shard and — from the Lucene layer — file and offset.
 
@@ -22,7 +23,7 @@ use std::sync::Arc;
 
 pub use blob::{BlobSource, FsBlobSource};
 pub use counts::{READ_CONCURRENCY, ShardCounts};
-pub use document::{SnapshotDocument, source_to_json};
+pub use document::{SnapshotDocument, Unusable, UnusableDocument, source_to_json};
 pub use repository::{FileInfo, IndexInfo, Repository, SnapshotInfo};
 pub use s3::S3BlobSource;
 pub use shard_dir::ShardDirectory;
@@ -202,37 +203,44 @@ impl Repository {
 }
 
 impl Shard {
-    /// Live documents from global doc `from` on; tombstones (no id or source) are skipped.
+    /// Live documents from global doc `from` on, in checkpoint order. Stored documents without an id (nested
+    /// documents, no-op tombstones) are skipped; a document with an id that cannot be sent comes as
+    /// [`DocumentError::Unusable`] and the iteration goes on; [`DocumentError::Unreadable`] ends it.
     pub fn documents(
         &self,
         from: u64,
-    ) -> impl Iterator<Item = Result<SnapshotDocument, SnapshotError>> + '_ {
+    ) -> impl Iterator<Item = Result<SnapshotDocument, DocumentError>> + '_ {
         self.lucene
             .documents(from)
             .filter_map(move |doc| match doc {
-                Err(source) => Some(Err(SnapshotError::Lucene {
+                Err(source) => Some(Err(DocumentError::Unreadable(SnapshotError::Lucene {
                     snapshot: self.snapshot.clone(),
                     index: self.index.clone(),
                     shard: self.shard,
                     blob: self.files.blob_of(source.file()),
                     source: Box::new(source),
-                })),
-                Ok(stored) => {
-                    let global = stored.global_doc;
-                    match document::from_stored(&self.index, self.shard, stored) {
-                        Ok(doc) => Some(Ok(doc)),
-                        Err(document::Skip::Incomplete) => None,
-                        Err(document::Skip::Invalid(message)) => Some(Err(SnapshotError::Shard {
-                            snapshot: self.snapshot.clone(),
-                            index: self.index.clone(),
-                            shard: self.shard,
-                            file: None,
-                            message: format!("document {global}: {message}"),
-                        })),
+                }))),
+                Ok(stored) => match document::from_stored(&self.index, self.shard, stored) {
+                    Ok(doc) => Some(Ok(doc)),
+                    Err(document::Skip::NotADocument) => None,
+                    Err(document::Skip::Unusable(doc)) => {
+                        Some(Err(DocumentError::Unusable(Box::new(doc))))
                     }
-                }
+                },
             })
     }
+}
+
+/// Why [`Shard::documents`] yields no document.
+#[derive(Debug, thiserror::Error)]
+pub enum DocumentError {
+    /// The shard cannot be read on from here: nothing more comes.
+    #[error(transparent)]
+    Unreadable(SnapshotError),
+    /// This one document cannot become a bulk action (it has an id, but no usable source, or an undecodable
+    /// id); the documents after it still come. A failed document, never a skipped one.
+    #[error("snapshot document {0}")]
+    Unusable(Box<UnusableDocument>),
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! Documents the target rejected for good (mapping errors and the like) as NDJSON lines
+//! Documents the target rejected for good (mapping errors and the like), and documents that could not become
+//! bulk actions (no `_source`, an undecodable id or source: `item.rs`), as NDJSON lines
 //! `{"index","id","error_type","reason"}` at `worker.failed_documents`:
 //!
 //! - a local directory: one file `<dir>/<worker id>.ndjson` per worker id, appended, flushed after each batch

@@ -1,6 +1,14 @@
-//! One work item: a blocking thread streams the shard from the item's starting document into bounded batches;
-//! the async side keeps up to `max_connections` of them in flight (`send.rs`) and folds acknowledgements into
-//! an [`AckTracker`]. The item ends in one of three ways:
+//! One work item: a blocking thread (`reader.rs`) streams the shard from the item's starting document into
+//! bounded batches; the async side keeps up to `max_connections` of them in flight (`send.rs`) and folds acknowledgements into
+//! an [`AckTracker`].
+//!
+//! A document that cannot become a bulk action (an id without a usable `_source`, an undecodable id) travels
+//! with the batch read around it and is a rejected document of that batch once the batch is acknowledged —
+//! recorded in the failed documents and counted before the checkpoint moves past it, like a document the
+//! target rejected; a batch of only such documents is acknowledged at once, without a request. So the
+//! checkpoint never passes a document that was neither sent nor recorded, and the rest of the shard goes on.
+//!
+//! The item ends in one of three ways:
 //!
 //! - the shard is exhausted and every batch acknowledged → rejected documents made durable → item completed;
 //! - the checkpoint deadline, SIGTERM, or a batch whose retries ran into the deadline → stop reading, give the
@@ -15,16 +23,16 @@ use futures::StreamExt as _;
 use futures::stream::FuturesUnordered;
 use tokio::sync::{mpsc, watch};
 
-use super::bulk::Batch;
+use super::bulk::ItemFailure;
 use super::failed::FailedDocuments;
 use super::pipeline::AckTracker;
+use super::reader::{Read, ReadResult, joined, spawn_reader};
 use super::report::Reporter;
 use super::send::{BatchEnd, BatchResult, Sender};
 use super::types::{Source, WorkerError, WorkerOptions, WorkerStats};
 use crate::cluster::transport::JsonTransport;
 use crate::coordination::coordinator::Coordinator;
 use crate::coordination::lease::WorkItemId;
-use crate::snapshot::{IndexInfo, SnapshotError};
 use crate::time::{Clock, Timestamp};
 
 /// How long in-flight requests may still finish after the worker decided to stop.
@@ -67,10 +75,34 @@ struct ItemState {
     tracker: AckTracker,
 }
 
-/// Folds one finished batch in. `Some` when the item must stop.
+/// Sends `read`'s documents (a batch of none is acknowledged at once); returns the result with the batch's
+/// unusable documents, which [`settle`] counts as rejected once the batch is acknowledged.
+async fn send_read<T: JsonTransport>(
+    sender: &Sender<'_, T>,
+    seq: u64,
+    read: Read,
+) -> (BatchResult, Vec<ItemFailure>) {
+    let result = if read.batch.docs == 0 {
+        BatchResult {
+            seq,
+            docs: 0,
+            source_bytes: 0,
+            requests: 0,
+            retries: 0,
+            rejected: Vec::new(),
+            end: BatchEnd::Acked,
+        }
+    } else {
+        sender.send(seq, read.batch).await
+    };
+    (result, read.unusable)
+}
+
+/// Folds one finished batch in: what the target rejected and the documents that could not be sent are the
+/// batch's failed documents. `Some` when the item must stop.
 fn settle(
     id: &WorkItemId,
-    result: BatchResult,
+    (result, unusable): (BatchResult, Vec<ItemFailure>),
     state: &mut ItemState,
     out: &mut Outputs<'_, '_>,
 ) -> Option<Stop> {
@@ -78,21 +110,39 @@ fn settle(
     out.stats.retries += result.retries;
     match result.end {
         BatchEnd::Acked => {
-            let rejected = result.rejected.len() as u64;
-            let indexed = (result.docs as u64).saturating_sub(rejected);
-            if let Some(first) = result.rejected.first() {
-                // Durable before the checkpoint may move past this batch.
-                if let Err(e) = out.failed.record(id, &result.rejected) {
-                    return Some(Stop::Fatal(e.into()));
-                }
-                let written = out
-                    .failed
-                    .location()
-                    .map(|l| format!(", recorded in {l}"))
-                    .unwrap_or_default();
+            let target_rejected = result.rejected.len();
+            let indexed = (result.docs as u64).saturating_sub(target_rejected as u64);
+            let unusable_count = unusable.len();
+            let mut failures = result.rejected;
+            failures.extend(unusable);
+            let rejected = failures.len() as u64;
+            let (first_rejected, first_unusable) = (
+                failures.first().filter(|_| target_rejected > 0),
+                failures.get(target_rejected),
+            );
+            // Durable before the checkpoint may move past this batch.
+            if let Err(e) = out.failed.record(id, &failures) {
+                return Some(Stop::Fatal(e.into()));
+            }
+            let written = out
+                .failed
+                .location()
+                .map(|l| format!(", recorded in {l}"))
+                .unwrap_or_default();
+            if let Some(first) = first_rejected {
                 out.reporter.log(&format!(
-                    "Bulk request succeeded, but some operations failed. index={} id={} status={} type={} reason={} ({rejected} of {} documents of this batch rejected{written})",
+                    "Bulk request succeeded, but some operations failed. index={} id={} status={} type={} reason={} ({target_rejected} of {} documents of this batch rejected{written})",
                     first.index, first.id, first.status, first.error_type, first.reason, result.docs
+                ));
+            }
+            if let Some(first) = first_unusable {
+                out.reporter.log(&format!(
+                    "{} document(s) cannot become bulk actions and are failed documents{written}, e.g. index={} id={} type={} reason={}",
+                    unusable_count,
+                    first.index,
+                    first.id,
+                    first.error_type,
+                    first.reason
                 ));
             }
             out.stats.documents += indexed;
@@ -106,84 +156,6 @@ fn settle(
             Some(Stop::Fatal(WorkerError::Bulk { attempts, source }))
         }
     }
-}
-
-/// What the reader thread sends: a full batch, or why the shard cannot be read (then it stops).
-type ReadResult = Result<Batch, SnapshotError>;
-
-/// Streams `id`'s documents of `index` into batches on a blocking thread. Every failure to read goes over the
-/// channel as a typed [`SnapshotError`]; a thread that dies without sending one is caught by [`joined`].
-fn spawn_reader(
-    source: &Source,
-    options: &WorkerOptions,
-    index: IndexInfo,
-    id: &WorkItemId,
-    tx: mpsc::Sender<ReadResult>,
-) -> tokio::task::JoinHandle<()> {
-    let repository = source.repository.clone();
-    let snapshot = source.snapshot.clone();
-    let (shard, from) = (id.shard, id.starting_doc);
-    let (max_docs, max_bytes, emit_type) = (
-        options.batch_max_docs,
-        options.batch_max_bytes,
-        options.emit_type,
-    );
-    tokio::task::spawn_blocking(move || {
-        let send = |b: ReadResult| tx.blocking_send(b).is_ok();
-        let open = match repository.open_shard(&snapshot, &index, shard) {
-            Ok(open) => open,
-            Err(e) => {
-                send(Err(e));
-                return;
-            }
-        };
-        let mut batch = Batch::default();
-        for doc in open.documents(from) {
-            match doc {
-                Ok(doc) => {
-                    batch.push(&doc, emit_type);
-                    if batch.is_full(max_docs, max_bytes) && !send(Ok(std::mem::take(&mut batch))) {
-                        return; // the worker stopped listening (handoff)
-                    }
-                }
-                Err(e) => {
-                    send(Err(e));
-                    return;
-                }
-            }
-        }
-        if batch.docs > 0 {
-            send(Ok(batch));
-        }
-    })
-}
-
-/// The reader's channel closed: `Ok` when the thread ended normally (the shard is exhausted), otherwise the
-/// shard cannot be read — a thread that panicked or was cancelled must never pass for a finished shard.
-async fn joined(
-    reader: tokio::task::JoinHandle<()>,
-    snapshot: &str,
-    id: &WorkItemId,
-) -> Result<(), WorkerError> {
-    reader.await.map_err(|e| {
-        let why = match e.try_into_panic() {
-            Ok(payload) => payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic".into()),
-            Err(e) => e.to_string(),
-        };
-        WorkerError::Snapshot(SnapshotError::Shard {
-            snapshot: snapshot.to_string(),
-            index: id.index.clone(),
-            shard: id.shard,
-            file: None,
-            message: format!(
-                "the reader thread stopped before the end of the shard ({why}); this is a bug"
-            ),
-        })
-    })
 }
 
 /// Migrates one held item until it completes or is handed off.
@@ -247,9 +219,9 @@ pub async fn migrate_item<T: JsonTransport>(
                     }
                 }
                 Some(Err(e)) => break Stop::Fatal(e.into()),
-                Some(Ok(batch)) => {
-                    let seq = state.tracker.dispatch(batch.last_doc.unwrap_or(id.starting_doc));
-                    inflight.push(sender.send(seq, batch));
+                Some(Ok(read)) => {
+                    let seq = state.tracker.dispatch(read.last_doc.unwrap_or(id.starting_doc));
+                    inflight.push(send_read(&sender, seq, read));
                 }
             },
         }
@@ -342,22 +314,133 @@ async fn handoff<T: JsonTransport>(
 
 #[cfg(test)]
 mod tests {
+    use super::super::reader::unusable_failure;
     use super::*;
+    use crate::snapshot::{Unusable, UnusableDocument};
+    use crate::time::ManualClock;
 
-    #[tokio::test]
-    async fn a_reader_thread_that_dies_is_an_unreadable_shard_not_a_finished_one() {
+    #[derive(Default)]
+    struct Lines(std::sync::Mutex<Vec<String>>);
+
+    impl super::super::report::Observer for Lines {
+        fn log(&self, message: &str) {
+            self.0.lock().expect("lines").push(message.to_string());
+        }
+        fn metrics(&self, _: &serde_json::Value) {}
+    }
+
+    fn sourceless(global_doc: u64) -> ItemFailure {
+        unusable_failure(&UnusableDocument {
+            index: "logs".into(),
+            shard: 3,
+            global_doc,
+            id: format!("doc:{global_doc}"),
+            problem: Unusable::NoSource,
+        })
+    }
+
+    fn acked(seq: u64, docs: usize, rejected: Vec<ItemFailure>, end: BatchEnd) -> BatchResult {
+        BatchResult {
+            seq,
+            docs,
+            source_bytes: 10,
+            requests: 1,
+            retries: 0,
+            rejected,
+            end,
+        }
+    }
+
+    #[test]
+    fn unsendable_documents_are_recorded_and_counted_only_with_their_acknowledged_batch() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let path = tmp.path().join("w1.ndjson");
+        let mut failed = FailedDocuments::Directory {
+            path: path.clone(),
+            file: None,
+        };
+        let (lines, clock) = (
+            Lines::default(),
+            ManualClock::new(Timestamp::from_epoch_millis(0)),
+        );
+        let mut reporter = Reporter::new(&lines, &clock, "m");
+        let mut stats = WorkerStats::default();
+        let mut out = Outputs {
+            stats: &mut stats,
+            reporter: &mut reporter,
+            failed: &mut failed,
+        };
         let id = WorkItemId {
             index: "logs".into(),
             shard: 3,
             starting_doc: 0,
         };
-        let ended = tokio::task::spawn_blocking(|| {});
-        assert!(joined(ended, "snap-1", &id).await.is_ok());
-        let died = tokio::task::spawn_blocking(|| panic!("index out of bounds"));
-        let Err(WorkerError::Snapshot(e)) = joined(died, "snap-1", &id).await else {
-            panic!("a panicked reader must be a snapshot error");
+        let mut state = ItemState {
+            tracker: AckTracker::new(0),
         };
-        assert_eq!(e.shard(), Some(("logs", 3)));
-        assert!(e.to_string().contains("index out of bounds"), "{e}");
+        let (first, second) = (state.tracker.dispatch(9), state.tracker.dispatch(19));
+        // The second batch (docs 10..=19, one without source) could not be sent: nothing of it is recorded.
+        let handed = settle(
+            &id,
+            (
+                acked(second, 9, Vec::new(), BatchEnd::HandOff),
+                vec![sourceless(10)],
+            ),
+            &mut state,
+            &mut out,
+        );
+        assert!(matches!(handed, Some(Stop::HandOff)));
+        assert!(
+            !path.exists(),
+            "a document of an unacknowledged batch is not recorded yet"
+        );
+        // The first batch: 8 documents sent (one rejected by the target), docs 0 and 5 without source.
+        let target = ItemFailure {
+            status: 400,
+            error_type: "mapper_parsing_exception".into(),
+            ..sourceless(7)
+        };
+        let settled = settle(
+            &id,
+            (
+                acked(first, 8, vec![target], BatchEnd::Acked),
+                vec![sourceless(0), sourceless(5)],
+            ),
+            &mut state,
+            &mut out,
+        );
+        assert!(settled.is_none());
+        assert_eq!((out.stats.documents, out.stats.failed_documents), (7, 3));
+        assert_eq!(
+            state.tracker.checkpoint(),
+            10,
+            "the checkpoint passes the recorded documents"
+        );
+        assert_eq!(state.tracker.prefix_counts(), (7, 3));
+        let text = std::fs::read_to_string(&path).expect("failed documents");
+        let types: Vec<String> = text
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).expect("line")["error_type"]
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(
+            types,
+            [
+                r#""mapper_parsing_exception""#,
+                r#""source_missing""#,
+                r#""source_missing""#
+            ]
+        );
+        assert!(
+            text.contains("document 5 of shard 3: no _source is stored"),
+            "{text}"
+        );
+        let logged = lines.0.lock().expect("lines").join("\n");
+        assert!(
+            logged.contains("2 document(s) cannot become bulk actions and are failed documents"),
+            "{logged}"
+        );
     }
 }

@@ -4,9 +4,10 @@
 //!
 //! Pure parts: `bulk` (requests/responses), `pipeline` (the acknowledged-prefix checkpoint), `retry` (backoff
 //! bounded by the lease), `skew` (clock-skew decision), `metrics` (EMF documents), `env` (container settings).
-//! I/O: `send` (one batch), `item` (one work item), `run` (the loop), `failed` (rejected documents), `report`.
-//! Shared values: `types` (options, source, totals, exit, error), re-exported here. Files import in one direction:
-//! `run` → `item` → `send`/`report` → `metrics`, all onto `types` and the pure parts, never back.
+//! I/O: `reader` (the shard's documents into batches, on a blocking thread), `send` (one batch), `item` (one work
+//! item), `run` (the loop), `failed` (failed documents), `report`. Shared values: `types` (options, source,
+//! totals, exit, error), re-exported here. Files import in one direction: `run` → `item` →
+//! `reader`/`send`/`report` → `metrics`, all onto `types` and the pure parts, never back.
 
 pub mod bulk;
 pub mod env;
@@ -14,6 +15,7 @@ pub mod failed;
 pub mod item;
 pub mod metrics;
 pub mod pipeline;
+pub mod reader;
 pub mod report;
 pub mod retry;
 pub mod run;

@@ -72,7 +72,7 @@ pub struct WorkerStats {
     pub source_bytes: u64,
     pub bulk_requests: u64,
     pub retries: u64,
-    /// Documents the target rejected for good.
+    /// Failed documents: rejected by the target for good, or not sendable (no `_source`, undecodable).
     pub failed_documents: u64,
     pub lease_handoffs: u64,
 }

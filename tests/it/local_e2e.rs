@@ -380,12 +380,28 @@ fn stopped_archives_then_restore_state_and_running_resume() {
     assert_running_again_completes_exactly(&m, &snap, &osmem.url);
 }
 
-/// `backfill dashboard` refreshes the page from the workers' metric lines; headless Chromium renders it and the
-/// screenshot holds pixels of the documents/s series and of the running-workers series.
+/// `backfill dashboard` refreshes the page from the workers' metric lines; the page has the totals (complete
+/// at the end) and a time axis; headless Chromium renders it and the screenshot holds pixels of the
+/// documents/s series and of the running-workers series.
 fn assert_dashboard_draws_series(m: &Migration) {
     let page = m.ok(&["dashboard"]);
     let page = PathBuf::from(page.lines().next().expect("path").trim());
     assert!(page.exists(), "{}", page.display());
+    let html = std::fs::read_to_string(&page).expect("page");
+    for total in [
+        "</b>documents migrated",
+        "<b>100.0%</b>complete (shards)",
+        "<b>0s</b>ETA",
+        "</b>current docs/s",
+    ] {
+        assert!(html.contains(total), "{total}: {html}");
+    }
+    assert!(
+        html.matches("text-anchor=\"middle\" font-size=\"10\"")
+            .count()
+            >= 5,
+        "a time axis on each chart"
+    );
     let shot = m.dir.path().join("dashboard.png");
     let chromium = ["chromium", "chromium-browser"]
         .into_iter()

@@ -36,4 +36,5 @@ mod worker_faults;
 mod worker_logs;
 mod worker_osmem;
 mod worker_sigterm;
+mod worker_sourceless;
 mod working_state_owner;

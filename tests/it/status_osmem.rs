@@ -63,7 +63,7 @@ async fn deep_check_text_matches_the_console_line_by_line() {
     assert_eq!(lines[13], "Failed documents: unknown");
     assert_eq!(lines[14], "Status: Running");
     assert!(
-        lines[15].starts_with("Reason: 1 workers running; 1 of 5 work items complete"),
+        lines[15].starts_with("Reason: 1 worker running; 1 of 5 work items complete"),
         "{}",
         lines[15]
     );

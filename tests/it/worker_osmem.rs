@@ -199,16 +199,6 @@ fn a_document_the_target_rejects_is_reported_and_the_rest_land() {
         "the rest land"
     );
     // The rejection is recorded on the work item, so status can say CompletedWithErrors.
-    let _ = support::get_json(&format!("{}/.migrations_working_state/_refresh", osmem.url));
-    let items = support::get_json(&format!(
-        "{}/.migrations_working_state/_search?size=10",
-        osmem.url
-    ));
-    let failed: u64 = items["hits"]["hits"]
-        .as_array()
-        .expect("hits")
-        .iter()
-        .filter_map(|h| h["_source"]["failedDocuments"].as_u64())
-        .sum();
+    let failed = support::failed_documents_recorded(&osmem.url);
     assert_eq!(failed, 1);
 }

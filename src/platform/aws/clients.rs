@@ -8,12 +8,13 @@ use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, S
 use crate::config::AwsSettings;
 use crate::converge::ports::PlatformError;
 
-/// CloudFormation, ECS and CloudWatch clients sharing one configuration.
+/// CloudFormation, ECS, CloudWatch and CloudWatch Logs clients sharing one configuration.
 #[derive(Debug, Clone)]
 pub struct AwsClients {
     pub cfn: aws_sdk_cloudformation::Client,
     pub ecs: aws_sdk_ecs::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
 }
 
 impl AwsClients {
@@ -28,6 +29,7 @@ impl AwsClients {
             cfn: aws_sdk_cloudformation::Client::new(config),
             ecs: aws_sdk_ecs::Client::new(config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(config),
+            logs: aws_sdk_cloudwatchlogs::Client::new(config),
         }
     }
 }

@@ -8,9 +8,11 @@
 //!
 //! Worker failures are the service's stopped tasks ([`failure_of`]): the worker container's exit code when it
 //! ran to its end, else none (it never started, or was killed), with the task's `stoppedReason` (or the
-//! container's reason) as the message. Tasks a person or a scale-in stopped are not failures.
+//! container's reason) as the message, after the last error of the task's log for the newest few
+//! (`task_logs.rs`). Tasks a person or a scale-in stopped are not failures.
 
 use super::clients::{AwsClients, api_error, error_code};
+use super::task_logs::{TaskLogs, with_log_error};
 use crate::config::Migration;
 use crate::converge::ports::{Fleet, FleetObservation, PlatformError, WorkerFailure};
 use crate::time::{Clock, SystemClock, Timestamp};
@@ -19,6 +21,8 @@ use crate::time::{Clock, SystemClock, Timestamp};
 #[derive(Debug, Clone)]
 pub struct EcsFleet {
     ecs: aws_sdk_ecs::Client,
+    /// Reads stopped tasks' log streams.
+    logs: aws_sdk_cloudwatchlogs::Client,
     /// Cluster name or ARN.
     pub cluster: String,
     /// Service name or ARN.
@@ -40,6 +44,7 @@ impl EcsFleet {
     ) -> Self {
         EcsFleet {
             ecs: clients.ecs.clone(),
+            logs: clients.logs.clone(),
             cluster: cluster.into(),
             service: service.into(),
         }
@@ -97,6 +102,16 @@ fn service_from_arn(arn: &str) -> Option<(String, String)> {
 /// Stopped tasks asked for at most (the newest stay listed for about an hour).
 const STOPPED_TASKS: i32 = 100;
 
+/// Failures whose log is read, newest first: `status` explains with the newest one, and each read is two
+/// requests (the task definition is described once).
+const LOG_LOOKUPS: usize = 5;
+
+/// The task's id: the last part of its ARN.
+fn task_id(task: &aws_sdk_ecs::types::Task) -> &str {
+    let arn = task.task_arn().unwrap_or("unknown task");
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
 /// The failure a stopped task stands for, if it is one; `now` stands in for a missing `stoppedAt`.
 pub(crate) fn failure_of(task: &aws_sdk_ecs::types::Task, now: Timestamp) -> Option<WorkerFailure> {
     let told_to_stop = match task.stop_code() {
@@ -123,9 +138,8 @@ pub(crate) fn failure_of(task: &aws_sdk_ecs::types::Task, now: Timestamp) -> Opt
         .stopped_at()
         .map(|t| Timestamp::from_epoch_millis(t.to_millis().unwrap_or(0)))
         .unwrap_or(now);
-    let arn = task.task_arn().unwrap_or("unknown task");
     Some(WorkerFailure {
-        worker: format!("task {}", arn.rsplit('/').next().unwrap_or(arn)),
+        worker: format!("task {}", task_id(task)),
         exit_code,
         stopped_at,
         message,
@@ -218,13 +232,22 @@ impl Fleet for EcsFleet {
             .await
             .map_err(|err| api_error(&self.resource(), "DescribeTasks", &err))?;
         let now = SystemClock.now();
-        let mut failures: Vec<WorkerFailure> = described
+        let mut failures: Vec<(&aws_sdk_ecs::types::Task, WorkerFailure)> = described
             .tasks()
             .iter()
-            .filter_map(|t| failure_of(t, now))
+            .filter_map(|t| failure_of(t, now).map(|f| (t, f)))
             .collect();
-        failures.sort_by_key(|f| f.stopped_at);
-        Ok(failures)
+        failures.sort_by_key(|(_, f)| f.stopped_at);
+        let mut logs = TaskLogs::new(&self.ecs, &self.logs);
+        for (task, failure) in failures.iter_mut().rev().take(LOG_LOOKUPS) {
+            let Some(definition) = task.task_definition_arn() else {
+                continue;
+            };
+            if let Some(error) = logs.last_error(definition, task_id(task)).await {
+                failure.message = with_log_error(&failure.message, &error);
+            }
+        }
+        Ok(failures.into_iter().map(|(_, f)| f).collect())
     }
 }
 

@@ -8,7 +8,8 @@
 //! - `changes`, [`template_diff`], `status`, `desired_count`: the pure parts — change sets to plan entries, the
 //!   template-diff fallback for change sets without details, every decision on a status string, and the
 //!   service's `DesiredCount` (0 at creation, left out of every update);
-//! - [`EcsFleet`]: [`crate::converge::ports::Fleet`] over DescribeServices / UpdateService;
+//! - [`EcsFleet`]: [`crate::converge::ports::Fleet`] over DescribeServices / UpdateService, and stopped tasks as
+//!   worker failures with the last error of their CloudWatch Logs stream (`task_logs`);
 //! - [`CloudWatchHealth`]: the ramp's health on Amazon OpenSearch Service (CloudWatch `AWS/ES` CPU and JVM).
 //!
 //! Tested against `moto_server` (`tests/aws_stacks.rs`), which differs from CloudFormation in ways the code
@@ -27,6 +28,7 @@ pub(crate) mod health;
 mod planning;
 mod stacks;
 mod status;
+mod task_logs;
 pub(crate) mod template_diff;
 
 pub use clients::AwsClients;

@@ -33,10 +33,7 @@ pub fn apply_retention(dir: &Path, retention_days: u32, now: SystemTime) {
 
 /// How much of a log's end is read for its last error.
 const TAIL_BYTES: u64 = 16 * 1024;
-/// Longest error kept (a failure record stays small).
-const ERROR_CHARS: usize = 600;
-
-/// The last error of the worker log at `path` ([`last_error`] of its end); empty when it cannot be read.
+/// The last error of the worker log at `path` ([`crate::platform::worker_log::last_error`] of its end); empty when it cannot be read.
 pub fn last_error_of(path: &Path) -> String {
     let read = || -> std::io::Result<String> {
         let mut file = std::fs::File::open(path)?;
@@ -46,57 +43,14 @@ pub fn last_error_of(path: &Path) -> String {
         file.read_to_end(&mut bytes)?;
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     };
-    read().map(|tail| last_error(&tail)).unwrap_or_default()
-}
-
-/// The last error in a worker's log text: the last `error: …` line with its `caused by: …` lines joined by
-/// `: ` (how the CLI prints an error), else the last non-empty line (a panic, a signal); at most
-/// [`ERROR_CHARS`] characters.
-pub fn last_error(text: &str) -> String {
-    let lines: Vec<&str> = text.lines().map(str::trim).collect();
-    let found = match lines.iter().rposition(|l| l.starts_with("error:")) {
-        Some(start) => {
-            let mut parts = vec![lines[start].trim_start_matches("error:").trim()];
-            parts.extend(
-                lines[start + 1..]
-                    .iter()
-                    .map_while(|l| l.strip_prefix("caused by:"))
-                    .map(str::trim),
-            );
-            parts.join(": ")
-        }
-        None => lines
-            .iter()
-            .rev()
-            .find(|l| !l.is_empty())
-            .map(|l| l.to_string())
-            .unwrap_or_default(),
-    };
-    match found.char_indices().nth(ERROR_CHARS) {
-        Some((cut, _)) => format!("{}…", &found[..cut]),
-        None => found,
-    }
+    read()
+        .map(|tail| crate::platform::worker_log::last_error(&tail))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_last_error_joins_its_causes_and_falls_back_to_the_last_line() {
-        let log = "{\"level\":\"info\",\"message\":\"worker w starting\"}\nerror: old\nerror: the snapshot cannot be read\n  caused by: repository /r: not a directory\n{\"level\":\"info\"}\n";
-        assert_eq!(
-            last_error(log),
-            "the snapshot cannot be read: repository /r: not a directory"
-        );
-        assert_eq!(
-            last_error("starting\nthread 'main' panicked at src/x.rs:1:1\n\n"),
-            "thread 'main' panicked at src/x.rs:1:1"
-        );
-        assert_eq!(last_error(""), "");
-        let long = format!("error: {}", "x".repeat(2 * ERROR_CHARS));
-        assert_eq!(last_error(&long).chars().count(), ERROR_CHARS + 1);
-    }
 
     #[test]
     fn the_last_error_of_a_file_reads_only_its_end() {

@@ -280,6 +280,20 @@ pub fn doc_count(target: &str, index: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// The sum of `failedDocuments` over the work items of `.migrations_working_state` on `target`.
+pub fn failed_documents_recorded(target: &str) -> u64 {
+    let _ = get_json(&format!("{target}/.migrations_working_state/_refresh"));
+    let items = get_json(&format!(
+        "{target}/.migrations_working_state/_search?size=100"
+    ));
+    items["hits"]["hits"]
+        .as_array()
+        .expect("hits")
+        .iter()
+        .filter_map(|h| h["_source"]["failedDocuments"].as_u64())
+        .sum()
+}
+
 /// The target client for an open test server (osmem): no auth, default TLS, and no retries, so a test sees
 /// every answer exactly as the server gave it.
 pub fn target_client(url: &str) -> backfill::cluster::Client {

@@ -166,3 +166,34 @@ pub fn make_snapshot(out: &Path, snapshot: &str, indices: &[(&str, Vec<PathBuf>)
         "make-snapshot",
     );
 }
+
+/// Where Debian's liblucene8-java puts Lucene 8.8.1 (the jar is named 8.7.0; see lucene-gen's README).
+const DEBIAN_LUCENE8_JAR: &str = "/usr/share/java/lucene-core-8.7.0.jar";
+
+/// Writes one Lucene 8 shard at `shard_dir` whose documents are not all sendable (`support/java/
+/// SourcelessShard.java`, real Lucene): ids `doc:<i>` for `i` in `0..docs` with `_source` `{"n":i}`, except
+/// every `sourceless_every`-th (`i % K == 0`), stored without `_source`; every `nested_every`-th
+/// (`i % N == 1`) has a nested document (no stored id, no source) before it. Returns the program's report
+/// (`docs`, `without_source`, `nested`, `max_doc`).
+pub fn write_sourceless_shard(
+    shard_dir: &Path,
+    docs: usize,
+    sourceless_every: usize,
+    nested_every: usize,
+) -> Value {
+    let program =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/support/java/SourcelessShard.java");
+    assert!(
+        Path::new(DEBIAN_LUCENE8_JAR).is_file(),
+        "{DEBIAN_LUCENE8_JAR} is missing: install liblucene8-java (scripts/test does)"
+    );
+    let report = run(
+        Command::new("java")
+            .args(["-cp", DEBIAN_LUCENE8_JAR])
+            .arg(program)
+            .arg(shard_dir)
+            .args([docs, sourceless_every, nested_every].map(|n| n.to_string())),
+        "SourcelessShard.java",
+    );
+    serde_json::from_slice(&report).expect("SourcelessShard reports one JSON line")
+}
