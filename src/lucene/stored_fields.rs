@@ -9,7 +9,9 @@
 //!   | compressed bytes of sum(lengths) (in chunkSize slices when sliced)
 //! field: vlong (number << 3 | type) then the value (string, bytes, int, float, long, double)
 //! ```
-//! The chunk size for v ≥ 3 and Lucene90 is the first vint of `.fdm`.
+//! The chunk size for v ≥ 3 and Lucene90 is the first vint of `.fdm`. Elasticsearch's and OpenSearch's zstd
+//! formats (`ZstdStoredFields814`, `CustomStoredFieldsZstd`, `CustomStoredFieldsZstdNoDict`) are Lucene90's
+//! layout with their own compression modes (`zstd.rs`).
 
 use std::sync::Arc;
 
@@ -20,6 +22,7 @@ use super::decompress::{self, Mode};
 use super::error::{LuceneError, Result};
 use super::input::{Endian, Input};
 use super::stream::FileStream;
+use super::zstd::Layout;
 
 /// A stored field value. Binary values share the decompressed chunk they come from (no copy per document).
 #[derive(Debug, Clone, PartialEq)]
@@ -65,6 +68,10 @@ pub fn open(stream: &mut FileStream, fdm: Option<(&str, &[u8])>) -> Result<Forma
         "Lucene87StoredFieldsHighData" => (Mode::DeflatePresetDict, false, Endian::Big),
         "Lucene90StoredFieldsFastData" => (Mode::Lz4PresetDict, true, Endian::Little),
         "Lucene90StoredFieldsHighData" => (Mode::DeflatePresetDict, true, Endian::Little),
+        // Elasticsearch 8.14+ and OpenSearch custom-codecs: Lucene90's layout, zstd blocks.
+        "ZstdStoredFields814" => (Mode::Zstd(Layout::Frame), true, Endian::Little),
+        "CustomStoredFieldsZstd" => (Mode::Zstd(Layout::PresetDict), true, Endian::Little),
+        "CustomStoredFieldsZstdNoDict" => (Mode::Zstd(Layout::Blocks), true, Endian::Little),
         other => {
             return Err(LuceneError::unsupported(
                 &label,
@@ -225,6 +232,14 @@ fn decompress_chunk(
             done += n;
         }
     } else if total > 0 {
+        // Writers slice every chunk of twice the chunk size or more; the zstd decoders size their output
+        // from `total` before decoding, so it is bounded here by what the chunk size allows.
+        if matches!(format.mode, Mode::Zstd(_)) && total >= 2 * format.chunk_size {
+            return Err(input.corrupt(format!(
+                "unsliced chunk of {total} bytes, twice the chunk size {} or more",
+                format.chunk_size
+            )));
+        }
         decompress::decompress(format.mode, input, total, data, &mut bufs.scratch)?;
     }
     Ok(())

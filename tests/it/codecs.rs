@@ -98,7 +98,6 @@ fn lucene_10_and_knn_segments_read_exactly_as_their_writer_dumps() {
 }
 
 #[test]
-#[ignore = "zstd stored fields land in the next commit"]
 fn zstd_stored_fields_read_exactly_as_their_writer_dumps() {
     read_cases(ZSTD);
 }
