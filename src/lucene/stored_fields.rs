@@ -54,14 +54,9 @@ pub struct Format {
     pub endian: Endian,
 }
 
-/// Reads the `.fdt` header and works out the format; `fdm` is the `.fdm` content when it exists.
-pub fn open(stream: &mut FileStream, fdm: Option<(&str, &[u8])>) -> Result<Format> {
-    stream.fill(4096)?;
-    let label = stream.label.clone();
-    let window = stream.window().to_vec();
-    let mut input = Input::new(&label, &window, Endian::Big);
-    let header = read_index_header(&mut input)?;
-    let (mode, lucene90, endian) = match header.codec.as_str() {
+/// The compression mode, layout and byte order of the `.fdt` format named `codec`, or `Unsupported` naming it.
+fn format_of(file: &str, codec: &str) -> Result<(Mode, bool, Endian)> {
+    Ok(match codec {
         "Lucene50StoredFieldsFastData" => (Mode::Lz4Raw, false, Endian::Big),
         "Lucene50StoredFieldsHighData" => (Mode::DeflateRaw, false, Endian::Big),
         "Lucene87StoredFieldsFastData" => (Mode::Lz4PresetDict, false, Endian::Big),
@@ -74,12 +69,29 @@ pub fn open(stream: &mut FileStream, fdm: Option<(&str, &[u8])>) -> Result<Forma
         "CustomStoredFieldsZstdNoDict" => (Mode::Zstd(Layout::Blocks), true, Endian::Little),
         other => {
             return Err(LuceneError::unsupported(
-                &label,
+                file,
                 "stored fields format",
                 other,
             ));
         }
-    };
+    })
+}
+
+/// Checks, from the first bytes of an `.fdt` (`head`), that its format is one this reader decodes: opening a
+/// shard calls it, so an unsupported stored-fields codec is known before any document is read (at plan time).
+pub fn check_header(file: &str, head: &[u8]) -> Result<()> {
+    let header = read_index_header(&mut Input::new(file, head, Endian::Big))?;
+    format_of(file, &header.codec).map(|_| ())
+}
+
+/// Reads the `.fdt` header and works out the format; `fdm` is the `.fdm` content when it exists.
+pub fn open(stream: &mut FileStream, fdm: Option<(&str, &[u8])>) -> Result<Format> {
+    stream.fill(4096)?;
+    let label = stream.label.clone();
+    let window = stream.window().to_vec();
+    let mut input = Input::new(&label, &window, Endian::Big);
+    let header = read_index_header(&mut input)?;
+    let (mode, lucene90, endian) = format_of(&label, &header.codec)?;
     let version = header.version;
     let max_version = if lucene90 {
         1
