@@ -332,15 +332,22 @@ fn shard_with_a_renamed_codec(dir: &Path, file: &str, from: &[u8], to: &[u8]) ->
     shard
 }
 
+/// `backfill plan` of a snapshot (in `tmp`) whose one index `logs` is the Lucene directory `shard`: the
+/// migration's directory, the exit code and stderr.
+fn plan_of_one_shard(tmp: &Path, shard: PathBuf, target: &str) -> (Dir, Option<i32>, String) {
+    let repository = tmp.join("repo");
+    synthetic::make_snapshot(&repository, "snap", &[("logs", vec![shard])], &[]);
+    let dir = Dir::new(&repository, "snap", target, "");
+    let (code, text) = dir.plan(&[]);
+    (dir, code, text)
+}
+
 #[test]
 fn a_segment_info_codec_the_reader_lacks_is_refused_naming_the_codec_and_the_file() {
     let osmem = support::Osmem::start();
     let tmp = tempfile::tempdir().expect("tempdir");
     let shard = shard_with_an_unknown_segment_info_codec(tmp.path());
-    let repository = tmp.path().join("repo");
-    synthetic::make_snapshot(&repository, "snap", &[("logs", vec![shard])], &[]);
-    let dir = Dir::new(&repository, "snap", &osmem.url, "");
-    let (code, text) = dir.plan(&[]);
+    let (dir, code, text) = plan_of_one_shard(tmp.path(), shard, &osmem.url);
     assert_eq!(code, Some(1), "{text}");
     assert!(
         text.contains("problem: index logs, shard 0, file _0.si: unsupported segment info codec `Lucene99SegmentInfo`"),
@@ -366,10 +373,7 @@ fn a_stored_fields_codec_the_reader_lacks_is_refused_at_plan_time_naming_it_and_
         b"Lucene87StoredFieldsFastData",
         b"QatZstdStoredFieldsFastData9",
     );
-    let repository = tmp.path().join("repo");
-    synthetic::make_snapshot(&repository, "snap", &[("logs", vec![shard])], &[]);
-    let dir = Dir::new(&repository, "snap", &osmem.url, "");
-    let (code, text) = dir.plan(&[]);
+    let (dir, code, text) = plan_of_one_shard(tmp.path(), shard, &osmem.url);
     assert_eq!(code, Some(1), "{text}");
     assert!(
         text.contains(
