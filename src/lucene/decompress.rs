@@ -9,12 +9,14 @@
 //! - Lucene87/90 BEST_COMPRESSION (`DeflateWithPresetDictCompressionMode`): `vint dictLen, vint blockLen`,
 //!   then `vint compLen + raw DEFLATE` for the dictionary and for each block (inflated with the dictionary as
 //!   the preset dictionary). Output = dictionary ‖ blocks.
+//! - zstd (Elasticsearch 8.14+, OpenSearch custom-codecs with and without a dictionary): `zstd.rs`.
 
 use flate2::{Decompress, FlushDecompress, Status};
 
 use super::error::{LuceneError, Result};
 use super::input::Input;
 use super::lz4;
+use super::zstd;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -22,6 +24,8 @@ pub enum Mode {
     DeflateRaw,
     Lz4PresetDict,
     DeflatePresetDict,
+    /// Frame lengths are all stored, so the block is bounded by them (see [`zstd`]).
+    Zstd(zstd::Layout),
 }
 
 /// The largest expansion of any mode: DEFLATE's (a 258-byte match in 2 bits).
@@ -29,6 +33,22 @@ const MAX_RATIO: usize = 1032;
 
 /// Decodes `total` bytes from `input` (positioned at the block) into `out` (cleared first).
 pub fn decompress(
+    mode: Mode,
+    input: &mut Input,
+    total: usize,
+    out: &mut Vec<u8>,
+    scratch: &mut Vec<u8>,
+) -> Result<()> {
+    if let Mode::Zstd(layout) = mode {
+        // zstd's RLE blocks expand far beyond DEFLATE's ratio; every frame's length is stored instead, and
+        // the caller bounds `total` by the chunk size.
+        return zstd::decompress(layout, input, total, out);
+    }
+    decompress_lucene(mode, input, total, out, scratch)
+}
+
+/// The modes of Lucene's own codecs (LZ4 and DEFLATE).
+fn decompress_lucene(
     mode: Mode,
     input: &mut Input,
     total: usize,
@@ -103,6 +123,8 @@ pub fn decompress(
                 decoded?;
             }
         }
+        // Decoded by `decompress` before this is called.
+        Mode::Zstd(_) => return Err(input.corrupt("zstd is not a Lucene compression mode")),
         Mode::DeflatePresetDict => {
             let (dict_len, block_len, blocks) = preset_dict_layout(input, total)?;
             // Every compressed byte of the chunk must be here before any is inflated (as for LZ4 above).

@@ -85,11 +85,15 @@ pub fn doc_values_and_disi(data: &[u8]) {
 /// One stored-fields chunk in every format, then each document in it.
 pub fn stored_fields_chunk(data: &[u8]) {
     use super::decompress::Mode;
+    use super::zstd::Layout;
     for (mode, lucene90, endian) in [
         (Mode::Lz4Raw, false, Endian::Big),
         (Mode::DeflateRaw, false, Endian::Big),
         (Mode::Lz4PresetDict, false, Endian::Big),
         (Mode::DeflatePresetDict, true, Endian::Little),
+        (Mode::Zstd(Layout::Frame), true, Endian::Little),
+        (Mode::Zstd(Layout::PresetDict), true, Endian::Little),
+        (Mode::Zstd(Layout::Blocks), true, Endian::Little),
     ] {
         let format = stored_fields::Format {
             mode,
@@ -122,6 +126,24 @@ pub fn stored_fields_chunk(data: &[u8]) {
                     );
                 }
             }
+        }
+    }
+}
+
+/// One zstd-compressed block in each zstd layout (Elasticsearch's frame, custom-codecs' with and without a
+/// dictionary). Input: `[total lo, total hi, total top, block...]`: at most 16 MiB of output, as a chunk of
+/// the largest writer's chunk size could hold.
+pub fn zstd(data: &[u8]) {
+    use super::zstd::{Layout, decompress};
+    let [lo, hi, top, block @ ..] = data else {
+        return;
+    };
+    let total = usize::from(*lo) | (usize::from(*hi) << 8) | (usize::from(*top) << 16);
+    let mut out = Vec::new();
+    for layout in [Layout::Frame, Layout::PresetDict, Layout::Blocks] {
+        let mut input = Input::new("_0.fdt", block, Endian::Little);
+        if decompress(layout, &mut input, total, &mut out).is_ok() {
+            assert_eq!(out.len(), total, "{layout:?} decoded a different length");
         }
     }
 }

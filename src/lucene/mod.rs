@@ -1,7 +1,7 @@
 //! Pure parsers for the Lucene files a snapshot holds, one file per format: `segments.rs` (segments_N),
 //! `segment_info.rs` (.si), `compound.rs` (.cfs/.cfe), `field_infos.rs` (.fnm), `stored_fields.rs` +
 //! `decompress.rs` + `lz4.rs` (stored fields of Lucene 5.0 through 9.x, LZ4 and DEFLATE, with and without preset
-//! dictionaries), `live_docs.rs` (.liv hard deletes and `__soft_deletes` doc values). Every file's CRC32 is
+//! dictionaries), `zstd.rs` (Elasticsearch 8.14+ and OpenSearch custom-codecs zstd stored fields), `live_docs.rs` (.liv hard deletes and `__soft_deletes` doc values). Every file's CRC32 is
 //! verified — small files whole, `.fdt` streamed — and unknown codecs or versions are reported by name.
 //!
 //! The one I/O seam is [`Directory`]: a read-only set of named files with ranged reads. The snapshot layer
@@ -23,6 +23,7 @@ mod segments;
 mod shard;
 mod stored_fields;
 mod stream;
+mod zstd;
 
 use std::sync::Arc;
 

@@ -13,6 +13,7 @@ use super::input::Endian;
 use super::live_docs::{self, DocSet, DocsWithField};
 use super::segment_info::{self, SegmentInfo};
 use super::segments::{self, SegmentCommitInfo};
+use super::stored_fields;
 
 /// Facts about one segment, from metadata only.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,6 +146,7 @@ fn open_segment(dir: &Arc<dyn Directory>, commit: &SegmentCommitInfo) -> Result<
     } else {
         dir.clone()
     };
+    check_stored_fields(files.as_ref(), commit)?;
     let fields = if commit.field_infos_gen == -1 {
         let fnm = format!("{}.fnm", commit.name);
         field_infos::parse(&fnm, &read(files.as_ref(), &fnm)?)?
@@ -198,6 +200,33 @@ fn open_segment(dir: &Arc<dyn Directory>, commit: &SegmentCommitInfo) -> Result<
         doc_base: 0,
         field_names,
     }))
+}
+
+/// The segment's stored-fields format is one the reader decodes (from the `.fdt` header alone), so that an
+/// unsupported codec is reported when the shard is opened (the preflight does that at plan time), naming the
+/// format, the segment's codec and the file.
+fn check_stored_fields(files: &dyn Directory, commit: &SegmentCommitInfo) -> Result<()> {
+    let fdt = format!("{}.fdt", commit.name);
+    let Ok(len) = files.file_len(&fdt) else {
+        return Err(LuceneError::unsupported(
+            &fdt,
+            "stored fields layout",
+            format!("{} (the segment has no {fdt})", commit.codec),
+        ));
+    };
+    // An index header is at most 9 + 255 (codec name) + 16 (id) + 1 + 255 (suffix) bytes.
+    let mut head = vec![0; len.min(536) as usize];
+    files
+        .read_at(&fdt, 0, &mut head)
+        .map_err(|e| LuceneError::io(&fdt, e))?;
+    stored_fields::check_header(&fdt, &head).map_err(|e| match e {
+        LuceneError::Unsupported { file, what, name } => LuceneError::Unsupported {
+            file,
+            what,
+            name: format!("{name}` of segment codec `{}", commit.codec),
+        },
+        other => other,
+    })
 }
 
 /// Docs that have a value in the soft-deletes field.

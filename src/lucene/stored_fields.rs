@@ -9,7 +9,9 @@
 //!   | compressed bytes of sum(lengths) (in chunkSize slices when sliced)
 //! field: vlong (number << 3 | type) then the value (string, bytes, int, float, long, double)
 //! ```
-//! The chunk size for v ≥ 3 and Lucene90 is the first vint of `.fdm`.
+//! The chunk size for v ≥ 3 and Lucene90 is the first vint of `.fdm`. Elasticsearch's and OpenSearch's zstd
+//! formats (`ZstdStoredFields814`, `CustomStoredFieldsZstd`, `CustomStoredFieldsZstdNoDict`) are Lucene90's
+//! layout with their own compression modes (`zstd.rs`).
 
 use std::sync::Arc;
 
@@ -20,6 +22,7 @@ use super::decompress::{self, Mode};
 use super::error::{LuceneError, Result};
 use super::input::{Endian, Input};
 use super::stream::FileStream;
+use super::zstd::Layout;
 
 /// A stored field value. Binary values share the decompressed chunk they come from (no copy per document).
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +54,36 @@ pub struct Format {
     pub endian: Endian,
 }
 
+/// The compression mode, layout and byte order of the `.fdt` format named `codec`, or `Unsupported` naming it.
+fn format_of(file: &str, codec: &str) -> Result<(Mode, bool, Endian)> {
+    Ok(match codec {
+        "Lucene50StoredFieldsFastData" => (Mode::Lz4Raw, false, Endian::Big),
+        "Lucene50StoredFieldsHighData" => (Mode::DeflateRaw, false, Endian::Big),
+        "Lucene87StoredFieldsFastData" => (Mode::Lz4PresetDict, false, Endian::Big),
+        "Lucene87StoredFieldsHighData" => (Mode::DeflatePresetDict, false, Endian::Big),
+        "Lucene90StoredFieldsFastData" => (Mode::Lz4PresetDict, true, Endian::Little),
+        "Lucene90StoredFieldsHighData" => (Mode::DeflatePresetDict, true, Endian::Little),
+        // Elasticsearch 8.14+ and OpenSearch custom-codecs: Lucene90's layout, zstd blocks.
+        "ZstdStoredFields814" => (Mode::Zstd(Layout::Frame), true, Endian::Little),
+        "CustomStoredFieldsZstd" => (Mode::Zstd(Layout::PresetDict), true, Endian::Little),
+        "CustomStoredFieldsZstdNoDict" => (Mode::Zstd(Layout::Blocks), true, Endian::Little),
+        other => {
+            return Err(LuceneError::unsupported(
+                file,
+                "stored fields format",
+                other,
+            ));
+        }
+    })
+}
+
+/// Checks, from the first bytes of an `.fdt` (`head`), that its format is one this reader decodes: opening a
+/// shard calls it, so an unsupported stored-fields codec is known before any document is read (at plan time).
+pub fn check_header(file: &str, head: &[u8]) -> Result<()> {
+    let header = read_index_header(&mut Input::new(file, head, Endian::Big))?;
+    format_of(file, &header.codec).map(|_| ())
+}
+
 /// Reads the `.fdt` header and works out the format; `fdm` is the `.fdm` content when it exists.
 pub fn open(stream: &mut FileStream, fdm: Option<(&str, &[u8])>) -> Result<Format> {
     stream.fill(4096)?;
@@ -58,21 +91,7 @@ pub fn open(stream: &mut FileStream, fdm: Option<(&str, &[u8])>) -> Result<Forma
     let window = stream.window().to_vec();
     let mut input = Input::new(&label, &window, Endian::Big);
     let header = read_index_header(&mut input)?;
-    let (mode, lucene90, endian) = match header.codec.as_str() {
-        "Lucene50StoredFieldsFastData" => (Mode::Lz4Raw, false, Endian::Big),
-        "Lucene50StoredFieldsHighData" => (Mode::DeflateRaw, false, Endian::Big),
-        "Lucene87StoredFieldsFastData" => (Mode::Lz4PresetDict, false, Endian::Big),
-        "Lucene87StoredFieldsHighData" => (Mode::DeflatePresetDict, false, Endian::Big),
-        "Lucene90StoredFieldsFastData" => (Mode::Lz4PresetDict, true, Endian::Little),
-        "Lucene90StoredFieldsHighData" => (Mode::DeflatePresetDict, true, Endian::Little),
-        other => {
-            return Err(LuceneError::unsupported(
-                &label,
-                "stored fields format",
-                other,
-            ));
-        }
-    };
+    let (mode, lucene90, endian) = format_of(&label, &header.codec)?;
     let version = header.version;
     let max_version = if lucene90 {
         1
@@ -225,6 +244,14 @@ fn decompress_chunk(
             done += n;
         }
     } else if total > 0 {
+        // Writers slice every chunk of twice the chunk size or more; the zstd decoders size their output
+        // from `total` before decoding, so it is bounded here by what the chunk size allows.
+        if matches!(format.mode, Mode::Zstd(_)) && total >= 2 * format.chunk_size {
+            return Err(input.corrupt(format!(
+                "unsliced chunk of {total} bytes, twice the chunk size {} or more",
+                format.chunk_size
+            )));
+        }
         decompress::decompress(format.mode, input, total, data, &mut bufs.scratch)?;
     }
     Ok(())

@@ -21,7 +21,8 @@ const INDICES: &[&str] = &[
     "v9-best_compression-4seg-cfs-del",
 ];
 
-fn read_all(dir: &Path) -> Result<Vec<Value>, String> {
+/// Every live document of the Lucene directory `dir` as `{id, routing, source}` (the shape of a dump line).
+pub fn read_all(dir: &Path) -> Result<Vec<Value>, String> {
     let index =
         ShardIndex::open(Arc::new(FsDirectory::new(dir)), None).map_err(|e| e.to_string())?;
     let mut out = Vec::new();

@@ -73,10 +73,15 @@ fn read_everything(dir: MemDirectory) -> Result<usize, String> {
 }
 
 fn load(name: &str) -> MemDirectory {
-    let root = support::shared_dir()
-        .join("fixtures/lucene")
-        .join(name)
-        .join("index");
+    load_dir(
+        &support::shared_dir()
+            .join("fixtures/lucene")
+            .join(name)
+            .join("index"),
+    )
+}
+
+fn load_dir(root: &std::path::Path) -> MemDirectory {
     let mut files = BTreeMap::new();
     for entry in std::fs::read_dir(root).expect("fixture").flatten() {
         files.insert(
@@ -85,6 +90,50 @@ fn load(name: &str) -> MemDirectory {
         );
     }
     MemDirectory(files)
+}
+
+/// `rounds` mutations of files of `base` chosen by `pick` (bytes flipped, truncated, garbage inserted; the
+/// footer CRC recomputed every other round), each read in full: counts of (read, refused).
+fn mutate_and_read(
+    base: &MemDirectory,
+    rng: &mut Rng,
+    rounds: usize,
+    pick: impl Fn(&str) -> bool,
+    outcomes: &mut (usize, usize),
+) {
+    let names: Vec<String> = base.file_names().into_iter().filter(|n| pick(n)).collect();
+    for round in 0..rounds {
+        let mut dir = base.clone();
+        let name = names[rng.below(names.len())].clone();
+        let data = dir.0.get_mut(&name).expect("file");
+        match round % 3 {
+            0 => {
+                for _ in 0..=rng.below(4) {
+                    let at = rng.below(data.len());
+                    data[at] ^= 1 << rng.below(8);
+                }
+            }
+            1 => {
+                let len = rng.below(data.len());
+                data.truncate(len);
+            }
+            _ => {
+                let at = rng.below(data.len());
+                let garbage: Vec<u8> = (0..=rng.below(16)).map(|_| rng.next() as u8).collect();
+                data.splice(at..at, garbage);
+            }
+        }
+        if round % 2 == 0 {
+            fix_crc(data);
+        }
+        match read_everything(dir) {
+            Ok(_) => outcomes.0 += 1,
+            Err(message) => {
+                assert!(!message.is_empty());
+                outcomes.1 += 1;
+            }
+        }
+    }
 }
 
 #[test]
@@ -97,40 +146,7 @@ fn mutated_lucene_files_never_panic() {
         "v8-best_compression-1seg",
         "v9-best_speed-1seg",
     ] {
-        let base = load(fixture);
-        let names = base.file_names();
-        for round in 0..150 {
-            let mut dir = base.clone();
-            let name = names[rng.below(names.len())].clone();
-            let data = dir.0.get_mut(&name).expect("file");
-            match round % 3 {
-                0 => {
-                    for _ in 0..=rng.below(4) {
-                        let at = rng.below(data.len());
-                        data[at] ^= 1 << rng.below(8);
-                    }
-                }
-                1 => {
-                    let len = rng.below(data.len());
-                    data.truncate(len);
-                }
-                _ => {
-                    let at = rng.below(data.len());
-                    let garbage: Vec<u8> = (0..=rng.below(16)).map(|_| rng.next() as u8).collect();
-                    data.splice(at..at, garbage);
-                }
-            }
-            if round % 2 == 0 {
-                fix_crc(data);
-            }
-            match read_everything(dir) {
-                Ok(_) => outcomes.0 += 1,
-                Err(message) => {
-                    assert!(!message.is_empty());
-                    outcomes.1 += 1;
-                }
-            }
-        }
+        mutate_and_read(&load(fixture), &mut rng, 150, |_| true, &mut outcomes);
     }
     assert!(
         outcomes.1 > 300,
@@ -142,7 +158,7 @@ fn mutated_lucene_files_never_panic() {
 fn random_bytes_into_every_parser_entry_point_never_panic() {
     use backfill::lucene::fuzzing;
     let mut rng = Rng(0xdead_beef_0bad_f00d);
-    let entries: [fn(&[u8]); 7] = [
+    let entries: [fn(&[u8]); 8] = [
         fuzzing::segments_n,
         fuzzing::segment_info,
         fuzzing::compound_entries,
@@ -150,6 +166,7 @@ fn random_bytes_into_every_parser_entry_point_never_panic() {
         fuzzing::live_docs,
         fuzzing::doc_values_and_disi,
         fuzzing::stored_fields_chunk,
+        fuzzing::zstd,
     ];
     for _ in 0..2000 {
         let len = rng.below(600);
@@ -159,4 +176,27 @@ fn random_bytes_into_every_parser_entry_point_never_panic() {
         }
         let _ = backfill::snapshot::smile::decode(&data);
     }
+}
+
+#[test]
+fn mutated_zstd_stored_fields_never_panic() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut rng = Rng(0x25d0_0000_0000_5eed);
+    let mut outcomes = (0, 0);
+    for codec in ["es814", "zstd", "zstd_no_dict"] {
+        let dir = tmp.path().join(codec);
+        crate::codec_fixtures::write(
+            &dir,
+            "v9",
+            codec,
+            200,
+            &["--mode", "BEST_SPEED", "--max-buffered-docs", "100"],
+        );
+        let base = load_dir(&dir);
+        mutate_and_read(&base, &mut rng, 150, |n| n.ends_with(".fdt"), &mut outcomes);
+    }
+    assert!(
+        outcomes.1 > 150,
+        "most mutations must be detected: {outcomes:?}"
+    );
 }

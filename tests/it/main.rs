@@ -2,6 +2,8 @@
 //! library and six AWS SDKs, so one link instead of twenty-four. Each module is one area; `support` starts the real
 //! servers (osmem, moto) and `synthetic` writes snapshot repositories with real Lucene.
 
+#[path = "support/codec_fixtures.rs"]
+mod codec_fixtures;
 mod status_support;
 mod support;
 #[path = "support/synthetic.rs"]
@@ -15,6 +17,7 @@ mod aws_health;
 mod aws_stacks;
 mod cli_config;
 mod cluster_client;
+mod codecs;
 mod config_errors;
 mod converge_osmem;
 mod coordination_osmem;

@@ -305,26 +305,41 @@ fn an_index_with_two_mapping_types_is_refused_until_types_can_be_mapped() {
 /// A copy of a shard written by Lucene 8.8 whose `.si` names a segment info codec the reader does not implement,
 /// with its CRC recomputed, so every check before the codec passes.
 fn shard_with_an_unknown_segment_info_codec(dir: &Path) -> PathBuf {
+    shard_with_a_renamed_codec(dir, "_0.si", b"Lucene86SegmentInfo", b"Lucene99SegmentInfo")
+}
+
+/// A copy of a shard written by Lucene 8.8 whose `file` header names the codec `to` instead of `from` (of the
+/// same length), with its CRC recomputed.
+fn shard_with_a_renamed_codec(dir: &Path, file: &str, from: &[u8], to: &[u8]) -> PathBuf {
     let shard = dir.join("shard");
     support::copy_dir(
         &support::shared_dir().join("fixtures/lucene/v8-best_speed-1seg/index"),
         &shard,
     );
-    let si = shard.join("_0.si");
-    let mut bytes = std::fs::read(&si).expect("si");
-    let (from, to) = (b"Lucene86SegmentInfo", b"Lucene99SegmentInfo");
+    let path = shard.join(file);
+    let mut bytes = std::fs::read(&path).expect("file");
     let at = bytes
         .windows(from.len())
         .position(|w| w == from)
-        .expect("codec name in the .si header");
+        .expect("codec name in the header");
     bytes[at..at + to.len()].copy_from_slice(to);
     let body = bytes.len() - 8;
     let crc = u64::from(crc32fast::hash(&bytes[..body]));
     bytes[body..].copy_from_slice(&crc.to_be_bytes());
     // The copy keeps the fixture's read-only mode: replace the file rather than write into it.
-    std::fs::remove_file(&si).expect("remove");
-    std::fs::write(&si, &bytes).expect("write");
+    std::fs::remove_file(&path).expect("remove");
+    std::fs::write(&path, &bytes).expect("write");
     shard
+}
+
+/// `backfill plan` of a snapshot (in `tmp`) whose one index `logs` is the Lucene directory `shard`: the
+/// migration's directory, the exit code and stderr.
+fn plan_of_one_shard(tmp: &Path, shard: PathBuf, target: &str) -> (Dir, Option<i32>, String) {
+    let repository = tmp.join("repo");
+    synthetic::make_snapshot(&repository, "snap", &[("logs", vec![shard])], &[]);
+    let dir = Dir::new(&repository, "snap", target, "");
+    let (code, text) = dir.plan(&[]);
+    (dir, code, text)
 }
 
 #[test]
@@ -332,10 +347,7 @@ fn a_segment_info_codec_the_reader_lacks_is_refused_naming_the_codec_and_the_fil
     let osmem = support::Osmem::start();
     let tmp = tempfile::tempdir().expect("tempdir");
     let shard = shard_with_an_unknown_segment_info_codec(tmp.path());
-    let repository = tmp.path().join("repo");
-    synthetic::make_snapshot(&repository, "snap", &[("logs", vec![shard])], &[]);
-    let dir = Dir::new(&repository, "snap", &osmem.url, "");
-    let (code, text) = dir.plan(&[]);
+    let (dir, code, text) = plan_of_one_shard(tmp.path(), shard, &osmem.url);
     assert_eq!(code, Some(1), "{text}");
     assert!(
         text.contains("problem: index logs, shard 0, file _0.si: unsupported segment info codec `Lucene99SegmentInfo`"),
@@ -346,6 +358,29 @@ fn a_segment_info_codec_the_reader_lacks_is_refused_naming_the_codec_and_the_fil
     assert_eq!(
         plan["preflight"]["problems"][0]["kind"],
         "unsupported_format"
+    );
+    dir.assert_apply_refuses();
+}
+
+#[test]
+fn a_stored_fields_codec_the_reader_lacks_is_refused_at_plan_time_naming_it_and_the_file() {
+    let osmem = support::Osmem::start();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // The same length as the real name: a stored-fields format from a plugin this reader does not know.
+    let shard = shard_with_a_renamed_codec(
+        tmp.path(),
+        "_0.fdt",
+        b"Lucene87StoredFieldsFastData",
+        b"QatZstdStoredFieldsFastData9",
+    );
+    let (dir, code, text) = plan_of_one_shard(tmp.path(), shard, &osmem.url);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains(
+            "problem: index logs, shard 0, file _0.fdt: unsupported stored fields format \
+             `QatZstdStoredFieldsFastData9` of segment codec `Lucene87`"
+        ),
+        "{text}"
     );
     dir.assert_apply_refuses();
 }

@@ -36,7 +36,7 @@ fn tool(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn run(cmd: &mut Command, what: &str) -> Vec<u8> {
+pub fn run(cmd: &mut Command, what: &str) -> Vec<u8> {
     let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
     assert!(
         out.status.success(),
@@ -147,13 +147,24 @@ pub fn build_named(
 /// Wraps Lucene directories (one per shard, per index) into an Elasticsearch 7.10 repository at `out` holding
 /// the one snapshot `snapshot`, with `make-snapshot` and its `extra` arguments (e.g. `--mappings FILE`).
 pub fn make_snapshot(out: &Path, snapshot: &str, indices: &[(&str, Vec<PathBuf>)], extra: &[&str]) {
+    make_snapshot_as(out, snapshot, "es7", indices, extra);
+}
+
+/// [`make_snapshot`] claiming `version` (`es7`, `os2`: Lucene 9 shards, `os3`: Lucene 10 shards).
+pub fn make_snapshot_as(
+    out: &Path,
+    snapshot: &str,
+    version: &str,
+    indices: &[(&str, Vec<PathBuf>)],
+    extra: &[&str],
+) {
     let mut args: Vec<String> = vec![
         "--out".into(),
         out.display().to_string(),
         "--snapshot".into(),
         snapshot.into(),
         "--version".into(),
-        "es7".into(),
+        version.into(),
     ];
     for (name, dirs) in indices {
         let dirs: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
