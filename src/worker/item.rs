@@ -220,8 +220,11 @@ pub async fn migrate_item<T: JsonTransport>(
                 }
                 Some(Err(e)) => break Stop::Fatal(e.into()),
                 Some(Ok(read)) => {
-                    let seq = state.tracker.dispatch(read.last_doc.unwrap_or(id.starting_doc));
-                    inflight.push(send_read(&sender, seq, read));
+                    state.tracker.verified_below(read.verified_below);
+                    if let Some(last_doc) = read.last_doc {
+                        let seq = state.tracker.dispatch(last_doc);
+                        inflight.push(send_read(&sender, seq, read));
+                    }
                 }
             },
         }
@@ -378,6 +381,7 @@ mod tests {
         let mut state = ItemState {
             tracker: AckTracker::new(0),
         };
+        state.tracker.verified_below(u64::MAX);
         let (first, second) = (state.tracker.dispatch(9), state.tracker.dispatch(19));
         // The second batch (docs 10..=19, one without source) could not be sent: nothing of it is recorded.
         let handed = settle(

@@ -19,8 +19,11 @@ pub struct Read {
     /// Documents that cannot become bulk actions, as failures of this batch (`status` 0: never sent).
     pub unusable: Vec<ItemFailure>,
     /// Global doc number of the last document read into it, sent or not: the checkpoint moves past it once
-    /// the batch is acknowledged.
+    /// the batch is acknowledged (and its stored fields verified).
     pub last_doc: Option<u64>,
+    /// Every document below this global doc number was read from stored fields whose checksum matched
+    /// (`Shard::documents`' `verified_below`): the checkpoint never moves past a document above it.
+    pub verified_below: u64,
 }
 
 impl Read {
@@ -73,7 +76,8 @@ pub fn spawn_reader(
             }
         };
         let mut read = Read::default();
-        for doc in open.documents(from) {
+        let mut documents = open.documents(from);
+        while let Some(doc) = documents.next() {
             match doc {
                 Ok(doc) => {
                     read.last_doc = Some(doc.global_doc);
@@ -88,13 +92,14 @@ pub fn spawn_reader(
                     return;
                 }
             }
+            read.verified_below = documents.verified_below();
             if read.is_full(max_docs, max_bytes) && !send(Ok(std::mem::take(&mut read))) {
                 return; // the worker stopped listening (handoff)
             }
         }
-        if read.last_doc.is_some() {
-            send(Ok(read));
-        }
+        // Sent even without documents: it says that the last file's checksum matched too.
+        read.verified_below = documents.verified_below();
+        send(Ok(read));
     })
 }
 
