@@ -226,6 +226,21 @@ impl ShardDocuments<'_> {
     pub fn verified_below(&self) -> u64 {
         self.lucene.verified_below()
     }
+
+    /// Verifies the rest of the stored-fields file being read (see
+    /// [`crate::lucene::Documents::verify_open_segment`]).
+    pub fn verify_open_segment(&mut self) -> Result<(), SnapshotError> {
+        let shard = self.shard;
+        self.lucene
+            .verify_open_segment()
+            .map_err(|source| SnapshotError::Lucene {
+                snapshot: shard.snapshot.clone(),
+                index: shard.index.clone(),
+                shard: shard.shard,
+                blob: shard.files.blob_of(source.file()),
+                source: Box::new(source),
+            })
+    }
 }
 
 impl Iterator for ShardDocuments<'_> {

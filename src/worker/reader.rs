@@ -4,6 +4,9 @@
 //! the batch is acknowledged, so the checkpoint never passes it unrecorded). Every failure to read goes over the
 //! channel as a typed [`SnapshotError`]; a thread that ends without finishing the shard is caught by [`joined`].
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use tokio::sync::mpsc;
 
 use super::bulk::{Batch, ItemFailure};
@@ -51,12 +54,16 @@ pub type ReadResult = Result<Read, SnapshotError>;
 
 /// Streams `id`'s documents of `index` into batches on a blocking thread. Every failure to read goes over the
 /// channel as a typed [`SnapshotError`]; a thread that dies without sending one is caught by [`joined`].
+/// `verified` follows [`Read::verified_below`]; when the worker stops listening (a handoff), the thread first
+/// reads the rest of the stored-fields file it is in and checks its checksum, so the handoff may checkpoint
+/// past the documents already sent from it (`verified` says how far it got).
 pub fn spawn_reader(
     source: &Source,
     options: &WorkerOptions,
     index: IndexInfo,
     id: &WorkItemId,
     tx: mpsc::Sender<ReadResult>,
+    verified: Arc<AtomicU64>,
 ) -> tokio::task::JoinHandle<()> {
     let repository = source.repository.clone();
     let snapshot = source.snapshot.clone();
@@ -93,10 +100,16 @@ pub fn spawn_reader(
                 }
             }
             read.verified_below = documents.verified_below();
+            verified.store(read.verified_below, Ordering::Release);
             if read.is_full(max_docs, max_bytes) && !send(Ok(std::mem::take(&mut read))) {
-                return; // the worker stopped listening (handoff)
+                // The worker stopped listening (a handoff): let it checkpoint past what it sent.
+                if documents.verify_open_segment().is_ok() {
+                    verified.store(documents.verified_below(), Ordering::Release);
+                }
+                return;
             }
         }
+        verified.store(documents.verified_below(), Ordering::Release);
         // Sent even without documents: it says that the last file's checksum matched too.
         read.verified_below = documents.verified_below();
         send(Ok(read));
