@@ -24,6 +24,9 @@ pub struct Documents {
     open: Option<OpenSegment>,
     failed: bool,
     block: usize,
+    /// Every document below this global doc number that this iterator yielded came from a stored-fields file
+    /// whose whole-file checksum has been verified (see [`Documents::verified_below`]).
+    verified_below: u64,
 }
 
 struct OpenSegment {
@@ -50,7 +53,17 @@ impl Documents {
             open: None,
             failed: false,
             block: super::stream::DEFAULT_BLOCK,
+            verified_below: from,
         }
+    }
+
+    /// The global doc number below which every document yielded so far is verified: its segment's
+    /// stored-fields file was read to the end and its footer checksum matched. A document is decoded and
+    /// yielded before the end of its file is reached (files are streamed), so a damaged byte may reach a
+    /// yielded document before the checksum catches it; whoever makes yielded documents durable (the worker's
+    /// checkpoint) must not move past this number. `u64::MAX` once the iteration ended without an error.
+    pub fn verified_below(&self) -> u64 {
+        self.verified_below
     }
 
     /// Sets the read size for stored fields (default 1 MiB; larger suits high-latency stores like S3).
@@ -87,9 +100,26 @@ impl Documents {
         })
     }
 
+    /// Reads the rest of the open segment's stored-fields file without decoding it and checks its checksum,
+    /// so the documents already yielded from it count as verified (a handoff calls this before it
+    /// checkpoints). Nothing to do between segments.
+    pub fn verify_open_segment(&mut self) -> Result<()> {
+        let Some(seg) = self.segments.get(self.segment) else {
+            return Ok(());
+        };
+        if let Some(stream) = self.open.as_mut().and_then(|open| open.stream.take()) {
+            stream.verify_to_end()?;
+            self.verified_below = self
+                .verified_below
+                .max(seg.doc_base + u64::from(seg.summary.max_doc));
+        }
+        Ok(())
+    }
+
     fn step(&mut self) -> Result<Option<StoredDocument>> {
         loop {
             let Some(seg) = self.segments.get(self.segment) else {
+                self.verified_below = u64::MAX;
                 return Ok(None);
             };
             if self.open.is_none() {
@@ -111,6 +141,9 @@ impl Documents {
                     if let Some(stream) = open.stream.take() {
                         stream.verify_to_end()?;
                     }
+                    self.verified_below = self
+                        .verified_below
+                        .max(seg.doc_base + u64::from(seg.summary.max_doc));
                     self.open = None;
                     self.segment += 1;
                     continue;

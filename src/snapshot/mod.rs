@@ -206,28 +206,67 @@ impl Shard {
     /// Live documents from global doc `from` on, in checkpoint order. Stored documents without an id (nested
     /// documents, no-op tombstones) are skipped; a document with an id that cannot be sent comes as
     /// [`DocumentError::Unusable`] and the iteration goes on; [`DocumentError::Unreadable`] ends it.
-    pub fn documents(
-        &self,
-        from: u64,
-    ) -> impl Iterator<Item = Result<SnapshotDocument, DocumentError>> + '_ {
+    pub fn documents(&self, from: u64) -> ShardDocuments<'_> {
+        ShardDocuments {
+            shard: self,
+            lucene: self.lucene.documents(from),
+        }
+    }
+}
+
+/// [`Shard::documents`]: the shard's documents, and how far their stored fields are checksum-verified.
+pub struct ShardDocuments<'a> {
+    shard: &'a Shard,
+    lucene: crate::lucene::Documents,
+}
+
+impl ShardDocuments<'_> {
+    /// See [`crate::lucene::Documents::verified_below`]: documents below this global doc number came from
+    /// stored fields whose checksum matched; `u64::MAX` once the shard was read to its end.
+    pub fn verified_below(&self) -> u64 {
+        self.lucene.verified_below()
+    }
+
+    /// Verifies the rest of the stored-fields file being read (see
+    /// [`crate::lucene::Documents::verify_open_segment`]).
+    pub fn verify_open_segment(&mut self) -> Result<(), SnapshotError> {
+        let shard = self.shard;
         self.lucene
-            .documents(from)
-            .filter_map(move |doc| match doc {
-                Err(source) => Some(Err(DocumentError::Unreadable(SnapshotError::Lucene {
-                    snapshot: self.snapshot.clone(),
-                    index: self.index.clone(),
-                    shard: self.shard,
-                    blob: self.files.blob_of(source.file()),
+            .verify_open_segment()
+            .map_err(|source| SnapshotError::Lucene {
+                snapshot: shard.snapshot.clone(),
+                index: shard.index.clone(),
+                shard: shard.shard,
+                blob: shard.files.blob_of(source.file()),
+                source: Box::new(source),
+            })
+    }
+}
+
+impl Iterator for ShardDocuments<'_> {
+    type Item = Result<SnapshotDocument, DocumentError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let shard = self.shard;
+        loop {
+            let result = match self.lucene.next()? {
+                Err(source) => Err(DocumentError::Unreadable(SnapshotError::Lucene {
+                    snapshot: shard.snapshot.clone(),
+                    index: shard.index.clone(),
+                    shard: shard.shard,
+                    blob: shard.files.blob_of(source.file()),
                     source: Box::new(source),
-                }))),
-                Ok(stored) => match document::from_stored(&self.index, self.shard, stored) {
-                    Ok(doc) => Some(Ok(doc)),
-                    Err(document::Skip::NotADocument) => None,
+                })),
+                Ok(stored) => match document::from_stored(&shard.index, shard.shard, stored) {
+                    Ok(doc) => Ok(doc),
+                    Err(document::Skip::NotADocument) => continue,
                     Err(document::Skip::Unusable(doc)) => {
-                        Some(Err(DocumentError::Unusable(Box::new(doc))))
+                        Err(DocumentError::Unusable(Box::new(doc)))
                     }
                 },
-            })
+            };
+            return Some(result);
+        }
     }
 }
 

@@ -17,6 +17,8 @@
 //! - a fatal error (bulk rejected for good, attempts exhausted, unreadable shard) → the same checkpoint, then
 //!   the error, so a failing shard still keeps its progress.
 
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use futures::StreamExt as _;
@@ -37,6 +39,9 @@ use crate::time::{Clock, Timestamp};
 
 /// How long in-flight requests may still finish after the worker decided to stop.
 const DRAIN_GRACE: Duration = Duration::from_secs(5);
+/// How long a handoff waits for the reader to check the checksum of the rest of the stored-fields file it
+/// was reading (a plain sequential read, no decoding).
+const VERIFY_GRACE: Duration = Duration::from_secs(60);
 
 /// What every item of a run shares.
 pub struct Work<'a, T: JsonTransport> {
@@ -177,7 +182,15 @@ pub async fn migrate_item<T: JsonTransport>(
         })?;
     let max_in_flight = (w.options.max_connections as usize).max(1);
     let (tx, mut rx) = mpsc::channel::<ReadResult>(max_in_flight.max(2));
-    let mut reader = Some(spawn_reader(w.source, w.options, index, id, tx));
+    let verified = Arc::new(AtomicU64::new(id.starting_doc));
+    let mut reader = Some(spawn_reader(
+        w.source,
+        w.options,
+        index,
+        id,
+        tx,
+        verified.clone(),
+    ));
     let sender = Sender {
         transport: w.transport,
         policy: w.options.retry,
@@ -220,8 +233,11 @@ pub async fn migrate_item<T: JsonTransport>(
                 }
                 Some(Err(e)) => break Stop::Fatal(e.into()),
                 Some(Ok(read)) => {
-                    let seq = state.tracker.dispatch(read.last_doc.unwrap_or(id.starting_doc));
-                    inflight.push(send_read(&sender, seq, read));
+                    state.tracker.verified_below(read.verified_below);
+                    if let Some(last_doc) = read.last_doc {
+                        let seq = state.tracker.dispatch(last_doc);
+                        inflight.push(send_read(&sender, seq, read));
+                    }
                 }
             },
         }
@@ -255,9 +271,13 @@ pub async fn migrate_item<T: JsonTransport>(
     .await;
     drop(inflight);
     if let Some(handle) = reader.take() {
-        // The item stops anyway; the reader only needs to let go of the shard.
-        let _ = tokio::time::timeout(DRAIN_GRACE, handle).await;
+        // The reader checks the checksum of the rest of the file it was in, so the checkpoint may pass the
+        // documents sent from it; past the grace it is abandoned and the checkpoint stays below them.
+        let _ = tokio::time::timeout(VERIFY_GRACE, handle).await;
     }
+    state
+        .tracker
+        .verified_below(verified.load(std::sync::atomic::Ordering::Acquire));
     let checkpoint = state.tracker.checkpoint();
     let handed = handoff(w, id, checkpoint, &state, out).await;
     out.reporter.log(&format!(
@@ -378,6 +398,7 @@ mod tests {
         let mut state = ItemState {
             tracker: AckTracker::new(0),
         };
+        state.tracker.verified_below(u64::MAX);
         let (first, second) = (state.tracker.dispatch(9), state.tracker.dispatch(19));
         // The second batch (docs 10..=19, one without source) could not be sent: nothing of it is recorded.
         let handed = settle(

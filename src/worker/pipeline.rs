@@ -2,7 +2,10 @@
 //! the order they were read; they may be acknowledged in any order, but the checkpoint (the successor's
 //! starting document) only moves past a *contiguous prefix* of acknowledged batches. An acknowledged batch
 //! behind an unacknowledged one does not count yet, so a handoff never skips a document; it only re-sends the
-//! batches after the first unacknowledged one (index-by-id makes that harmless). Pure: no I/O, no clock.
+//! batches after the first unacknowledged one (index-by-id makes that harmless). Nor does it move past a
+//! document whose stored fields have not been checksum-verified yet (the reader streams a file and checks its
+//! checksum at its end): a damaged byte that reached the target before the checksum caught it is re-sent by
+//! whoever resumes from the checkpoint once the source is repaired, never left behind. Pure: no I/O, no clock.
 
 use std::collections::VecDeque;
 
@@ -28,6 +31,8 @@ pub struct AckTracker {
     /// Documents indexed / rejected in the acknowledged prefix: what a handed-off item may claim, since the
     /// successor re-sends everything after the checkpoint.
     prefix_counts: (u64, u64),
+    /// Every document below this one was read from checksum-verified stored fields.
+    verified_below: u64,
 }
 
 impl AckTracker {
@@ -38,7 +43,15 @@ impl AckTracker {
             next_seq: 0,
             window: VecDeque::new(),
             prefix_counts: (0, 0),
+            verified_below: starting_doc,
         }
+    }
+
+    /// Records that every document below global doc `doc` was read from stored fields whose checksum
+    /// matched: acknowledged batches up to there may now fold into the checkpoint.
+    pub fn verified_below(&mut self, doc: u64) {
+        self.verified_below = self.verified_below.max(doc);
+        self.fold();
     }
 
     /// Registers a batch about to be sent whose last document is `last_doc`; returns its sequence number.
@@ -64,12 +77,20 @@ impl AckTracker {
         if let Some(entry) = self.window.iter_mut().find(|d| d.seq == seq) {
             entry.counts.get_or_insert((indexed, rejected));
         }
+        self.fold();
+    }
+
+    /// Folds the acknowledged, verified batches at the front of the window into the checkpoint.
+    fn fold(&mut self) {
         while let Some(&Dispatched {
             next_doc,
             counts: Some((indexed, rejected)),
             ..
         }) = self.window.front()
         {
+            if next_doc > self.verified_below {
+                break;
+            }
             self.checkpoint = next_doc;
             self.prefix_counts.0 += indexed;
             self.prefix_counts.1 += rejected;
@@ -100,6 +121,7 @@ mod tests {
     #[test]
     fn counts_follow_the_acknowledged_prefix_only() {
         let mut t = AckTracker::new(0);
+        t.verified_below(u64::MAX);
         let a = t.dispatch(99);
         let b = t.dispatch(199);
         t.ack_counted(b, 100, 0);
@@ -116,6 +138,7 @@ mod tests {
     #[test]
     fn the_checkpoint_follows_in_order_acks() {
         let mut t = AckTracker::new(1_000);
+        t.verified_below(u64::MAX);
         assert_eq!(t.checkpoint(), 1_000);
         let a = t.dispatch(1_099);
         let b = t.dispatch(1_199);
@@ -129,6 +152,7 @@ mod tests {
     #[test]
     fn an_ack_behind_an_unacknowledged_batch_does_not_move_the_checkpoint() {
         let mut t = AckTracker::new(0);
+        t.verified_below(u64::MAX);
         let a = t.dispatch(99);
         let b = t.dispatch(199);
         let c = t.dispatch(299);
@@ -143,6 +167,7 @@ mod tests {
     #[test]
     fn a_gap_holds_the_checkpoint_at_the_last_contiguous_batch() {
         let mut t = AckTracker::new(0);
+        t.verified_below(u64::MAX);
         let seqs: Vec<u64> = (0..5).map(|i| t.dispatch(i * 10 + 9)).collect();
         for s in [0, 1, 3, 4] {
             t.ack(seqs[s]);
@@ -158,8 +183,27 @@ mod tests {
     fn documents_skipped_between_batches_are_covered_by_the_next_batch() {
         // Deleted documents take global positions: a batch ends at its last live document.
         let mut t = AckTracker::new(0);
+        t.verified_below(u64::MAX);
         let a = t.dispatch(149); // docs 0..=149 (some deleted)
         t.ack(a);
         assert_eq!(t.checkpoint(), 150);
+    }
+
+    #[test]
+    fn the_checkpoint_waits_for_the_stored_fields_checksum() {
+        let mut t = AckTracker::new(0);
+        let a = t.dispatch(99);
+        let b = t.dispatch(199);
+        t.ack_counted(a, 100, 0);
+        t.ack_counted(b, 100, 0);
+        assert_eq!(
+            (t.checkpoint(), t.prefix_counts()),
+            (0, (0, 0)),
+            "acknowledged, but read before any checksum was checked"
+        );
+        t.verified_below(150);
+        assert_eq!((t.checkpoint(), t.prefix_counts()), (100, (100, 0)));
+        t.verified_below(u64::MAX);
+        assert_eq!((t.checkpoint(), t.prefix_counts()), (200, (200, 0)));
     }
 }

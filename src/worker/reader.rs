@@ -4,6 +4,9 @@
 //! the batch is acknowledged, so the checkpoint never passes it unrecorded). Every failure to read goes over the
 //! channel as a typed [`SnapshotError`]; a thread that ends without finishing the shard is caught by [`joined`].
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use tokio::sync::mpsc;
 
 use super::bulk::{Batch, ItemFailure};
@@ -19,8 +22,11 @@ pub struct Read {
     /// Documents that cannot become bulk actions, as failures of this batch (`status` 0: never sent).
     pub unusable: Vec<ItemFailure>,
     /// Global doc number of the last document read into it, sent or not: the checkpoint moves past it once
-    /// the batch is acknowledged.
+    /// the batch is acknowledged (and its stored fields verified).
     pub last_doc: Option<u64>,
+    /// Every document below this global doc number was read from stored fields whose checksum matched
+    /// (`Shard::documents`' `verified_below`): the checkpoint never moves past a document above it.
+    pub verified_below: u64,
 }
 
 impl Read {
@@ -48,12 +54,16 @@ pub type ReadResult = Result<Read, SnapshotError>;
 
 /// Streams `id`'s documents of `index` into batches on a blocking thread. Every failure to read goes over the
 /// channel as a typed [`SnapshotError`]; a thread that dies without sending one is caught by [`joined`].
+/// `verified` follows [`Read::verified_below`]; when the worker stops listening (a handoff), the thread first
+/// reads the rest of the stored-fields file it is in and checks its checksum, so the handoff may checkpoint
+/// past the documents already sent from it (`verified` says how far it got).
 pub fn spawn_reader(
     source: &Source,
     options: &WorkerOptions,
     index: IndexInfo,
     id: &WorkItemId,
     tx: mpsc::Sender<ReadResult>,
+    verified: Arc<AtomicU64>,
 ) -> tokio::task::JoinHandle<()> {
     let repository = source.repository.clone();
     let snapshot = source.snapshot.clone();
@@ -73,7 +83,8 @@ pub fn spawn_reader(
             }
         };
         let mut read = Read::default();
-        for doc in open.documents(from) {
+        let mut documents = open.documents(from);
+        while let Some(doc) = documents.next() {
             match doc {
                 Ok(doc) => {
                     read.last_doc = Some(doc.global_doc);
@@ -88,13 +99,20 @@ pub fn spawn_reader(
                     return;
                 }
             }
+            read.verified_below = documents.verified_below();
+            verified.store(read.verified_below, Ordering::Release);
             if read.is_full(max_docs, max_bytes) && !send(Ok(std::mem::take(&mut read))) {
-                return; // the worker stopped listening (handoff)
+                // The worker stopped listening (a handoff): let it checkpoint past what it sent.
+                if documents.verify_open_segment().is_ok() {
+                    verified.store(documents.verified_below(), Ordering::Release);
+                }
+                return;
             }
         }
-        if read.last_doc.is_some() {
-            send(Ok(read));
-        }
+        verified.store(documents.verified_below(), Ordering::Release);
+        // Sent even without documents: it says that the last file's checksum matched too.
+        read.verified_below = documents.verified_below();
+        send(Ok(read));
     })
 }
 

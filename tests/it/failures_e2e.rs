@@ -1,5 +1,6 @@
-//! Failures reach the user, end to end on the local platform against `osmem-server`: workers that cannot read
-//! the snapshot (its data blobs removed after `plan`) end `apply --wait` with the cause and show in `status`;
+//! Failures reach the user, end to end on the local platform against `osmem-server`: a blob removed after `plan`
+//! is refused by `apply`'s own preflight; workers that cannot read the snapshot (stored fields damaged past the
+//! header the preflight reads) end `apply --wait` with the cause and show in `status`;
 //! the supervisor stops a permanent crash loop by itself and a fixed source then completes; a transient crash
 //! loop is `Failing` and keeps restarting.
 
@@ -9,10 +10,9 @@ use std::time::Duration;
 use crate::local_e2e::{Migration, assert_target_equals, scenario, wait_until};
 use crate::synthetic::SyntheticSnapshot;
 
-/// Moves every shard data blob (`indices/<id>/<shard>/__*`) of the repository to `aside`, keeping the shard
-/// file lists: the snapshot still lists its shards, but no shard can be read. Returns the moves to undo.
-fn remove_shard_blobs(snap: &SyntheticSnapshot, aside: &Path) -> Vec<(PathBuf, PathBuf)> {
-    let mut moved = Vec::new();
+/// Every shard's stored-fields data blob (the `.fdt` file: a Lucene header whose codec name ends in `Data`).
+fn stored_fields_blobs(snap: &SyntheticSnapshot) -> Vec<PathBuf> {
+    let mut blobs = Vec::new();
     let indices = snap.repository.join("indices");
     for index in std::fs::read_dir(&indices).expect("indices").flatten() {
         for shard in std::fs::read_dir(index.path()).expect("index").flatten() {
@@ -20,16 +20,43 @@ fn remove_shard_blobs(snap: &SyntheticSnapshot, aside: &Path) -> Vec<(PathBuf, P
                 continue;
             }
             for blob in std::fs::read_dir(shard.path()).expect("shard").flatten() {
-                if blob.file_name().to_string_lossy().starts_with("__") {
-                    let to = aside.join(format!("{}", moved.len()));
-                    std::fs::rename(blob.path(), &to).expect("move blob aside");
-                    moved.push((blob.path(), to));
+                let name = blob.file_name().to_string_lossy().to_string();
+                let bytes = std::fs::read(blob.path()).expect("blob");
+                let head = String::from_utf8_lossy(&bytes[..bytes.len().min(64)]).to_string();
+                if name.starts_with("__") && head.contains("StoredFields") && head.contains("Data")
+                {
+                    blobs.push(blob.path());
                 }
             }
         }
     }
-    assert!(!moved.is_empty(), "the repository has shard blobs");
-    moved
+    assert!(!blobs.is_empty(), "the repository has stored-fields blobs");
+    blobs
+}
+
+/// Flips one byte in the middle of every shard's stored-fields data, past the header the preflight reads:
+/// the snapshot still plans cleanly, but no worker can read a shard (a checksum or a chunk fails). Returns the
+/// flips to undo.
+fn damage_stored_fields(snap: &SyntheticSnapshot) -> Vec<(PathBuf, usize)> {
+    stored_fields_blobs(snap)
+        .into_iter()
+        .map(|blob| {
+            let mut bytes = std::fs::read(&blob).expect("blob");
+            let at = bytes.len() / 2;
+            bytes[at] ^= 0x5a;
+            std::fs::write(&blob, bytes).expect("damage blob");
+            (blob, at)
+        })
+        .collect()
+}
+
+/// Undoes [`damage_stored_fields`].
+fn repair(flips: Vec<(PathBuf, usize)>) {
+    for (blob, at) in flips {
+        let mut bytes = std::fs::read(&blob).expect("blob");
+        bytes[at] ^= 0x5a;
+        std::fs::write(&blob, bytes).expect("repair blob");
+    }
 }
 
 fn text_of(out: &std::process::Output) -> String {
@@ -47,14 +74,25 @@ fn status_both(m: &Migration) -> (String, serde_json::Value) {
 }
 
 #[test]
-fn a_blob_removed_after_plan_ends_apply_wait_with_the_cause_and_status_shows_it() {
-    let (tmp, snap, _osmem, m) = scenario("fail-blob", &[("logs", 2, 300)]);
+fn a_blob_removed_after_plan_is_refused_by_apply_and_one_damaged_ends_apply_wait_with_the_cause() {
+    let (_tmp, snap, _osmem, m) = scenario("fail-blob", &[("logs", 2, 300)]);
     let plan = m.backfill(&["plan"]);
     assert!(plan.status.success(), "{}", text_of(&plan));
-    let aside = tmp.path().join("aside");
-    std::fs::create_dir_all(&aside).expect("aside");
-    remove_shard_blobs(&snap, &aside);
 
+    // Removed after `plan`: `apply` checks again before it changes anything, and names the file.
+    let blob = stored_fields_blobs(&snap).remove(0);
+    let kept = std::fs::read(&blob).expect("blob");
+    std::fs::remove_file(&blob).expect("remove blob");
+    let out = m.backfill(&["apply", "--auto-approve", "--wait"]);
+    let text = text_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("cannot be opened"), "{text}");
+    assert!(text.contains("nothing was changed"), "{text}");
+    assert!(!m.state_dir().exists(), "nothing deployed: {text}");
+    std::fs::write(&blob, kept).expect("put the blob back");
+
+    // Damaged where only a worker reads it: the workers fail, the crash loop stops, `apply --wait` ends.
+    damage_stored_fields(&snap);
     let out = m.backfill(&["apply", "--auto-approve", "--wait", "--wait-timeout", "5m"]);
     let text = text_of(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
@@ -69,6 +107,10 @@ fn a_blob_removed_after_plan_ends_apply_wait_with_the_cause_and_status_shows_it(
         "{text}"
     );
 
+    // A worker still reading when the restarts stopped ends on its own (it fails at the same checksum).
+    wait_until("the last worker to end", Duration::from_secs(60), || {
+        m.status()["workers"]["running"] == 0
+    });
     let (lines, json) = status_both(&m);
     assert!(
         lines.starts_with("BackfillStatus.STOPPED\nRunning=0\nPending=0\nDesired=0\n"),
@@ -98,10 +140,8 @@ fn a_blob_removed_after_plan_ends_apply_wait_with_the_cause_and_status_shows_it(
 
 #[test]
 fn the_supervisor_stops_a_permanent_crash_loop_by_itself_and_a_fixed_source_completes() {
-    let (tmp, snap, osmem, m) = scenario("fail-loop", &[("logs", 2, 300)]);
-    let aside = tmp.path().join("aside");
-    std::fs::create_dir_all(&aside).expect("aside");
-    let moved = remove_shard_blobs(&snap, &aside);
+    let (_tmp, snap, osmem, m) = scenario("fail-loop", &[("logs", 2, 300)]);
+    let flips = damage_stored_fields(&snap);
 
     // One converge pass, no loop left running: the supervisor alone must stop restarting.
     m.ok(&["apply", "--auto-approve"]);
@@ -133,10 +173,10 @@ fn the_supervisor_stops_a_permanent_crash_loop_by_itself_and_a_fixed_source_comp
         "no worker started after the restarts stopped"
     );
 
-    // The source is fixed: the next apply starts afresh, not stopped by the failures it came to fix.
-    for (from, to) in moved {
-        std::fs::rename(to, from).expect("restore blob");
-    }
+    // The source is fixed: the next apply starts afresh, not stopped by the failures it came to fix. The
+    // damaged byte reached documents that were sent before the checksum caught it; the checkpoint never
+    // moved past them, so they are sent again and the target ends exact.
+    repair(flips);
     let text = m.ok(&["apply", "--auto-approve", "--wait", "--wait-timeout", "5m"]);
     assert!(text.contains("Backfill Completed"), "{text}");
     assert_target_equals(&osmem.url, &snap);
