@@ -15,7 +15,7 @@ use futures::StreamExt as _;
 use futures::stream::FuturesUnordered;
 use tokio::sync::{mpsc, watch};
 
-use super::bulk::Batch;
+use super::bulk::{Batch, BodyPool};
 use super::failed::FailedDocuments;
 use super::pipeline::AckTracker;
 use super::report::Reporter;
@@ -119,6 +119,7 @@ fn spawn_reader(
     index: IndexInfo,
     id: &WorkItemId,
     tx: mpsc::Sender<ReadResult>,
+    pool: BodyPool,
 ) -> tokio::task::JoinHandle<()> {
     let repository = source.repository.clone();
     let snapshot = source.snapshot.clone();
@@ -142,7 +143,7 @@ fn spawn_reader(
             match doc {
                 Ok(doc) => {
                     batch.push(&doc, emit_type);
-                    if batch.is_full(max_docs, max_bytes) && !send(Ok(std::mem::take(&mut batch))) {
+                    if batch.is_full(max_docs, max_bytes) && !send(Ok(batch.take(&pool))) {
                         return; // the worker stopped listening (handoff)
                     }
                 }
@@ -205,13 +206,23 @@ pub async fn migrate_item<T: JsonTransport>(
         })?;
     let max_in_flight = (w.options.max_connections as usize).max(1);
     let (tx, mut rx) = mpsc::channel::<ReadResult>(max_in_flight.max(2));
-    let mut reader = Some(spawn_reader(w.source, w.options, index, id, tx));
+    // Every batch body in circulation: queued, in flight, and the one being filled.
+    let pool = BodyPool::new(max_in_flight.max(2) + max_in_flight + 1);
+    let mut reader = Some(spawn_reader(
+        w.source,
+        w.options,
+        index,
+        id,
+        tx,
+        pool.clone(),
+    ));
     let sender = Sender {
         transport: w.transport,
         policy: w.options.retry,
         clock: w.clock,
         deadline,
         shutdown: w.shutdown.clone(),
+        pool,
     };
     let mut state = ItemState {
         tracker: AckTracker::new(id.starting_doc),
