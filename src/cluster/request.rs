@@ -38,21 +38,34 @@ const GZIP_OFF_THREAD_BYTES: usize = 64 * 1024;
 
 /// [`prepare`], with a large body gzipped on tokio's blocking pool: compressing a bulk body of a few MB takes
 /// milliseconds, which must not stall the async threads (other requests' answers, the lease clock), and the
-/// bulk requests a worker keeps in flight then compress in parallel instead of one after another.
+/// bulk requests a worker keeps in flight then compress in parallel instead of one after another — as many at
+/// once as the machine has cores ([`GZIP_SLOTS`]): more would only hold more buffers at the same speed.
 pub async fn prepare_off_thread(body: Body, gzip: bool) -> Result<PreparedBody, String> {
     let large = matches!(&body, Body::Ndjson(b) if b.len() >= GZIP_OFF_THREAD_BYTES);
     if !(gzip && large) {
         return prepare(body, gzip);
     }
+    let slots = GZIP_SLOTS.get_or_init(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    });
+    let _slot = slots
+        .acquire()
+        .await
+        .map_err(|e| format!("gzip of the request body stopped: {e}"))?;
     tokio::task::spawn_blocking(move || prepare(body, true))
         .await
         .map_err(|e| format!("gzip of the request body stopped: {e}"))?
 }
 
+/// The compressions that may run at once, process-wide: one per core.
+static GZIP_SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+
 /// Gzip at the fast level: bulk bodies are repetitive JSON, so most of the gain comes cheaply.
 pub fn gzip_bytes(raw: &[u8]) -> Result<Vec<u8>, String> {
+    // Room for what the fast level leaves of bulk JSON (about half), so the output is allocated once, not
+    // grown through a chain of sizes that fragments the heap.
     let mut encoder = flate2::write::GzEncoder::new(
-        Vec::with_capacity(raw.len() / 4),
+        Vec::with_capacity(raw.len() / 2 + 4096),
         flate2::Compression::fast(),
     );
     encoder
