@@ -25,7 +25,7 @@ use futures::StreamExt as _;
 use futures::stream::FuturesUnordered;
 use tokio::sync::{mpsc, watch};
 
-use super::bulk::ItemFailure;
+use super::bulk::{BodyPool, ItemFailure};
 use super::failed::FailedDocuments;
 use super::pipeline::AckTracker;
 use super::reader::{Read, ReadResult, joined, spawn_reader};
@@ -183,6 +183,8 @@ pub async fn migrate_item<T: JsonTransport>(
     let max_in_flight = (w.options.max_connections as usize).max(1);
     let (tx, mut rx) = mpsc::channel::<ReadResult>(max_in_flight.max(2));
     let verified = Arc::new(AtomicU64::new(id.starting_doc));
+    // Every batch body in circulation: queued, in flight, and the one being filled.
+    let pool = BodyPool::new(max_in_flight.max(2) + max_in_flight + 1);
     let mut reader = Some(spawn_reader(
         w.source,
         w.options,
@@ -190,6 +192,7 @@ pub async fn migrate_item<T: JsonTransport>(
         id,
         tx,
         verified.clone(),
+        pool.clone(),
     ));
     let sender = Sender {
         transport: w.transport,
@@ -197,6 +200,7 @@ pub async fn migrate_item<T: JsonTransport>(
         clock: w.clock,
         deadline,
         shutdown: w.shutdown.clone(),
+        pool,
     };
     let mut state = ItemState {
         tracker: AckTracker::new(id.starting_doc),

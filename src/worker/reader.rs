@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::mpsc;
 
-use super::bulk::{Batch, ItemFailure};
+use super::bulk::{Batch, BodyPool, ItemFailure};
 use super::types::{Source, WorkerError, WorkerOptions};
 use crate::coordination::lease::WorkItemId;
 use crate::snapshot::{DocumentError, IndexInfo, SnapshotError, UnusableDocument};
@@ -32,6 +32,16 @@ pub struct Read {
 impl Read {
     fn is_full(&self, max_docs: usize, max_bytes: u64) -> bool {
         self.batch.is_full(max_docs, max_bytes) || self.unusable.len() >= max_docs
+    }
+
+    /// This read, handed over whole; what stays is empty, its batch body from `pool` (a sent body reused).
+    fn take(&mut self, pool: &BodyPool) -> Read {
+        Read {
+            batch: self.batch.take(pool),
+            unusable: std::mem::take(&mut self.unusable),
+            last_doc: self.last_doc.take(),
+            verified_below: self.verified_below,
+        }
     }
 }
 
@@ -64,6 +74,7 @@ pub fn spawn_reader(
     id: &WorkItemId,
     tx: mpsc::Sender<ReadResult>,
     verified: Arc<AtomicU64>,
+    pool: BodyPool,
 ) -> tokio::task::JoinHandle<()> {
     let repository = source.repository.clone();
     let snapshot = source.snapshot.clone();
@@ -101,7 +112,7 @@ pub fn spawn_reader(
             }
             read.verified_below = documents.verified_below();
             verified.store(read.verified_below, Ordering::Release);
-            if read.is_full(max_docs, max_bytes) && !send(Ok(std::mem::take(&mut read))) {
+            if read.is_full(max_docs, max_bytes) && !send(Ok(read.take(&pool))) {
                 // The worker stopped listening (a handoff): let it checkpoint past what it sent.
                 if documents.verify_open_segment().is_ok() {
                     verified.store(documents.verified_below(), Ordering::Release);
