@@ -11,7 +11,9 @@ mod location;
 mod reader;
 mod rules;
 mod schema;
+mod schema_type_mappings;
 mod tree;
+mod type_mappings;
 mod types;
 
 use std::path::Path;
@@ -21,6 +23,9 @@ pub use error::{ConfigError, ConfigErrors};
 pub use location::{Location, LocationError, S3Location};
 pub use rules::{LoadOptions, fargate_size_ok};
 pub use schema::{DEFAULT_DASHBOARD_NAME, MAX_WORKERS, RETENTION_DAYS};
+pub use type_mappings::{
+    DEFAULT_TYPE, RegexRoute, RegexRouteError, Route, RouteRule, TypeMappings,
+};
 pub use types::*;
 
 use reader::Walk;
