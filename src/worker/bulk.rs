@@ -14,8 +14,12 @@ pub fn append_document(body: &mut String, doc: &SnapshotDocument, emit_type: boo
     let mut meta = serde_json::Map::new();
     meta.insert("_index".into(), Value::String(doc.index.clone()));
     meta.insert("_id".into(), Value::String(doc.id.clone()));
-    if emit_type && let Some(t) = &doc.doc_type {
-        meta.insert("_type".into(), Value::String(t.clone()));
+    if emit_type {
+        let t = doc
+            .doc_type
+            .as_deref()
+            .unwrap_or(crate::config::DEFAULT_TYPE);
+        meta.insert("_type".into(), Value::String(t.to_string()));
     }
     if let Some(r) = &doc.routing {
         meta.insert("routing".into(), Value::String(r.clone()));
@@ -169,6 +173,13 @@ mod tests {
         assert!(
             typed.starts_with(r#"{"index":{"_index":"i","_id":"a\"b","_type":"t","routing":"r"}}"#)
         );
+        let mut untyped = String::new();
+        let doc_without_type = SnapshotDocument {
+            doc_type: None,
+            ..doc("{}")
+        };
+        append_document(&mut untyped, &doc_without_type, true);
+        assert!(untyped.contains(r#""_type":"_doc""#), "{untyped}");
     }
 
     #[test]

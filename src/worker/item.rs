@@ -17,6 +17,7 @@
 //! - a fatal error (bulk rejected for good, attempts exhausted, unreadable shard) → the same checkpoint, then
 //!   the error, so a failing shard still keeps its progress.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use futures::StreamExt as _;
@@ -81,7 +82,7 @@ async fn send_read<T: JsonTransport>(
     sender: &Sender<'_, T>,
     seq: u64,
     read: Read,
-) -> (BatchResult, Vec<ItemFailure>) {
+) -> (BatchResult, Vec<ItemFailure>, BTreeMap<String, u64>) {
     let result = if read.batch.docs == 0 {
         BatchResult {
             seq,
@@ -95,14 +96,14 @@ async fn send_read<T: JsonTransport>(
     } else {
         sender.send(seq, read.batch).await
     };
-    (result, read.unusable)
+    (result, read.unusable, read.skipped)
 }
 
 /// Folds one finished batch in: what the target rejected and the documents that could not be sent are the
 /// batch's failed documents. `Some` when the item must stop.
 fn settle(
     id: &WorkItemId,
-    (result, unusable): (BatchResult, Vec<ItemFailure>),
+    (result, unusable, skipped): (BatchResult, Vec<ItemFailure>, BTreeMap<String, u64>),
     state: &mut ItemState,
     out: &mut Outputs<'_, '_>,
 ) -> Option<Stop> {
@@ -144,6 +145,19 @@ fn settle(
                     first.error_type,
                     first.reason
                 ));
+            }
+            if !skipped.is_empty() {
+                let by_type: Vec<String> = skipped
+                    .iter()
+                    .map(|(t, n)| format!("{n} of type {t}"))
+                    .collect();
+                out.reporter.log(&format!(
+                    "index {}: {} document(s) not migrated, skipped by configuration (source.type_mappings leaves their type out): {}",
+                    id.index,
+                    skipped.values().sum::<u64>(),
+                    by_type.join(", ")
+                ));
+                out.stats.skipped_by_configuration += skipped.values().sum::<u64>();
             }
             out.stats.documents += indexed;
             out.stats.source_bytes += result.source_bytes;
@@ -385,6 +399,7 @@ mod tests {
             (
                 acked(second, 9, Vec::new(), BatchEnd::HandOff),
                 vec![sourceless(10)],
+                BTreeMap::new(),
             ),
             &mut state,
             &mut out,
@@ -405,12 +420,17 @@ mod tests {
             (
                 acked(first, 8, vec![target], BatchEnd::Acked),
                 vec![sourceless(0), sourceless(5)],
+                BTreeMap::from([("refund".to_string(), 2)]),
             ),
             &mut state,
             &mut out,
         );
         assert!(settled.is_none());
         assert_eq!((out.stats.documents, out.stats.failed_documents), (7, 3));
+        assert_eq!(
+            out.stats.skipped_by_configuration, 2,
+            "documents of a type left out are counted apart, neither sent nor failed"
+        );
         assert_eq!(
             state.tracker.checkpoint(),
             10,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::failed::FailedDocumentsError;
 use super::retry::RetryPolicy;
 use crate::cluster::transport::TransportError;
-use crate::config::{AwsSettings, Location};
+use crate::config::{AwsSettings, Location, TypeMappings};
 use crate::coordination::coordinator::CoordinationError;
 use crate::coordination::identity::Identity;
 use crate::coordination::ownership::OwnershipError;
@@ -32,8 +32,10 @@ pub struct WorkerOptions {
     pub lease_seconds: u64,
     pub batch_max_docs: usize,
     pub batch_max_bytes: u64,
-    /// Send `_type` in bulk actions (targets before Elasticsearch 7).
+    /// Send `_type` in bulk actions (targets before Elasticsearch 7): the document's type, else `_doc`.
     pub emit_type: bool,
+    /// `source.type_mappings`: the target index of each document's type, or none (not migrated).
+    pub type_mappings: TypeMappings,
     /// Hand off when this fraction of the lease is left (upstream: 25%).
     pub handoff_fraction: f64,
     /// Bulk requests in flight at once.
@@ -74,6 +76,8 @@ pub struct WorkerStats {
     pub retries: u64,
     /// Failed documents: rejected by the target for good, or not sendable (no `_source`, undecodable).
     pub failed_documents: u64,
+    /// Documents of a type `source.type_mappings` leaves out: read, not sent, not failed.
+    pub skipped_by_configuration: u64,
     pub lease_handoffs: u64,
 }
 
