@@ -12,6 +12,7 @@ use super::{
     Distribution, IndexSummary, Preflight, Problem, ProblemKind, SourceSummary, TargetInfo, Warning,
 };
 use crate::cluster::transport::TransportError;
+use crate::config::TypeMappings;
 
 /// Judges what was observed: problems, warnings, the source summary and the detected target.
 pub(crate) fn evaluate(observations: &Observations) -> Preflight {
@@ -137,7 +138,7 @@ fn read_snapshot(
         ..SourceSummary::default()
     };
     for index in &snapshot.selected {
-        let counted = judge_index(index, report);
+        let counted = judge_index(index, &observations.type_mappings, report);
         summary.shards += u64::from(counted.shards);
         summary.live_documents += counted.live_documents;
         summary.bytes += counted.bytes;
@@ -148,7 +149,11 @@ fn read_snapshot(
 }
 
 /// The problems of one index (metadata, mapping, shards) and what its readable shards hold.
-fn judge_index(index: &IndexObservation, report: &mut Preflight) -> IndexSummary {
+fn judge_index(
+    index: &IndexObservation,
+    type_mappings: &TypeMappings,
+    report: &mut Preflight,
+) -> IndexSummary {
     let name = &index.name;
     let mut counted = IndexSummary {
         name: name.clone(),
@@ -172,7 +177,8 @@ fn judge_index(index: &IndexObservation, report: &mut Preflight) -> IndexSummary
         }
     };
     counted.shards = info.shards;
-    let (problems, warnings) = mapping::judge(info);
+    let (problems, warnings, routes) = mapping::judge(info, type_mappings);
+    counted.routes = routes;
     report.problems.extend(problems);
     report.warnings.extend(warnings);
 

@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::{Distribution, ExistingIndex, TargetInfo};
 use crate::cluster::transport::TransportError;
 use crate::cluster::version::{Product, ServerVersion};
-use crate::config::IndexSelection;
+use crate::config::{IndexSelection, TypeMappings};
 use crate::lucene::LuceneError;
 use crate::snapshot::{IndexInfo, ShardCounts, SnapshotError};
 
@@ -16,6 +16,8 @@ use crate::snapshot::{IndexInfo, ShardCounts, SnapshotError};
 pub(crate) struct Observations {
     /// `source.indices` as declared.
     pub selection: IndexSelection,
+    /// `source.type_mappings` as declared.
+    pub type_mappings: TypeMappings,
     pub source: SourceObservation,
     pub target: TargetObservation,
 }

@@ -71,6 +71,7 @@ fn opensearch(indices: Vec<ExistingIndex>) -> TargetObservation {
 fn judge(source: SourceObservation, target: TargetObservation) -> Preflight {
     evaluate(&Observations {
         selection: IndexSelection::default(),
+        type_mappings: Default::default(),
         source,
         target,
     })
@@ -268,6 +269,86 @@ fn two_mapping_types_are_refused_but_a_default_mapping_is_not_a_type() {
         json!({}),
     );
     assert!(report.ok(), "{:?}", report.problems);
+}
+
+#[test]
+fn type_mappings_cover_a_multi_type_index_and_the_routes_are_in_the_report() {
+    let multi = json!([{"order": {"properties": {}}}, {"refund": {"properties": {}}}, {"note": {"properties": {}}}]);
+    let judge_with = |type_mappings: crate::config::TypeMappings| {
+        let mut obs = plain("logs");
+        obs.metadata = Ok(index(
+            "logs",
+            2,
+            multi.clone(),
+            json!({"index.version.created": "5061699"}),
+        ));
+        evaluate(&Observations {
+            selection: IndexSelection::default(),
+            type_mappings,
+            source: snapshot(vec![obs]),
+            target: opensearch(vec![]),
+        })
+    };
+    let statics = crate::config::TypeMappings {
+        static_routes: vec![(
+            "logs".into(),
+            vec![
+                ("order".into(), "orders".into()),
+                ("refund".into(), "refunds".into()),
+            ],
+        )],
+        regex: None,
+    };
+    let report = judge_with(statics);
+    assert!(report.ok(), "{:?}", report.problems);
+    let routes = &report.source.as_ref().expect("source").per_index[0].routes;
+    let shown: Vec<(&str, Option<&str>)> = routes
+        .iter()
+        .map(|r| (r.doc_type.as_str(), r.target.as_deref()))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("order", Some("orders")),
+            ("refund", Some("refunds")),
+            ("note", None)
+        ]
+    );
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.message.contains("type(s) note are not migrated")),
+        "{:?}",
+        report.warnings
+    );
+    // A regex that matches only some types leaves the others unmapped: still refused, naming them.
+    let partial = crate::config::TypeMappings {
+        static_routes: vec![],
+        regex: Some(vec![
+            crate::config::RegexRoute::new("(logs)", "(order|refund)", "$1-$2").unwrap(),
+        ]),
+    };
+    let report = judge_with(partial);
+    assert_eq!(kinds(&report), [ProblemKind::MultipleMappingTypes]);
+    assert!(
+        report.problems[0].message.contains("type(s) note go"),
+        "{}",
+        report.problems[0].message
+    );
+    // Merging two types into one index is allowed, with a warning about ids under both.
+    let merged = crate::config::TypeMappings {
+        static_routes: vec![],
+        regex: Some(vec![
+            crate::config::RegexRoute::new("(.*)", ".*", "$1").unwrap(),
+        ]),
+    };
+    let report = judge_with(merged);
+    assert!(report.ok());
+    assert!(report.warnings.iter().any(|w| {
+        w.message
+            .contains("order, refund, note all go to target index logs")
+    }));
 }
 
 #[test]
