@@ -181,8 +181,9 @@ fn document_types(index: &IndexInfo, types: &[(String, &Value)]) -> Vec<String> 
     types.iter().map(|(name, _)| name.clone()).collect()
 }
 
-/// Where each type of `index` goes; a problem when the index has several types and some type is named by no
-/// `type_mappings` entry; warnings for types left out and for types merged into one target index.
+/// Where each type of `index` goes; a problem when the index has several types and no `type_mappings` entry
+/// covers it (no static entry names it, no regex rule matches any of its types); warnings for types left out
+/// and for types merged into one target index.
 fn type_routes(
     index: &IndexInfo,
     types: &[(String, &Value)],
@@ -211,17 +212,19 @@ fn type_routes(
         .filter(|(_, _, rule)| *rule == RouteRule::Default)
         .map(|(t, _, _)| t.as_str())
         .collect();
-    let problem = (several && !unmapped.is_empty()).then(|| {
+    // Covered: a static entry names the index, or a regex rule matches one of its types (then a type no rule
+    // matches is left out, as upstream drops it).
+    let covered = unmapped.len() < decided.len();
+    let problem = (several && !covered).then(|| {
         let all: Vec<&str> = decided.iter().map(|(t, _, _)| t.as_str()).collect();
         let example: Vec<String> = all.iter().map(|t| format!("{t}: {name}-{t}")).collect();
         Problem::new(
             ProblemKind::MultipleMappingTypes,
             subject(),
             format!(
-                "it has {} mapping types ({}), as Elasticsearch 5.x allowed, and a target index holds one; no source.type_mappings entry says where type(s) {} go (the same id may exist under two types)",
+                "it has {} mapping types ({}), as Elasticsearch 5.x allowed, and a target index holds one; no source.type_mappings entry says where they go (the same id may exist under two types)",
                 all.len(),
-                all.join(", "),
-                unmapped.join(", ")
+                all.join(", ")
             ),
         )
         .with_ways_out([
@@ -232,7 +235,7 @@ fn type_routes(
     });
     let skipped: Vec<&str> = decided
         .iter()
-        .filter(|(_, route, rule)| *route == Route::Skipped && *rule != RouteRule::Default)
+        .filter(|(_, route, _)| *route == Route::Skipped)
         .map(|(t, _, _)| t.as_str())
         .collect();
     if !skipped.is_empty() {

@@ -322,7 +322,7 @@ fn type_mappings_cover_a_multi_type_index_and_the_routes_are_in_the_report() {
         "{:?}",
         report.warnings
     );
-    // A regex that matches only some types leaves the others unmapped: still refused, naming them.
+    // A regex rule that matches some types covers the index; a type no rule matches is left out, as upstream.
     let partial = crate::config::TypeMappings {
         static_routes: vec![],
         regex: Some(vec![
@@ -330,12 +330,28 @@ fn type_mappings_cover_a_multi_type_index_and_the_routes_are_in_the_report() {
         ]),
     };
     let report = judge_with(partial);
+    assert!(report.ok(), "{:?}", report.problems);
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.message.contains("type(s) note are not migrated"))
+    );
+    // Rules that match none of its types leave it uncovered: refused.
+    let elsewhere = crate::config::TypeMappings {
+        static_routes: vec![],
+        regex: Some(vec![
+            crate::config::RegexRoute::new("(metrics-.*)", "(.*)", "$1").unwrap(),
+        ]),
+    };
+    let report = judge_with(elsewhere);
     assert_eq!(kinds(&report), [ProblemKind::MultipleMappingTypes]);
     assert!(
-        report.problems[0].message.contains("type(s) note go"),
-        "{}",
-        report.problems[0].message
+        report.problems[0]
+            .message
+            .contains("3 mapping types (order, refund, note)")
     );
+    assert_eq!(report.problems[0].ways_out.len(), 3);
     // Merging two types into one index is allowed, with a warning about ids under both.
     let merged = crate::config::TypeMappings {
         static_routes: vec![],
