@@ -19,10 +19,9 @@ use serde::Serialize;
 pub const DEFAULT_TYPE: &str = "_doc";
 
 /// `source.type_mappings`, as configured.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct TypeMappings {
     /// `static`: index → (type → target index), in file order.
-    #[serde(rename = "static")]
     pub static_routes: Vec<(String, Vec<(String, String)>)>,
     /// `regex`: tried in order for an index `static` does not name; `None` when the key is absent (upstream's
     /// default rule: every type to the index's own name).
@@ -185,7 +184,75 @@ pub enum RouteRule {
     Default,
 }
 
+impl Serialize for TypeMappings {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_json().serialize(serializer)
+    }
+}
+
 impl TypeMappings {
+    /// As written in migration.yaml, in JSON: `{"static": {index: {type: target}}, "regex": [{index, type,
+    /// target}]}` (keys absent when not configured). The worker's `BACKFILL_TYPE_MAPPINGS` carries this.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut out = serde_json::Map::new();
+        if !self.static_routes.is_empty() {
+            let statics = self
+                .static_routes
+                .iter()
+                .map(|(index, types)| {
+                    let types = types
+                        .iter()
+                        .map(|(t, target)| (t.clone(), serde_json::Value::String(target.clone())))
+                        .collect();
+                    (index.clone(), serde_json::Value::Object(types))
+                })
+                .collect();
+            out.insert("static".into(), serde_json::Value::Object(statics));
+        }
+        if let Some(rules) = &self.regex {
+            let rules = rules
+                .iter()
+                .map(|r| serde_json::json!({"index": r.index, "type": r.doc_type, "target": r.target}))
+                .collect();
+            out.insert("regex".into(), serde_json::Value::Array(rules));
+        }
+        serde_json::Value::Object(out)
+    }
+
+    /// Reads [`TypeMappings::to_json`]'s form back, compiling the regexes.
+    pub fn from_json(value: &serde_json::Value) -> Result<TypeMappings, String> {
+        let shape = || {
+            "expected {\"static\": {index: {type: target}}, \"regex\": [{index, type, target}]}"
+                .to_string()
+        };
+        let object = value.as_object().ok_or_else(shape)?;
+        let mut out = TypeMappings::default();
+        if let Some(statics) = object.get("static") {
+            for (index, types) in statics.as_object().ok_or_else(shape)? {
+                let types = types
+                    .as_object()
+                    .ok_or_else(shape)?
+                    .iter()
+                    .map(|(t, target)| Some((t.clone(), target.as_str()?.to_string())))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(shape)?;
+                out.static_routes.push((index.clone(), types));
+            }
+        }
+        if let Some(rules) = object.get("regex") {
+            let mut routes = Vec::new();
+            for rule in rules.as_array().ok_or_else(shape)? {
+                let field = |key: &str| rule[key].as_str().ok_or_else(shape);
+                routes.push(
+                    RegexRoute::new(field("index")?, field("type")?, field("target")?)
+                        .map_err(|e| e.to_string())?,
+                );
+            }
+            out.regex = Some(routes);
+        }
+        Ok(out)
+    }
+
     /// No `type_mappings` at all (every document goes to its own index name).
     pub fn is_empty(&self) -> bool {
         self.static_routes.is_empty() && self.regex.is_none()
@@ -289,6 +356,22 @@ mod tests {
             (Route::To("users".into()), RouteRule::Default)
         );
         assert!(TypeMappings::default().is_empty());
+    }
+
+    #[test]
+    fn the_json_form_reads_back_the_same() {
+        let m = mappings();
+        assert_eq!(TypeMappings::from_json(&m.to_json()), Ok(m));
+        assert_eq!(
+            TypeMappings::from_json(&TypeMappings::default().to_json()),
+            Ok(TypeMappings::default())
+        );
+        assert!(
+            TypeMappings::from_json(
+                &serde_json::json!({"regex": [{"index": "(", "type": "a", "target": "b"}]})
+            )
+            .is_err()
+        );
     }
 
     #[test]
