@@ -154,6 +154,17 @@ impl Migration {
     }
 }
 
+/// `text` as a `m.yaml` with no environment variables and default options (unit tests).
+#[cfg(test)]
+pub(crate) fn parse_text(text: &str) -> Result<Migration, ConfigErrors> {
+    parse(
+        text,
+        Path::new("m.yaml"),
+        &MapEnv::default(),
+        LoadOptions::default(),
+    )
+}
+
 /// The commented starter file `backfill init` writes.
 pub(crate) const STARTER: &str = include_str!("starter.yaml");
 
@@ -181,13 +192,7 @@ mod tests {
     const WORKER: &str = "worker: {image: i, subnets: [subnet-1]}\naws: {region: us-east-1}\n";
 
     fn aws(auth: &str, worker: &str) -> Result<Migration, ConfigErrors> {
-        let text = format!("{AWS}{auth}{worker}");
-        parse(
-            &text,
-            Path::new("m.yaml"),
-            &MapEnv::default(),
-            LoadOptions::default(),
-        )
+        parse_text(&format!("{AWS}{auth}{worker}"))
     }
 
     #[test]

@@ -120,20 +120,12 @@ fn text(walk: &mut Walk, node: &Node, path: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
-    use crate::config::{EmitType, LoadOptions, MapEnv, Route, parse};
+    use crate::config::{EmitType, Route, parse_text};
 
     const HEAD: &str = "version: 1\nname: demo\nplatform: local\ntarget: {endpoint: 'http://localhost:9200', emit_type: always}\nsource:\n  repository: /repo\n  snapshot: s\n";
 
     fn load(type_mappings: &str) -> Result<crate::config::Migration, crate::config::ConfigErrors> {
-        let text = format!("{HEAD}  type_mappings:\n{type_mappings}");
-        parse(
-            &text,
-            Path::new("m.yaml"),
-            &MapEnv::default(),
-            LoadOptions::default(),
-        )
+        parse_text(&format!("{HEAD}  type_mappings:\n{type_mappings}"))
     }
 
     #[test]
