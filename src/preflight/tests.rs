@@ -272,102 +272,6 @@ fn two_mapping_types_are_refused_but_a_default_mapping_is_not_a_type() {
 }
 
 #[test]
-fn type_mappings_cover_a_multi_type_index_and_the_routes_are_in_the_report() {
-    let multi = json!([{"order": {"properties": {}}}, {"refund": {"properties": {}}}, {"note": {"properties": {}}}]);
-    let judge_with = |type_mappings: crate::config::TypeMappings| {
-        let mut obs = plain("logs");
-        obs.metadata = Ok(index(
-            "logs",
-            2,
-            multi.clone(),
-            json!({"index.version.created": "5061699"}),
-        ));
-        evaluate(&Observations {
-            selection: IndexSelection::default(),
-            type_mappings,
-            source: snapshot(vec![obs]),
-            target: opensearch(vec![]),
-        })
-    };
-    let statics = crate::config::TypeMappings {
-        static_routes: vec![(
-            "logs".into(),
-            vec![
-                ("order".into(), "orders".into()),
-                ("refund".into(), "refunds".into()),
-            ],
-        )],
-        regex: None,
-    };
-    let report = judge_with(statics);
-    assert!(report.ok(), "{:?}", report.problems);
-    let routes = &report.source.as_ref().expect("source").per_index[0].routes;
-    let shown: Vec<(&str, Option<&str>)> = routes
-        .iter()
-        .map(|r| (r.doc_type.as_str(), r.target.as_deref()))
-        .collect();
-    assert_eq!(
-        shown,
-        [
-            ("order", Some("orders")),
-            ("refund", Some("refunds")),
-            ("note", None)
-        ]
-    );
-    assert!(
-        report
-            .warnings
-            .iter()
-            .any(|w| w.message.contains("type(s) note are not migrated")),
-        "{:?}",
-        report.warnings
-    );
-    // A regex rule that matches some types covers the index; a type no rule matches is left out, as upstream.
-    let partial = crate::config::TypeMappings {
-        static_routes: vec![],
-        regex: Some(vec![
-            crate::config::RegexRoute::new("(logs)", "(order|refund)", "$1-$2").unwrap(),
-        ]),
-    };
-    let report = judge_with(partial);
-    assert!(report.ok(), "{:?}", report.problems);
-    assert!(
-        report
-            .warnings
-            .iter()
-            .any(|w| w.message.contains("type(s) note are not migrated"))
-    );
-    // Rules that match none of its types leave it uncovered: refused.
-    let elsewhere = crate::config::TypeMappings {
-        static_routes: vec![],
-        regex: Some(vec![
-            crate::config::RegexRoute::new("(metrics-.*)", "(.*)", "$1").unwrap(),
-        ]),
-    };
-    let report = judge_with(elsewhere);
-    assert_eq!(kinds(&report), [ProblemKind::MultipleMappingTypes]);
-    assert!(
-        report.problems[0]
-            .message
-            .contains("3 mapping types (order, refund, note)")
-    );
-    assert_eq!(report.problems[0].ways_out.len(), 3);
-    // Merging two types into one index is allowed, with a warning about ids under both.
-    let merged = crate::config::TypeMappings {
-        static_routes: vec![],
-        regex: Some(vec![
-            crate::config::RegexRoute::new("(.*)", ".*", "$1").unwrap(),
-        ]),
-    };
-    let report = judge_with(merged);
-    assert!(report.ok());
-    assert!(report.warnings.iter().any(|w| {
-        w.message
-            .contains("order, refund, note all go to target index logs")
-    }));
-}
-
-#[test]
 fn a_typeless_body_and_empty_mappings_pass_and_a_filtered_source_warns() {
     assert!(with_mapping(json!({"properties": {"a": {"type": "text"}}}), json!({})).ok());
     assert!(with_mapping(json!([{"_doc": {}}]), json!({})).ok());
@@ -543,3 +447,7 @@ fn a_problem_from_another_check_joins_the_list() {
     let back: Preflight = serde_json::from_value(json).expect("round trip");
     assert_eq!(back, report);
 }
+
+/// `source.type_mappings` over multi-type indices (with this file's observation builders).
+#[path = "type_routes_tests.rs"]
+mod type_routes;
