@@ -144,8 +144,20 @@ fn read_snapshot(
         summary.bytes += counted.bytes;
         summary.per_index.push(counted);
     }
+    // The target indices the documents go to: each index's own name, or its types' routes.
+    let targets = summary
+        .per_index
+        .iter()
+        .flat_map(|i| {
+            if i.routes.is_empty() {
+                vec![i.name.clone()]
+            } else {
+                i.routes.iter().filter_map(|r| r.target.clone()).collect()
+            }
+        })
+        .collect();
     report.source = Some(summary);
-    snapshot.selected.iter().map(|i| i.name.clone()).collect()
+    targets
 }
 
 /// The problems of one index (metadata, mapping, shards) and what its readable shards hold.

@@ -20,7 +20,11 @@ fn type_mappings_cover_a_multi_type_index_and_the_routes_are_in_the_report() {
             selection: IndexSelection::default(),
             type_mappings,
             source: snapshot(vec![obs]),
-            target: opensearch(vec![]),
+            // Documents already in a routed target index are announced under its name, not the source's.
+            target: opensearch(vec![ExistingIndex {
+                index: "refunds".into(),
+                documents: 3,
+            }]),
         })
     };
     let statics = crate::config::TypeMappings {
@@ -35,6 +39,14 @@ fn type_mappings_cover_a_multi_type_index_and_the_routes_are_in_the_report() {
     };
     let report = judge_with(statics);
     assert!(report.ok(), "{:?}", report.problems);
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.subject.as_deref() == Some("target index refunds")),
+        "{:?}",
+        report.warnings
+    );
     let routes = &report.source.as_ref().expect("source").per_index[0].routes;
     let shown: Vec<(&str, Option<&str>)> = routes
         .iter()
