@@ -2,7 +2,9 @@
 //! (the same ids under `order` and `refund`, written with real Lucene as `_uid`s) split by
 //! `source.type_mappings` — `plan` shows the routes and refuses the index without them, the worker lands each
 //! type in its own index and counts the type left out as skipped by configuration — and a target that answers
-//! `GET /` as Elasticsearch 6.8 (`support::es6_proxy` in front of osmem), which gets `_type` in every action.
+//! `GET /` as Elasticsearch 6.8 (`support::es6_proxy` in front of osmem), which gets `_type` in every action;
+//! and both together on the local platform (`apply --wait`): the shared Elasticsearch 5.6 fixture (types
+//! `type1`, `type2`) split exactly into an Elasticsearch 6 target.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -197,8 +199,10 @@ fn an_elasticsearch_6_target_gets_the_type_in_every_bulk_action() {
 }
 
 #[test]
-fn the_elasticsearch_5_6_fixture_is_split_by_type_exactly() {
+fn the_elasticsearch_5_6_fixture_is_split_by_type_into_an_elasticsearch_6_target_on_the_local_platform()
+ {
     let osmem = support::Osmem::start();
+    let proxy = Es6Proxy::start(&osmem.url);
     let tmp = tempfile::tempdir().expect("tempdir");
     let fixture = support::shared_dir().join("fixtures/snapshots/ES_5_6_Updates_Deletes");
     let expected: Value = serde_json::from_str(
@@ -209,9 +213,9 @@ fn the_elasticsearch_5_6_fixture_is_split_by_type_exactly() {
     )
     .expect("json");
     let yaml = format!(
-        "version: 1\nname: es56\nsource:\n  repository: {}\n  snapshot: rfs_snapshot\n  type_mappings:\n    static:\n      test_updates_deletes: {{type1: tud-one, type2: tud-two}}\ntarget:\n  endpoint: {}\nbackfill:\n  workers: 1\n",
+        "version: 1\nname: es56\nplatform: local\nsource:\n  repository: {}\n  snapshot: rfs_snapshot\n  type_mappings:\n    static:\n      test_updates_deletes: {{type1: tud-one, type2: tud-two}}\ntarget:\n  endpoint: {}\nbackfill:\n  workers: 1\n",
         fixture.display(),
-        osmem.url
+        proxy.url
     );
     let config = tmp.path().join("migration.yaml");
     std::fs::write(&config, yaml).expect("config");
@@ -220,14 +224,20 @@ fn the_elasticsearch_5_6_fixture_is_split_by_type_exactly() {
     let text = stderr(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(
-        text.contains("index test_updates_deletes by type: type2 → tud-two, type1 → tud-one"),
+        text.contains("index test_updates_deletes by type: type2 → tud-two, type1 → tud-one")
+            && text.contains("is Elasticsearch 6.8.23"),
         "{text}"
     );
-    let out = backfill(&config, &["worker", "--id", "w1"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = backfill(&config, &["apply", "--auto-approve", "--wait"]);
+    let text = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("Completed"), "{text}");
+
     let _ = support::get_json(&format!("{}/_refresh", osmem.url));
     let docs = &expected["snapshots"][0]["indices"][0]["shards"][0]["docs"];
     let docs = docs.as_array().expect("docs");
+    let actions = proxy.actions();
+    assert_eq!(actions.len(), docs.len(), "{actions:?}");
     for (doc_type, index) in [("type1", "tud-one"), ("type2", "tud-two")] {
         let of_type: Vec<&Value> = docs.iter().filter(|d| d["type"] == doc_type).collect();
         assert_eq!(
@@ -240,6 +250,14 @@ fn the_elasticsearch_5_6_fixture_is_split_by_type_exactly() {
             let source: Value =
                 serde_json::from_str(doc["source"].as_str().expect("source")).expect("json");
             assert_eq!(source_of(&osmem.url, index, id), source, "{index}/{id}");
+            let action = actions.iter().find(|a| a.id == id).expect("sent");
+            assert_eq!(
+                (action.index.as_str(), action.doc_type.as_deref()),
+                (index, Some(doc_type)),
+                "the Elasticsearch 6 target gets the document's type"
+            );
         }
     }
+    let out = backfill(&config, &["destroy", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
