@@ -74,6 +74,8 @@ enum Stop {
 /// a successor re-sends everything after the checkpoint, so later batches are not claimed twice).
 struct ItemState {
     tracker: AckTracker,
+    /// Documents of each type `source.type_mappings` leaves out, in acknowledged batches (logged once per item).
+    skipped: BTreeMap<String, u64>,
 }
 
 /// Sends `read`'s documents (a batch of none is acknowledged at once); returns the result with the batch's
@@ -146,18 +148,9 @@ fn settle(
                     first.reason
                 ));
             }
-            if !skipped.is_empty() {
-                let by_type: Vec<String> = skipped
-                    .iter()
-                    .map(|(t, n)| format!("{n} of type {t}"))
-                    .collect();
-                out.reporter.log(&format!(
-                    "index {}: {} document(s) not migrated, skipped by configuration (source.type_mappings leaves their type out): {}",
-                    id.index,
-                    skipped.values().sum::<u64>(),
-                    by_type.join(", ")
-                ));
-                out.stats.skipped_by_configuration += skipped.values().sum::<u64>();
+            out.stats.skipped_by_configuration += skipped.values().sum::<u64>();
+            for (doc_type, n) in skipped {
+                *state.skipped.entry(doc_type).or_default() += n;
             }
             out.stats.documents += indexed;
             out.stats.source_bytes += result.source_bytes;
@@ -170,6 +163,24 @@ fn settle(
             Some(Stop::Fatal(WorkerError::Bulk { attempts, source }))
         }
     }
+}
+
+/// Says how many documents of the item's acknowledged batches were not migrated because their type is left
+/// out by `source.type_mappings`: never silent, once per item (and in the worker's final counts).
+fn log_skipped(id: &WorkItemId, skipped: &BTreeMap<String, u64>, out: &mut Outputs<'_, '_>) {
+    if skipped.is_empty() {
+        return;
+    }
+    let by_type: Vec<String> = skipped
+        .iter()
+        .map(|(t, n)| format!("{n} of type {t}"))
+        .collect();
+    out.reporter.log(&format!(
+        "work item {}: {} document(s) not migrated, skipped by configuration (source.type_mappings leaves their type out): {}",
+        id.to_id(),
+        skipped.values().sum::<u64>(),
+        by_type.join(", ")
+    ));
 }
 
 /// Migrates one held item until it completes or is handed off.
@@ -201,6 +212,7 @@ pub async fn migrate_item<T: JsonTransport>(
     };
     let mut state = ItemState {
         tracker: AckTracker::new(id.starting_doc),
+        skipped: BTreeMap::new(),
     };
     let mut inflight = FuturesUnordered::new();
     let mut shutdown = w.shutdown.clone();
@@ -241,6 +253,7 @@ pub async fn migrate_item<T: JsonTransport>(
         }
     };
     if let Stop::Done = stop {
+        log_skipped(id, &state.skipped, out);
         if let Some(location) = out.failed.finish_item(id).await? {
             out.reporter.log(&format!(
                 "rejected documents of {} written to {location}",
@@ -268,6 +281,7 @@ pub async fn migrate_item<T: JsonTransport>(
     })
     .await;
     drop(inflight);
+    log_skipped(id, &state.skipped, out);
     if let Some(handle) = reader.take() {
         // The item stops anyway; the reader only needs to let go of the shard.
         let _ = tokio::time::timeout(DRAIN_GRACE, handle).await;
@@ -391,6 +405,7 @@ mod tests {
         };
         let mut state = ItemState {
             tracker: AckTracker::new(0),
+            skipped: BTreeMap::new(),
         };
         let (first, second) = (state.tracker.dispatch(9), state.tracker.dispatch(19));
         // The second batch (docs 10..=19, one without source) could not be sent: nothing of it is recorded.

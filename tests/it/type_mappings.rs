@@ -105,7 +105,7 @@ fn a_multi_type_index_is_split_by_type_mappings_and_the_type_left_out_is_counted
     assert!(
         text.contains(
             "not migrated, skipped by configuration (source.type_mappings leaves their type out)"
-        ) && text.contains("of type note"),
+        ) && text.contains(&format!(": {notes} of type note")),
         "{text}"
     );
     assert!(text.contains("bulk actions carry no `_type`"), "{text}");
