@@ -160,7 +160,7 @@ async fn detect_emit_type(
     let root = transport
         .send(Method::Get, "/", None)
         .await
-        .context("asking the target its version (GET /) to decide `_type` in bulk actions; set target.emit_type to skip this")?;
+        .map_err(WorkerError::TargetVersion)?;
     if root.status == 404 {
         return Ok(("without a version (GET / answered 404)".into(), false));
     }

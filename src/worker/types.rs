@@ -109,6 +109,10 @@ pub enum WorkerError {
     ClockSkew { skew_s: i64, max_s: i64 },
     #[error("checking the target's clock: {0}")]
     ClockCheck(#[source] TransportError),
+    #[error(
+        "asking the target its version (GET /) to decide `_type` in bulk actions (target.emit_type: always or never skips this): {0}"
+    )]
+    TargetVersion(#[source] TransportError),
     #[error(transparent)]
     FailedDocuments(#[from] FailedDocumentsError),
     /// The working state is not this migration's (or could not be claimed); nothing was written. A refusal
@@ -123,7 +127,9 @@ impl WorkerError {
     pub fn is_refused_credentials(&self) -> bool {
         let transport = match self {
             WorkerError::Coordination(CoordinationError::Transport(e)) => e,
-            WorkerError::Bulk { source, .. } | WorkerError::ClockCheck(source) => source,
+            WorkerError::Bulk { source, .. }
+            | WorkerError::ClockCheck(source)
+            | WorkerError::TargetVersion(source) => source,
             _ => return false,
         };
         matches!(transport, TransportError::Unauthorized { .. })
