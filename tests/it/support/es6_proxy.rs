@@ -132,25 +132,15 @@ fn serve(client: TcpStream, upstream: &str, seen: &Mutex<Vec<SeenAction>>) -> st
         body = strip_types(&body, seen);
     }
     let mut out = TcpStream::connect(upstream)?;
-    let mut request = format!("{start}\r\n");
-    for (k, v) in &headers {
-        let skip = [
-            "content-length",
-            "content-encoding",
-            "connection",
-            "accept-encoding",
-            "transfer-encoding",
-        ];
-        if !skip.iter().any(|s| k.eq_ignore_ascii_case(s)) {
-            request.push_str(&format!("{k}: {v}\r\n"));
-        }
-    }
-    request.push_str(&format!(
-        "Content-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    ));
-    out.write_all(request.as_bytes())?;
-    out.write_all(&body)?;
+    // Forwarded plain (the body was decompressed) and answered plain (no Accept-Encoding), one per connection.
+    let dropped = [
+        "content-length",
+        "content-encoding",
+        "connection",
+        "accept-encoding",
+        "transfer-encoding",
+    ];
+    write_message(&mut out, &start, &headers, &dropped, &body)?;
     let mut upstream_reader = BufReader::new(out);
     let (status, response_headers) = read_head(&mut upstream_reader)?;
     let mut response = read_body(&mut upstream_reader, &response_headers, true)?;
@@ -163,20 +153,32 @@ fn serve(client: TcpStream, upstream: &str, seen: &Mutex<Vec<SeenAction>>) -> st
         response = serde_json::to_vec(&root).expect("json");
     }
     let mut client = client;
-    let mut head = format!("{status}\r\n");
-    for (k, v) in &response_headers {
-        let skip = ["content-length", "connection", "transfer-encoding"];
-        if !skip.iter().any(|s| k.eq_ignore_ascii_case(s)) {
+    let dropped = ["content-length", "connection", "transfer-encoding"];
+    write_message(&mut client, &status, &response_headers, &dropped, &response)
+}
+
+/// Writes a message: its start line, its headers but the `dropped` ones, then `Content-Length`,
+/// `Connection: close` and the body.
+fn write_message(
+    to: &mut TcpStream,
+    start: &str,
+    headers: &Headers,
+    dropped: &[&str],
+    body: &[u8],
+) -> std::io::Result<()> {
+    let mut head = format!("{start}\r\n");
+    for (k, v) in headers {
+        if !dropped.iter().any(|d| k.eq_ignore_ascii_case(d)) {
             head.push_str(&format!("{k}: {v}\r\n"));
         }
     }
     head.push_str(&format!(
         "Content-Length: {}\r\nConnection: close\r\n\r\n",
-        response.len()
+        body.len()
     ));
-    client.write_all(head.as_bytes())?;
-    client.write_all(&response)?;
-    client.flush()
+    to.write_all(head.as_bytes())?;
+    to.write_all(body)?;
+    to.flush()
 }
 
 /// Records every action line of an NDJSON bulk body and returns the body with `_type` removed.
