@@ -252,6 +252,44 @@ fn judge_index(
 }
 
 /// Major versions of each distribution this tool is built for.
+/// Elasticsearch before 7 holds one mapping type per index, and bulk actions carry each document's type: types
+/// that `source.type_mappings` routes into one target index would be refused after the first.
+fn merged_types_on_a_typed_target(info: &TargetInfo, report: &mut Preflight) {
+    let typed = info.distribution == Distribution::Elasticsearch
+        && info
+            .version
+            .as_deref()
+            .and_then(|v| v.split('.').next()?.parse::<u32>().ok())
+            .is_some_and(|major| major < 7);
+    let Some(source) = report.source.as_ref().filter(|_| typed) else {
+        return;
+    };
+    let mut problems = Vec::new();
+    for index in &source.per_index {
+        let mut by_target: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for route in &index.routes {
+            if let Some(target) = &route.target {
+                by_target.entry(target).or_default().push(&route.doc_type);
+            }
+        }
+        for (target, types) in by_target.into_iter().filter(|(_, t)| t.len() > 1) {
+            problems.push(
+                Problem::new(
+                    ProblemKind::MultipleMappingTypes,
+                    Some(format!("index {}", index.name)),
+                    format!(
+                        "source.type_mappings sends types {} to one target index, {target}, but {} holds one mapping type per index and bulk actions carry each document's type",
+                        types.join(", "),
+                        info.label()
+                    ),
+                )
+                .with_ways_out(["map each type to its own target index in source.type_mappings"]),
+            );
+        }
+    }
+    report.problems.extend(problems);
+}
+
 fn supported(info: &TargetInfo) -> bool {
     let major = info
         .version
@@ -350,6 +388,7 @@ fn answered(
             return;
         }
     };
+    merged_types_on_a_typed_target(&info, report);
     if !supported(&info) {
         report.warnings.push(Warning::new(
             subject.clone(),

@@ -112,3 +112,40 @@ fn type_mappings_cover_a_multi_type_index_and_the_routes_are_in_the_report() {
             .contains("order, refund, note all go to target index logs")
     }));
 }
+
+#[test]
+fn types_merged_into_one_index_are_refused_for_an_elasticsearch_6_target() {
+    let mut obs = plain("logs");
+    obs.metadata = Ok(index(
+        "logs",
+        1,
+        json!({"order": {"properties": {}}, "refund": {"properties": {}}}),
+        json!({}),
+    ));
+    let es6 = TargetObservation::Answered(TargetAnswer {
+        endpoint: "http://t:9200".into(),
+        root: Some(json!({"version": {"number": "6.8.23"}})),
+        serverless: false,
+        insecure_tls: false,
+        indices: Ok(vec![]),
+    });
+    let report = evaluate(&Observations {
+        selection: IndexSelection::default(),
+        type_mappings: crate::config::TypeMappings {
+            static_routes: vec![],
+            regex: Some(vec![
+                crate::config::RegexRoute::new("(.*)", ".*", "$1").unwrap(),
+            ]),
+        },
+        source: snapshot(vec![obs]),
+        target: es6,
+    });
+    assert_eq!(kinds(&report), [ProblemKind::MultipleMappingTypes]);
+    assert!(
+        report.problems[0]
+            .message
+            .contains("types order, refund to one target index, logs, but Elasticsearch 6.8.23"),
+        "{}",
+        report.problems[0].message
+    );
+}
