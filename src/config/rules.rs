@@ -207,6 +207,14 @@ fn check_aws(walk: &mut Walk, root: &Node, m: &Migration) {
             "add `version: ES_7.10` (or `ES_6.8`, `OS_2.11`, ...) under source",
         );
     }
+    if m.worker.engine == Engine::Rfs && !m.source.type_mappings.is_empty() {
+        walk.error_hint(
+            at(&["source", "type_mappings"]),
+            "source.type_mappings",
+            "`engine: rfs` does not receive source.type_mappings from this tool (its TypeMappingSanitization transformer is not rendered)",
+            "use `engine: backfill`, or remove type_mappings and configure the rfs worker's transformer yourself",
+        );
+    }
     if !fargate_size_ok(m.worker.cpu, m.worker.memory_mib) {
         walk.error_hint(
             at(&["worker", "memory"]),

@@ -41,9 +41,15 @@ pub fn append_document(body: &mut Vec<u8>, doc: &SnapshotDocument, emit_type: bo
     push_json_string(body, &doc.index);
     body.extend_from_slice(b",\"_id\":");
     push_json_string(body, &doc.id);
-    if emit_type && let Some(t) = &doc.doc_type {
+    if emit_type {
+        // Elasticsearch 6 targets: the document's type, or `_doc` for one without (an index made in 6.x).
         body.extend_from_slice(b",\"_type\":");
-        push_json_string(body, t);
+        push_json_string(
+            body,
+            doc.doc_type
+                .as_deref()
+                .unwrap_or(crate::config::DEFAULT_TYPE),
+        );
     }
     if let Some(r) = &doc.routing {
         body.extend_from_slice(b",\"routing\":");

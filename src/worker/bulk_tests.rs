@@ -28,8 +28,9 @@ fn reference_body(doc: &SnapshotDocument, emit_type: bool) -> String {
     let mut meta = serde_json::Map::new();
     meta.insert("_index".into(), Value::String(doc.index.clone()));
     meta.insert("_id".into(), Value::String(doc.id.clone()));
-    if emit_type && let Some(t) = &doc.doc_type {
-        meta.insert("_type".into(), Value::String(t.clone()));
+    if emit_type {
+        let t = doc.doc_type.clone().unwrap_or_else(|| "_doc".into());
+        meta.insert("_type".into(), Value::String(t));
     }
     if let Some(r) = &doc.routing {
         meta.insert("routing".into(), Value::String(r.clone()));
@@ -258,4 +259,15 @@ fn failed_items_are_classified() {
         (2, "es_rejected_execution_exception", true)
     );
     assert!(failures(&json!({"errors": false, "items": []}), key).is_empty());
+}
+
+#[test]
+fn an_elasticsearch_6_action_names_the_type_or_doc() {
+    assert!(body_of(&doc("{}"), true).contains(r#""_type":"t""#));
+    let untyped = SnapshotDocument {
+        doc_type: None,
+        ..doc("{}")
+    };
+    assert!(body_of(&untyped, true).contains(r#""_type":"_doc""#));
+    assert!(!body_of(&untyped, false).contains("_type"));
 }

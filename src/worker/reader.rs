@@ -4,6 +4,7 @@
 //! the batch is acknowledged, so the checkpoint never passes it unrecorded). Every failure to read goes over the
 //! channel as a typed [`SnapshotError`]; a thread that ends without finishing the shard is caught by [`joined`].
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -11,6 +12,7 @@ use tokio::sync::mpsc;
 
 use super::bulk::{Batch, BodyPool, ItemFailure};
 use super::types::{Source, WorkerError, WorkerOptions};
+use crate::config::{DEFAULT_TYPE, Route, TypeMappings};
 use crate::coordination::lease::WorkItemId;
 use crate::snapshot::{DocumentError, IndexInfo, SnapshotError, UnusableDocument};
 
@@ -21,6 +23,8 @@ pub struct Read {
     pub batch: Batch,
     /// Documents that cannot become bulk actions, as failures of this batch (`status` 0: never sent).
     pub unusable: Vec<ItemFailure>,
+    /// Documents of a type `source.type_mappings` leaves out, by type: read and not sent, never failed.
+    pub skipped: BTreeMap<String, u64>,
     /// Global doc number of the last document read into it, sent or not: the checkpoint moves past it once
     /// the batch is acknowledged (and its stored fields verified).
     pub last_doc: Option<u64>,
@@ -31,7 +35,9 @@ pub struct Read {
 
 impl Read {
     fn is_full(&self, max_docs: usize, max_bytes: u64) -> bool {
-        self.batch.is_full(max_docs, max_bytes) || self.unusable.len() >= max_docs
+        self.batch.is_full(max_docs, max_bytes)
+            || self.unusable.len() >= max_docs
+            || self.skipped.values().sum::<u64>() >= max_docs as u64
     }
 
     /// This read, handed over whole; what stays is empty, its batch body from `pool` (a sent body reused).
@@ -39,8 +45,31 @@ impl Read {
         Read {
             batch: self.batch.take(pool),
             unusable: std::mem::take(&mut self.unusable),
+            skipped: std::mem::take(&mut self.skipped),
             last_doc: self.last_doc.take(),
             verified_below: self.verified_below,
+        }
+    }
+}
+
+/// Where the documents of one index go, by type (`source.type_mappings`), each type looked up once.
+struct Router {
+    index: String,
+    mappings: TypeMappings,
+    known: HashMap<Option<String>, Route>,
+}
+
+impl Router {
+    /// The target index of `doc_type`'s documents, or `None` when the configuration leaves the type out.
+    fn target(&mut self, doc_type: &Option<String>) -> Option<&str> {
+        let (index, mappings) = (&self.index, &self.mappings);
+        let route = self
+            .known
+            .entry(doc_type.clone())
+            .or_insert_with(|| mappings.route(index, doc_type.as_deref()).0);
+        match route {
+            Route::To(target) => Some(target),
+            Route::Skipped => None,
         }
     }
 }
@@ -84,6 +113,11 @@ pub fn spawn_reader(
         options.batch_max_bytes,
         options.emit_type,
     );
+    let mut router = (!options.type_mappings.is_empty()).then(|| Router {
+        index: index.name.clone(),
+        mappings: options.type_mappings.clone(),
+        known: HashMap::new(),
+    });
     tokio::task::spawn_blocking(move || {
         let send = |b: ReadResult| tx.blocking_send(b).is_ok();
         let open = match repository.open_shard(&snapshot, &index, shard) {
@@ -97,9 +131,19 @@ pub fn spawn_reader(
         let mut documents = open.documents(from);
         while let Some(doc) = documents.next() {
             match doc {
-                Ok(doc) => {
+                Ok(mut doc) => {
                     read.last_doc = Some(doc.global_doc);
-                    read.batch.push(&doc, emit_type);
+                    match router.as_mut().map(|r| r.target(&doc.doc_type)) {
+                        None => read.batch.push(&doc, emit_type),
+                        Some(Some(target)) => {
+                            doc.index = target.to_string();
+                            read.batch.push(&doc, emit_type);
+                        }
+                        Some(None) => {
+                            let doc_type = doc.doc_type.as_deref().unwrap_or(DEFAULT_TYPE);
+                            *read.skipped.entry(doc_type.to_string()).or_default() += 1;
+                        }
+                    }
                 }
                 Err(DocumentError::Unusable(doc)) => {
                     read.last_doc = Some(doc.global_doc);
