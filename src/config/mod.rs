@@ -11,6 +11,7 @@ mod location;
 mod reader;
 mod rules;
 mod schema;
+mod transforms;
 mod tree;
 mod types;
 
@@ -82,7 +83,7 @@ pub fn parse(
             errors: walk.errors,
         });
     }
-    let migration = schema::read_migration(&mut walk, &root);
+    let migration = schema::read_migration(&mut walk, &root, text);
     match migration {
         Some(mut m) if walk.errors.is_empty() => {
             let dir = path.parent().unwrap_or(Path::new("."));

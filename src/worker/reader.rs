@@ -7,6 +7,7 @@
 use tokio::sync::mpsc;
 
 use super::bulk::{Batch, ItemFailure};
+use super::transform::transformed;
 use super::types::{Source, WorkerError, WorkerOptions};
 use crate::coordination::lease::WorkItemId;
 use crate::snapshot::{DocumentError, IndexInfo, SnapshotError, UnusableDocument};
@@ -63,6 +64,8 @@ pub fn spawn_reader(
         options.batch_max_bytes,
         options.emit_type,
     );
+    // Decided once per item: an index no rule matches keeps the byte-exact path.
+    let chain = options.transforms.chain_for(&index.name);
     tokio::task::spawn_blocking(move || {
         let send = |b: ReadResult| tx.blocking_send(b).is_ok();
         let open = match repository.open_shard(&snapshot, &index, shard) {
@@ -77,7 +80,16 @@ pub fn spawn_reader(
             match doc {
                 Ok(doc) => {
                     read.last_doc = Some(doc.global_doc);
-                    read.batch.push(&doc, emit_type);
+                    if chain.is_empty() {
+                        read.batch.push(&doc, emit_type);
+                    } else {
+                        match transformed(&chain, &doc) {
+                            Ok(outputs) => {
+                                outputs.iter().for_each(|d| read.batch.push(d, emit_type))
+                            }
+                            Err(failed) => read.unusable.push(failed),
+                        }
+                    }
                 }
                 Err(DocumentError::Unusable(doc)) => {
                     read.last_doc = Some(doc.global_doc);
