@@ -31,12 +31,14 @@ pub(crate) enum WorkerVar {
     FailedDocuments,
     /// `backfill.session`: the working state is `.migrations_working_state_<session>`.
     Session,
+    /// `transforms` as a JSON list of `{"match", "jq"}` (set only when there are some).
+    Transforms,
 }
 
 impl WorkerVar {
     /// Every variable, in the order the task definition lists them.
     #[cfg(test)]
-    pub(crate) const ALL: [WorkerVar; 19] = [
+    pub(crate) const ALL: [WorkerVar; 20] = [
         WorkerVar::Name,
         WorkerVar::SourceRepository,
         WorkerVar::SourceSnapshot,
@@ -56,6 +58,7 @@ impl WorkerVar {
         WorkerVar::LeaseSeconds,
         WorkerVar::FailedDocuments,
         WorkerVar::Session,
+        WorkerVar::Transforms,
     ];
 
     /// The variable's name.
@@ -80,6 +83,7 @@ impl WorkerVar {
             WorkerVar::LeaseSeconds => "BACKFILL_LEASE_SECONDS",
             WorkerVar::FailedDocuments => "BACKFILL_FAILED_DOCUMENTS",
             WorkerVar::Session => "BACKFILL_SESSION",
+            WorkerVar::Transforms => "BACKFILL_TRANSFORMS",
         }
     }
 }
@@ -148,6 +152,12 @@ pub(super) fn backfill_environment(m: &Migration) -> Value {
     }
     if let Some(session) = &m.backfill.session {
         env.push(pair(WorkerVar::Session, session));
+    }
+    if !m.transforms.is_empty() {
+        env.push(pair(
+            WorkerVar::Transforms,
+            serde_json::to_string(&m.transforms).unwrap_or_default(),
+        ));
     }
     Value::Array(env)
 }
