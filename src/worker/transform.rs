@@ -152,6 +152,37 @@ mod tests {
     }
 
     #[test]
+    fn outputs_become_action_lines_with_their_index_id_and_routing() {
+        let t = Transforms::compile(&[rule(
+            "*",
+            r#"(.index = "renamed" | .routing = "r1"), (.source.copy = 1 | .routing = null), (.id = "8" | .type = "t")"#,
+        )])
+        .expect("compiles");
+        let mut batch = super::super::bulk::Batch::default();
+        for out in transformed(&t.chain_for("logs-1"), &doc("logs-1")).expect("runs") {
+            batch.push(&out, false);
+        }
+        let lines: Vec<&str> = batch.body.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                r#"{"index":{"_index":"renamed","_id":"7","routing":"r1"}}"#,
+                r#"{"level":"info"}"#,
+                r#"{"index":{"_index":"logs-1","_id":"7"}}"#,
+                r#"{"level":"info","copy":1}"#,
+                r#"{"index":{"_index":"logs-1","_id":"8"}}"#,
+                r#"{"level":"info"}"#,
+            ]
+        );
+        assert_eq!(batch.docs, 3);
+        assert_eq!(
+            batch.last_doc,
+            Some(41),
+            "the checkpoint moves past the source document"
+        );
+    }
+
+    #[test]
     fn a_failing_program_makes_a_failed_document_with_jq_s_message() {
         let t = Transforms::compile(&[rule("*", "error(\"no \\(.id)\")")]).expect("compiles");
         let f = transformed(&t.chain_for("logs-1"), &doc("logs-1")).expect_err("fails");
