@@ -193,3 +193,30 @@ mod tests {
         assert!(load("transforms: {jq: .}\n").is_err());
     }
 }
+
+#[cfg(test)]
+mod rfs_tests {
+    use std::path::Path;
+
+    use crate::config::{LoadOptions, MapEnv};
+
+    #[test]
+    fn the_rfs_engine_refuses_transforms() {
+        let rfs = include_str!("../../examples/aws/migration-rfs-basic.yaml");
+        let load = |text: &str| {
+            crate::config::parse(
+                text,
+                Path::new("/x/m.yaml"),
+                &MapEnv::default(),
+                LoadOptions::default(),
+            )
+        };
+        load(rfs).expect("the example is valid");
+        let errors = load(&format!("{rfs}transforms:\n  - jq: .\n"))
+            .expect_err("refused")
+            .errors;
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].key_path, "transforms");
+        assert!(errors[0].message.contains("engine: rfs"), "{}", errors[0]);
+    }
+}
