@@ -30,6 +30,7 @@ use crate::worker::env as worker_env;
 use crate::worker::report::Observer;
 use crate::worker::retry::RetryPolicy;
 use crate::worker::run;
+use crate::worker::transform::Transforms;
 use crate::worker::{Source, WorkerError, WorkerExit, WorkerOptions, WorkerStats};
 
 #[derive(Debug, clap::Args)]
@@ -232,6 +233,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
         retry: RetryPolicy::default(),
         failed_documents: m.worker.failed_documents.clone(),
         aws: m.aws.clone(),
+        transforms: Transforms::compile(&m.transforms)?,
     };
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {

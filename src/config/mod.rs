@@ -12,6 +12,7 @@ mod reader;
 mod rules;
 mod schema;
 mod schema_type_mappings;
+mod transforms;
 mod tree;
 mod type_mappings;
 mod types;
@@ -87,7 +88,7 @@ pub fn parse(
             errors: walk.errors,
         });
     }
-    let migration = schema::read_migration(&mut walk, &root);
+    let migration = schema::read_migration(&mut walk, &root, text);
     match migration {
         Some(mut m) if walk.errors.is_empty() => {
             let dir = path.parent().unwrap_or(Path::new("."));

@@ -199,6 +199,14 @@ fn check_aws(walk: &mut Walk, root: &Node, m: &Migration) {
             "use an `s3://bucket/prefix` destination for failed documents",
         );
     }
+    if m.worker.engine == Engine::Rfs && !m.transforms.is_empty() {
+        walk.error_hint(
+            at(&["transforms"]),
+            "transforms",
+            "`engine: rfs` does not run this file's jq transforms",
+            "use `engine: backfill`, or drop `transforms` and configure Migration Assistant's own transformers",
+        );
+    }
     if m.worker.engine == Engine::Rfs && m.source.version.is_none() {
         walk.error_hint(
             at(&["source"]),

@@ -23,6 +23,7 @@ pub(crate) const TOP_KEYS: &[&str] = &[
     "dashboard",
     "aws",
     "local",
+    "transforms",
 ];
 const SOURCE_KEYS: &[&str] = &[
     "repository",
@@ -92,7 +93,7 @@ pub const RETENTION_DAYS: &[i64] = &[
 ];
 
 /// Walks the document; `None` when a required part could not be read (the errors say why).
-pub(crate) fn read_migration(walk: &mut Walk, root: &Node) -> Option<Migration> {
+pub(crate) fn read_migration(walk: &mut Walk, root: &Node, text: &str) -> Option<Migration> {
     let top = walk.map(root, "", TOP_KEYS)?;
     let version = match top.integer(walk, "version", 0, i64::MAX) {
         Some(1) => Some(1),
@@ -143,6 +144,7 @@ pub(crate) fn read_migration(walk: &mut Walk, root: &Node) -> Option<Migration> 
     let dashboard = read_dashboard(walk, &top);
     let aws = read_aws(walk, &top);
     let local = read_local(walk, &top, &name_for_defaults);
+    let transforms = super::transforms::read_transforms(walk, top.node("transforms"), text);
     Some(Migration {
         version: version?,
         name: name?,
@@ -155,6 +157,7 @@ pub(crate) fn read_migration(walk: &mut Walk, root: &Node) -> Option<Migration> 
         dashboard: dashboard?,
         aws: aws?,
         local: local?,
+        transforms: transforms?,
     })
 }
 

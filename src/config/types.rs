@@ -23,6 +23,25 @@ pub struct Migration {
     pub dashboard: Dashboard,
     pub aws: AwsSettings,
     pub local: LocalSettings,
+    /// `transforms`: jq programs applied to the documents of matching indices, in order (README, "Transforms").
+    pub transforms: Vec<TransformRule>,
+}
+
+/// One `transforms` rule; its program compiled when the file was loaded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct TransformRule {
+    /// `match`: a glob on the source index name (`*`: every index).
+    #[serde(rename = "match")]
+    pub index_pattern: String,
+    /// `jq`: the program's text.
+    pub jq: String,
+}
+
+impl TransformRule {
+    /// True when this rule applies to the documents of source index `index`.
+    pub fn applies_to(&self, index: &str) -> bool {
+        glob_match(&self.index_pattern, index)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -35,12 +35,14 @@ pub(crate) enum WorkerVar {
     EmitType,
     /// `source.type_mappings` as JSON (`config::TypeMappings::to_json`).
     TypeMappings,
+    /// `transforms` as a JSON list of `{"match", "jq"}` (set only when there are some).
+    Transforms,
 }
 
 impl WorkerVar {
     /// Every variable, in the order the task definition lists them.
     #[cfg(test)]
-    pub(crate) const ALL: [WorkerVar; 21] = [
+    pub(crate) const ALL: [WorkerVar; 22] = [
         WorkerVar::Name,
         WorkerVar::SourceRepository,
         WorkerVar::SourceSnapshot,
@@ -62,6 +64,7 @@ impl WorkerVar {
         WorkerVar::Session,
         WorkerVar::EmitType,
         WorkerVar::TypeMappings,
+        WorkerVar::Transforms,
     ];
 
     /// The variable's name.
@@ -88,6 +91,7 @@ impl WorkerVar {
             WorkerVar::Session => "BACKFILL_SESSION",
             WorkerVar::EmitType => "BACKFILL_EMIT_TYPE",
             WorkerVar::TypeMappings => "BACKFILL_TYPE_MAPPINGS",
+            WorkerVar::Transforms => "BACKFILL_TRANSFORMS",
         }
     }
 }
@@ -168,6 +172,12 @@ pub(super) fn backfill_environment(m: &Migration) -> Value {
         env.push(pair(
             WorkerVar::TypeMappings,
             m.source.type_mappings.to_json().to_string(),
+        ));
+    }
+    if !m.transforms.is_empty() {
+        env.push(pair(
+            WorkerVar::Transforms,
+            serde_json::to_string(&m.transforms).unwrap_or_default(),
         ));
     }
     Value::Array(env)

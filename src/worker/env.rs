@@ -121,6 +121,13 @@ pub fn apply(m: &mut Migration, env: &dyn Env) -> Result<(), EnvError> {
     if let Some(destination) = location(env, WorkerVar::FailedDocuments)? {
         m.worker.failed_documents = Some(destination);
     }
+    if let Some(v) = get(env, WorkerVar::Transforms) {
+        m.transforms = serde_json::from_str(&v).map_err(|_| EnvError {
+            name: WorkerVar::Transforms.name(),
+            value: v,
+            expected: "a JSON list of {\"match\": GLOB, \"jq\": PROGRAM}",
+        })?;
+    }
     if let Some(v) = get(env, WorkerVar::Session) {
         if !is_session_name(v.trim()) {
             return Err(EnvError {

@@ -31,7 +31,7 @@ fn configs() -> Vec<Migration> {
             "  failed_documents: s3://my-snapshot-bucket/backfill/orders-2024/failed/\n",
             "",
         );
-    // One with a session, type mappings and emit_type, so their variables round-trip too.
+    // One with a session, type mappings, emit_type and transforms, so their variables round-trip too.
     let none = AWS_EXAMPLE
         .replace(
             "    type: sigv4\n    service: es\n    region: us-east-1\n",
@@ -42,7 +42,8 @@ fn configs() -> Vec<Migration> {
             "  indices:",
             "  type_mappings:\n    static:\n      orders: {order: orders, refund: orders-refunds}\n    regex:\n      - {index: \"(logs-.*)\", type: \"(.*)\", target: \"$1-$2\"}\n  indices:",
         )
-        .replace("target:\n", "target:\n  emit_type: always\n");
+        .replace("target:\n", "target:\n  emit_type: always\n")
+        + "transforms:\n  - match: \"logs-*\"\n    jq: 'select(.source.level != \"debug\") | .index = \"app-\" + .index'\n  - jq: del(.source.tmp)\n";
     vec![
         parse(AWS_EXAMPLE),
         parse(&basic),
@@ -102,6 +103,7 @@ fn worker_settings(m: &Migration) -> Value {
         "session": m.backfill.session,
         "type_mappings": m.source.type_mappings,
         "emit_type": m.target.emit_type,
+        "transforms": m.transforms,
     })
 }
 

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::mpsc;
 
 use super::bulk::{Batch, BodyPool, ItemFailure};
+use super::transform::transformed;
 use super::types::{Source, WorkerError, WorkerOptions};
 use crate::config::{DEFAULT_TYPE, Route, TypeMappings};
 use crate::coordination::lease::WorkItemId;
@@ -118,6 +119,8 @@ pub fn spawn_reader(
         mappings: options.type_mappings.clone(),
         known: HashMap::new(),
     });
+    // Decided once per item: an index no rule matches keeps the byte-exact path.
+    let chain = options.transforms.chain_for(&index.name);
     tokio::task::spawn_blocking(move || {
         let send = |b: ReadResult| tx.blocking_send(b).is_ok();
         let open = match repository.open_shard(&snapshot, &index, shard) {
@@ -133,15 +136,27 @@ pub fn spawn_reader(
             match doc {
                 Ok(mut doc) => {
                     read.last_doc = Some(doc.global_doc);
-                    match router.as_mut().map(|r| r.target(&doc.doc_type)) {
-                        None => read.batch.push(&doc, emit_type),
+                    let routed = match router.as_mut().map(|r| r.target(&doc.doc_type)) {
+                        None => true,
                         Some(Some(target)) => {
                             doc.index = target.to_string();
-                            read.batch.push(&doc, emit_type);
+                            true
                         }
                         Some(None) => {
                             let doc_type = doc.doc_type.as_deref().unwrap_or(DEFAULT_TYPE);
                             *read.skipped.entry(doc_type.to_string()).or_default() += 1;
+                            false
+                        }
+                    };
+                    // Type mapping first, then the transforms chosen by the source index's name.
+                    if routed && chain.is_empty() {
+                        read.batch.push(&doc, emit_type);
+                    } else if routed {
+                        match transformed(&chain, &doc) {
+                            Ok(outputs) => {
+                                outputs.iter().for_each(|d| read.batch.push(d, emit_type))
+                            }
+                            Err(failed) => read.unusable.push(failed),
                         }
                     }
                 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::failed::FailedDocumentsError;
 use super::retry::RetryPolicy;
+use super::transform::Transforms;
 use crate::cluster::transport::TransportError;
 use crate::config::{AwsSettings, Location, TypeMappings};
 use crate::coordination::coordinator::CoordinationError;
@@ -46,6 +47,8 @@ pub struct WorkerOptions {
     pub failed_documents: Option<Location>,
     /// `aws.profile` and `aws.region`, for an S3 failed-documents destination.
     pub aws: AwsSettings,
+    /// `transforms`, compiled once for the run (none: every document keeps the byte-exact path).
+    pub transforms: Transforms,
 }
 
 /// The snapshot this worker reads.
