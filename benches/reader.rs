@@ -15,6 +15,9 @@ use std::time::Instant;
 use backfill::lucene::StoredValue;
 use backfill::snapshot::{FsBlobSource, Repository};
 
+#[path = "support/cpu.rs"]
+mod cpu;
+
 /// Reads one shard: documents, `_source` bytes and, when `checksum`, the CRC-32 of the sources.
 fn read_shard(
     repo: &Repository,
@@ -55,18 +58,6 @@ fn pin_to(core: usize) {
             eprintln!("could not pin to core {core}");
         }
     }
-}
-
-/// CPU seconds (user + system, all threads) this process has used.
-fn cpu_seconds() -> f64 {
-    // SAFETY: `getrusage` only writes the struct it is given.
-    let usage = unsafe {
-        let mut usage = std::mem::zeroed::<libc::rusage>();
-        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
-        usage
-    };
-    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
 /// Peak resident set of this process image (`VmHWM`; unlike `getrusage`, not inherited across `exec` from a
@@ -124,7 +115,7 @@ fn main() {
     let mut result = (0, 0);
     for i in 0..=iters {
         let start = Instant::now();
-        let cpu_start = cpu_seconds();
+        let cpu_start = cpu::process_seconds();
         let handles: Vec<_> = shards
             .iter()
             .map(|&s| {
@@ -142,7 +133,7 @@ fn main() {
             .map(|h| h.join().expect("reader thread"))
             .collect();
         let seconds = start.elapsed().as_secs_f64();
-        let cpu = cpu_seconds() - cpu_start;
+        let cpu = cpu::process_seconds() - cpu_start;
         result = (
             parts.iter().map(|p| p.0).sum(),
             parts.iter().map(|p| p.1).sum(),

@@ -28,6 +28,7 @@ pub mod preflight;
 pub mod render;
 pub mod snapshot;
 pub mod time;
+pub mod transform;
 pub mod worker;
 
 #[cfg(test)]

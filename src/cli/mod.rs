@@ -216,6 +216,7 @@ mod tests {
                 source: refused(403),
             },
             WorkerError::Coordination(CoordinationError::Transport(refused(401))),
+            WorkerError::TargetVersion(refused(403)),
         ];
         for e in refusals {
             let text = e.to_string();

@@ -1,5 +1,6 @@
 //! `backfill snapshot ...`: inspect a snapshot repository straight from where it lives (a directory or S3):
-//! `list`, `indices`, `docs` (NDJSON on stdout) and `verify` (every file of every shard read and
+//! `list`, `indices`, `docs` (NDJSON on stdout; `--transformed`: what the worker would send, through the migration
+//! file's `transforms`) and `verify` (every file of every shard read and
 //! checksummed, live documents counted; exit 1 on any problem). The repository comes from `--repository` or
 //! from `source.repository` in migration.yaml.
 //!
@@ -15,6 +16,7 @@ use crate::cli::Context;
 use crate::config::{self, AwsSettings, LoadOptions, Location, ProcessEnv};
 use crate::exit::Outcome;
 use crate::snapshot::{self, DocumentError, Repository, SnapshotInfo};
+use crate::worker::transform::{self, Transforms};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct RepoArgs {
@@ -47,6 +49,13 @@ pub(crate) enum Command {
         /// Start at this global document number within the shard.
         #[arg(long, default_value_t = 0)]
         from: u64,
+        /// Read at most this many documents of the index (default: all).
+        #[arg(long)]
+        limit: Option<u64>,
+        /// Print what would be sent: each document through the migration file's `transforms` that match the
+        /// index (zero, one or several lines per document; a failing program prints the failed document).
+        #[arg(long)]
+        transformed: bool,
         #[command(flatten)]
         repo: RepoArgs,
     },
@@ -149,12 +158,23 @@ pub(crate) async fn run(command: Command, ctx: &Context) -> anyhow::Result<Outco
             index,
             shard,
             from,
+            limit,
+            transformed,
             repo,
         } => {
+            let transforms = if transformed {
+                let m = config::load(&ctx.global.config, &ProcessEnv, LoadOptions::default())
+                    .context("--transformed applies the migration file's `transforms`")?;
+                Transforms::compile(&m.transforms)?
+            } else {
+                Transforms::default()
+            };
             let resolved = open(&repo, ctx).await?;
             let info = pick(&resolved, Some(snapshot))?;
             let printer = ctx.printer.clone();
             tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+                let chain = transforms.chain_for(&index);
+                let mut left = limit.unwrap_or(u64::MAX);
                 let index = resolved.repo.index(&info, &index)?;
                 let shards: Vec<u32> = match shard {
                     Some(s) if s < index.shards => vec![s],
@@ -165,6 +185,10 @@ pub(crate) async fn run(command: Command, ctx: &Context) -> anyhow::Result<Outco
                     let open = resolved.repo.open_shard(&info, &index, s)?;
                     // A failed write (the reader has gone) ends the loop: the rest of the shard is not read.
                     for doc in open.documents(from) {
+                        if left == 0 {
+                            return Ok(());
+                        }
+                        left -= 1;
                         let doc = match doc {
                             Ok(doc) => doc,
                             // Listed with its reason, as the worker records it; the shard goes on.
@@ -177,12 +201,28 @@ pub(crate) async fn run(command: Command, ctx: &Context) -> anyhow::Result<Outco
                             }
                             Err(DocumentError::Unreadable(e)) => return Err(e.into()),
                         };
-                        let source: serde_json::Value = serde_json::from_str(&doc.source)
-                            .with_context(|| format!("index {}, shard {s}, document {}: _source is not valid JSON", doc.index, doc.global_doc))?;
-                        printer.result(
-                            json!({"_index": doc.index, "_id": doc.id, "_type": doc.doc_type, "_routing": doc.routing, "shard": s, "doc": doc.global_doc, "_source": source})
-                                .to_string(),
-                        )?;
+                        let sent = if chain.is_empty() {
+                            vec![doc]
+                        } else {
+                            match transform::transformed(&chain, &doc) {
+                                Ok(docs) => docs,
+                                Err(f) => {
+                                    printer.result(
+                                        json!({"_index": f.index, "_id": f.id, "shard": s, "doc": doc.global_doc, "error": {"type": f.error_type, "reason": f.reason}})
+                                            .to_string(),
+                                    )?;
+                                    continue;
+                                }
+                            }
+                        };
+                        for doc in sent {
+                            let source: serde_json::Value = serde_json::from_str(&doc.source)
+                                .with_context(|| format!("index {}, shard {s}, document {}: _source is not valid JSON", doc.index, doc.global_doc))?;
+                            printer.result(
+                                json!({"_index": doc.index, "_id": doc.id, "_type": doc.doc_type, "_routing": doc.routing, "shard": s, "doc": doc.global_doc, "_source": source})
+                                    .to_string(),
+                            )?;
+                        }
                     }
                 }
                 Ok(())

@@ -19,6 +19,8 @@ use tokio::sync::watch;
 use crate::aws_sdk::AwsSdk;
 use crate::cli::Context;
 use crate::cli::ownership;
+use crate::cluster::transport::{JsonTransport as _, Method};
+use crate::cluster::version::{self, ServerVersion};
 use crate::cluster::{self, Client};
 use crate::config::{self, Env, LoadOptions, ProcessEnv};
 use crate::exit::Outcome;
@@ -28,6 +30,7 @@ use crate::worker::env as worker_env;
 use crate::worker::report::Observer;
 use crate::worker::retry::RetryPolicy;
 use crate::worker::run;
+use crate::worker::transform::Transforms;
 use crate::worker::{Source, WorkerError, WorkerExit, WorkerOptions, WorkerStats};
 
 #[derive(Debug, clap::Args)]
@@ -134,6 +137,44 @@ async fn open_source(m: &config::Migration) -> Result<Source, WorkerError> {
     Ok(opened?)
 }
 
+/// Whether bulk actions carry `_type` (`target.emit_type`; for `auto`, what `GET /` says the target is), with
+/// the target as detected for the log. OpenSearch Serverless is not asked: it takes no `_type`.
+async fn detect_emit_type(
+    transport: &Client,
+    target: &config::Target,
+) -> anyhow::Result<(String, bool)> {
+    let serverless = matches!(
+        target.auth,
+        config::TargetAuth::Sigv4 {
+            service: config::Sigv4Service::Aoss,
+            ..
+        }
+    );
+    if target.emit_type != config::EmitType::Auto || serverless {
+        let label = if serverless {
+            "OpenSearch Serverless"
+        } else {
+            "(not asked)"
+        };
+        return Ok((label.into(), version::emits_type(target.emit_type, None)));
+    }
+    let root = transport
+        .send(Method::Get, "/", None)
+        .await
+        .map_err(WorkerError::TargetVersion)?;
+    if root.status == 404 {
+        return Ok(("without a version (GET / answered 404)".into(), false));
+    }
+    let detected = ServerVersion::from_root(&root.body).map_err(|e| {
+        anyhow::anyhow!("{e}; set target.emit_type (always or never) to send documents anyway")
+    })?;
+    let label = format!("{:?} {}", detected.product, detected.number);
+    Ok((
+        label,
+        version::emits_type(target.emit_type, Some(&detected)),
+    ))
+}
+
 pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     let m = load_settings(ctx)?;
     let args_log = args.log_format;
@@ -155,6 +196,21 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
     }
     let gzip = transport.accepts_gzip().await;
     let transport = transport.with_gzip(gzip);
+    let emit_type = detect_emit_type(&transport, &m.target).await?;
+    log(
+        ctx,
+        args_log,
+        format!(
+            "target {}: bulk actions {} `_type` (target.emit_type: {})",
+            emit_type.0,
+            if emit_type.1 { "carry" } else { "carry no" },
+            serde_json::to_value(m.target.emit_type)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default()
+        ),
+    );
+    let emit_type = emit_type.1;
     let source = open_source(&m).await?;
     let host = ProcessEnv
         .var("HOSTNAME")
@@ -170,12 +226,14 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
         lease_seconds: m.worker.lease.as_secs().max(1),
         batch_max_docs: m.worker.batch_max_docs as usize,
         batch_max_bytes: m.worker.batch_max_bytes,
-        emit_type: false,
+        emit_type,
+        type_mappings: m.source.type_mappings.clone(),
         handoff_fraction: 0.25,
         max_connections: m.worker.max_connections.max(1),
         retry: RetryPolicy::default(),
         failed_documents: m.worker.failed_documents.clone(),
         aws: m.aws.clone(),
+        transforms: Transforms::compile(&m.transforms)?,
     };
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
@@ -216,14 +274,15 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
         ctx,
         args_log,
         format!(
-            "worker {}: {} item(s) completed, {} documents ({} bytes) in {} bulk requests, {} retries, {} rejected",
+            "worker {}: {} item(s) completed, {} documents ({} bytes) in {} bulk requests, {} retries, {} rejected, {} skipped by configuration (source.type_mappings)",
             options.worker_id,
             stats.items_completed,
             stats.documents,
             stats.source_bytes,
             stats.bulk_requests,
             stats.retries,
-            stats.failed_documents
+            stats.failed_documents,
+            stats.skipped_by_configuration
         ),
     );
     match outcome {

@@ -22,13 +22,13 @@ use reqwest::header::HeaderValue;
 use super::auth::{Auth, resolve_password};
 use super::error::ClusterError;
 use super::request::{
-    PreparedBody, display_url, finish, method_name, parse_endpoint, prepare, redact_userinfo,
-    reqwest_method,
+    PreparedBody, display_url, finish, method_name, parse_endpoint, prepare_off_thread,
+    redact_userinfo, reqwest_method,
 };
 use super::retry::{RetryPolicy, is_repeatable, is_retryable_status, parse_retry_after};
 use super::sigv4::{RequestParts, Signer, aws_error_text, signing_name};
 use super::tls::{Timeouts, TlsSettings, build_http};
-use super::transport::{Body, JsonResponse, JsonTransport, Method, TransportError};
+use super::transport::{Body, JsonTransport, Method, RawResponse, TransportError};
 use crate::aws_sdk::AwsSdk;
 use crate::config::Env;
 use crate::config::{Target, TargetAuth};
@@ -205,10 +205,10 @@ impl Client {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, SystemClock.now()));
-        let text = resp.text().await.map_err(connection)?;
+        let body = resp.bytes().await.map_err(connection)?;
         Ok(Answer {
             status,
-            text,
+            body,
             retry_after,
         })
     }
@@ -217,7 +217,7 @@ impl Client {
 /// One answer from the target.
 struct Answer {
     status: u16,
-    text: String,
+    body: bytes::Bytes,
     /// The wait the answer's `Retry-After` header asks for, if it has one.
     retry_after: Option<std::time::Duration>,
 }
@@ -235,12 +235,12 @@ impl JsonTransport for Client {
         &self.display
     }
 
-    async fn send(
+    async fn send_raw(
         &self,
         method: Method,
         path: &str,
         body: Option<Body>,
-    ) -> Result<JsonResponse, TransportError> {
+    ) -> Result<RawResponse, TransportError> {
         let unreachable = |message: String| TransportError::Unreachable {
             url: self.display.clone(),
             message,
@@ -251,17 +251,21 @@ impl JsonTransport for Client {
             self.base.as_str().trim_end_matches('/'),
         ))
         .map_err(|e| unreachable(format!("cannot form a request URL from path {path:?}: {e}")))?;
-        let body = body
-            .map(|b| prepare(b, self.gzip))
-            .transpose()
-            .map_err(unreachable)?;
+        let body = match body {
+            Some(b) => Some(
+                prepare_off_thread(b, self.gzip)
+                    .await
+                    .map_err(unreachable)?,
+            ),
+            None => None,
+        };
         let repeatable = is_repeatable(method, path);
         let mut attempt = 1u32;
         loop {
             let may_retry = repeatable && attempt < self.retry.max_attempts;
             let retry_after = match self.send_once(method, &url, body.as_ref()).await {
                 Ok(answer) if may_retry && is_retryable_status(answer.status) => answer.retry_after,
-                Ok(answer) => return finish(&self.display, path, answer.status, &answer.text),
+                Ok(answer) => return finish(&self.display, path, answer.status, answer.body),
                 Err(Failure::Connection(_)) if may_retry => None,
                 Err(Failure::Connection(message)) => return Err(unreachable(message)),
                 Err(Failure::Final(error)) => return Err(error),

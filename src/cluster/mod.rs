@@ -11,6 +11,7 @@
 //! - `request`: body encoding (gzip), URL handling and the 2xx/404 answer contract;
 //! - [`retry`]: which requests and answers are retried, and the jittered backoff;
 //! - [`tls`]: CA bundle, insecure flag and timeouts → the underlying `reqwest` client;
+//! - [`version`]: what `GET /` says the target is, and whether bulk actions carry `_type`;
 //! - [`error`]: [`ClusterError`], everything that can fail while building a client.
 //!
 //! Guarantee across the module: no password or AWS secret key is ever part of `Debug`/`Display` output or of
@@ -24,6 +25,7 @@ pub(crate) mod retry;
 pub(crate) mod sigv4;
 pub(crate) mod tls;
 pub mod transport;
+pub mod version;
 
 pub use auth::{Auth, Password};
 pub use client::Client;

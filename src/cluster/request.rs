@@ -7,11 +7,11 @@
 
 use std::io::Write;
 
+use bytes::Bytes;
 use reqwest::Url;
-use serde_json::Value;
 
 use super::error::ClusterError;
-use super::transport::{Body, JsonResponse, Method, TransportError, classify};
+use super::transport::{Body, Method, RawResponse, TransportError, classify};
 
 /// A request body encoded once and reused by every attempt.
 pub(crate) struct PreparedBody {
@@ -22,21 +22,50 @@ pub(crate) struct PreparedBody {
 
 pub(crate) fn prepare(body: Body, gzip: bool) -> Result<PreparedBody, String> {
     let (content_type, raw) = match body {
-        Body::Json(v) => ("application/json", v.to_string().into_bytes()),
-        Body::Ndjson(s) => ("application/x-ndjson", s.into_bytes()),
+        Body::Json(v) => ("application/json", Bytes::from(v.to_string())),
+        Body::Ndjson(b) => ("application/x-ndjson", b),
     };
-    let bytes = if gzip { gzip_bytes(&raw)? } else { raw };
+    let bytes = if gzip { gzip_bytes(&raw)?.into() } else { raw };
     Ok(PreparedBody {
         content_type,
-        bytes: bytes.into(),
+        bytes,
         gzip,
     })
 }
 
+/// Bodies from this size on are gzipped on a blocking thread ([`prepare_off_thread`]).
+const GZIP_OFF_THREAD_BYTES: usize = 64 * 1024;
+
+/// [`prepare`], with a large body gzipped on tokio's blocking pool: compressing a bulk body of a few MB takes
+/// milliseconds, which must not stall the async threads (other requests' answers, the lease clock), and the
+/// bulk requests a worker keeps in flight then compress in parallel instead of one after another — as many at
+/// once as the machine has cores ([`GZIP_SLOTS`]): more would only hold more buffers at the same speed.
+pub async fn prepare_off_thread(body: Body, gzip: bool) -> Result<PreparedBody, String> {
+    let large = matches!(&body, Body::Ndjson(b) if b.len() >= GZIP_OFF_THREAD_BYTES);
+    if !(gzip && large) {
+        return prepare(body, gzip);
+    }
+    let slots = GZIP_SLOTS.get_or_init(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    });
+    let _slot = slots
+        .acquire()
+        .await
+        .map_err(|e| format!("gzip of the request body stopped: {e}"))?;
+    tokio::task::spawn_blocking(move || prepare(body, true))
+        .await
+        .map_err(|e| format!("gzip of the request body stopped: {e}"))?
+}
+
+/// The compressions that may run at once, process-wide: one per core.
+static GZIP_SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+
 /// Gzip at the fast level: bulk bodies are repetitive JSON, so most of the gain comes cheaply.
 pub(crate) fn gzip_bytes(raw: &[u8]) -> Result<Vec<u8>, String> {
+    // Room for what the fast level leaves of bulk JSON (about half), so the output is allocated once, not
+    // grown through a chain of sizes that fragments the heap.
     let mut encoder = flate2::write::GzEncoder::new(
-        Vec::with_capacity(raw.len() / 4),
+        Vec::with_capacity(raw.len() / 2 + 4096),
         flate2::Compression::fast(),
     );
     encoder
@@ -45,26 +74,17 @@ pub(crate) fn gzip_bytes(raw: &[u8]) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("gzip of the request body failed: {e}"))
 }
 
-/// Maps a final answer to the transport contract: 2xx/404 → JSON (empty → `null`), else [`classify`].
+/// Maps a final answer to the transport contract: 2xx/404 → the body as received, else [`classify`].
 pub(crate) fn finish(
     url: &str,
     path: &str,
     status: u16,
-    text: &str,
-) -> Result<JsonResponse, TransportError> {
+    body: Bytes,
+) -> Result<RawResponse, TransportError> {
     if !(200..300).contains(&status) && status != 404 {
-        return Err(classify(url, path, status, text));
+        return Err(classify(url, path, status, &String::from_utf8_lossy(&body)));
     }
-    let body = if text.trim().is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(text).map_err(|e| TransportError::Decode {
-            url: url.to_string(),
-            path: path.to_string(),
-            message: e.to_string(),
-        })?
-    };
-    Ok(JsonResponse { status, body })
+    Ok(RawResponse { status, body })
 }
 
 pub(crate) fn parse_endpoint(endpoint: &str) -> Result<Url, ClusterError> {
@@ -129,31 +149,42 @@ pub(crate) fn method_name(method: Method) -> &'static str {
 mod tests {
     use std::io::Read;
 
+    use serde_json::Value;
+
     use super::*;
 
     #[test]
     fn answers_follow_the_transport_contract() {
-        let ok = finish("u", "/p", 200, r#"{"a":1}"#).unwrap();
-        assert_eq!(ok.body["a"], 1);
-        assert_eq!(finish("u", "/p", 404, "").unwrap().body, Value::Null);
+        let json = |status, text: &'static str| {
+            finish("u", "/p", status, Bytes::from_static(text.as_bytes()))
+                .and_then(|raw| raw.into_json("u", "/p"))
+        };
+        assert_eq!(json(200, r#"{"a":1}"#).unwrap().body["a"], 1);
+        assert_eq!(json(404, "").unwrap().body, Value::Null);
         assert!(matches!(
-            finish("u", "/p", 403, "no"),
+            json(403, "no"),
             Err(TransportError::Unauthorized { status: 403, .. })
         ));
         assert!(matches!(
-            finish("u", "/p", 409, "{}"),
+            json(409, "{}"),
             Err(TransportError::Http { status: 409, .. })
         ));
         assert!(matches!(
-            finish("u", "/p", 200, "<html>"),
+            json(200, "<html>"),
             Err(TransportError::Decode { .. })
         ));
+        let raw = finish("u", "/p", 200, Bytes::from_static(b"{\"items\":[]}")).unwrap();
+        assert_eq!(
+            raw.body.as_ref(),
+            b"{\"items\":[]}",
+            "a raw answer is the body as received"
+        );
     }
 
     #[test]
     fn gzip_bodies_round_trip() {
         let ndjson = "{\"index\":{\"_id\":\"1\"}}\n{\"a\":1}\n".repeat(50);
-        let body = prepare(Body::Ndjson(ndjson.clone()), true).unwrap();
+        let body = prepare(Body::Ndjson(ndjson.clone().into()), true).unwrap();
         assert!(body.gzip && body.content_type == "application/x-ndjson");
         assert!(body.bytes.len() < ndjson.len());
         let mut out = String::new();

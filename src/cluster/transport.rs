@@ -1,7 +1,9 @@
 //! The narrow HTTP seam between everything that talks to the target and the target client.
 //!
 //! Coordination (leases, progress, archive, restore), the worker's bulk requests and clock check, and the
-//! converge loop's health reads need only "send a JSON (or NDJSON) request, get status + JSON back". Keeping that
+//! converge loop's health reads need only "send a JSON (or NDJSON) request, get status + JSON back" (or the
+//! JSON text unparsed, [`JsonTransport::send_raw`], when parsing all of a large answer would cost more than
+//! the request). Keeping that
 //! behind [`JsonTransport`] keeps them free of auth, TLS and retries, which the one implementation,
 //! [`crate::cluster::Client`], adds. The seam sits here, at the bottom of the crate, so
 //! every module above depends downwards on it. Errors are classified once, in [`classify`], so a missing index,
@@ -15,8 +17,8 @@ use serde_json::Value;
 #[derive(Debug, Clone)]
 pub enum Body {
     Json(Value),
-    /// Newline-delimited JSON (`_bulk`).
-    Ndjson(String),
+    /// Newline-delimited JSON (`_bulk`), as shared bytes: a body built once is sent again without a copy.
+    Ndjson(bytes::Bytes),
 }
 
 /// HTTP method subset the target is asked with.
@@ -34,6 +36,34 @@ pub enum Method {
 pub struct JsonResponse {
     pub status: u16,
     pub body: Value,
+}
+
+/// A 2xx or 404 answer with its body as received, for a caller that reads only part of a large answer (the
+/// worker reads a bulk response's `errors` flag and parses its items only when it is true).
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    pub status: u16,
+    pub body: bytes::Bytes,
+}
+
+impl RawResponse {
+    /// The body as JSON (empty → `null`); a body that is not JSON is a [`TransportError::Decode`] naming `url`
+    /// and `path`.
+    pub fn into_json(self, url: &str, path: &str) -> Result<JsonResponse, TransportError> {
+        let body = if self.body.trim_ascii().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&self.body).map_err(|e| TransportError::Decode {
+                url: url.to_string(),
+                path: path.to_string(),
+                message: e.to_string(),
+            })?
+        };
+        Ok(JsonResponse {
+            status: self.status,
+            body,
+        })
+    }
 }
 
 /// Why a request to the target failed.
@@ -66,13 +96,28 @@ pub enum TransportError {
 pub trait JsonTransport: Send + Sync {
     /// Base URL, for messages only (never contains credentials).
     fn url(&self) -> &str;
-    /// Sends `method path` with an optional body. 2xx and 404 are returned; anything else is an error.
+    /// Sends `method path` with an optional body. 2xx and 404 are returned with the body unparsed; anything
+    /// else is an error.
+    fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Body>,
+    ) -> impl Future<Output = Result<RawResponse, TransportError>> + Send;
+
+    /// [`JsonTransport::send_raw`] with the answer parsed as JSON.
     fn send(
         &self,
         method: Method,
         path: &str,
         body: Option<Body>,
-    ) -> impl Future<Output = Result<JsonResponse, TransportError>> + Send;
+    ) -> impl Future<Output = Result<JsonResponse, TransportError>> + Send {
+        async move {
+            self.send_raw(method, path, body)
+                .await?
+                .into_json(self.url(), path)
+        }
+    }
 }
 
 /// Maps a non-success status to the right error (401/403 → Unauthorized, others → Http).

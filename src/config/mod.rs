@@ -11,7 +11,10 @@ mod location;
 mod reader;
 mod rules;
 mod schema;
+mod schema_type_mappings;
+mod transforms;
 mod tree;
+mod type_mappings;
 mod types;
 
 use std::path::Path;
@@ -21,6 +24,9 @@ pub use error::{ConfigError, ConfigErrors};
 pub use location::{Location, LocationError, S3Location};
 pub use rules::{LoadOptions, fargate_size_ok};
 pub use schema::{DEFAULT_DASHBOARD_NAME, MAX_WORKERS, RETENTION_DAYS};
+pub use type_mappings::{
+    DEFAULT_TYPE, RegexRoute, RegexRouteError, Route, RouteRule, TypeMappings,
+};
 pub use types::*;
 
 use reader::Walk;
@@ -82,7 +88,7 @@ pub fn parse(
             errors: walk.errors,
         });
     }
-    let migration = schema::read_migration(&mut walk, &root);
+    let migration = schema::read_migration(&mut walk, &root, text);
     match migration {
         Some(mut m) if walk.errors.is_empty() => {
             let dir = path.parent().unwrap_or(Path::new("."));
@@ -149,6 +155,17 @@ impl Migration {
     }
 }
 
+/// `text` as a `m.yaml` with no environment variables and default options (unit tests).
+#[cfg(test)]
+pub(crate) fn parse_text(text: &str) -> Result<Migration, ConfigErrors> {
+    parse(
+        text,
+        Path::new("m.yaml"),
+        &MapEnv::default(),
+        LoadOptions::default(),
+    )
+}
+
 /// The commented starter file `backfill init` writes.
 pub(crate) const STARTER: &str = include_str!("starter.yaml");
 
@@ -176,13 +193,7 @@ mod tests {
     const WORKER: &str = "worker: {image: i, subnets: [subnet-1]}\naws: {region: us-east-1}\n";
 
     fn aws(auth: &str, worker: &str) -> Result<Migration, ConfigErrors> {
-        let text = format!("{AWS}{auth}{worker}");
-        parse(
-            &text,
-            Path::new("m.yaml"),
-            &MapEnv::default(),
-            LoadOptions::default(),
-        )
+        parse_text(&format!("{AWS}{auth}{worker}"))
     }
 
     #[test]

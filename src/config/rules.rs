@@ -199,12 +199,28 @@ fn check_aws(walk: &mut Walk, root: &Node, m: &Migration) {
             "use an `s3://bucket/prefix` destination for failed documents",
         );
     }
+    if m.worker.engine == Engine::Rfs && !m.transforms.is_empty() {
+        walk.error_hint(
+            at(&["transforms"]),
+            "transforms",
+            "`engine: rfs` does not run this file's jq transforms",
+            "use `engine: backfill`, or drop `transforms` and configure Migration Assistant's own transformers",
+        );
+    }
     if m.worker.engine == Engine::Rfs && m.source.version.is_none() {
         walk.error_hint(
             at(&["source"]),
             "source.version",
             "`engine: rfs` needs the source cluster's version",
             "add `version: ES_7.10` (or `ES_6.8`, `OS_2.11`, ...) under source",
+        );
+    }
+    if m.worker.engine == Engine::Rfs && !m.source.type_mappings.is_empty() {
+        walk.error_hint(
+            at(&["source", "type_mappings"]),
+            "source.type_mappings",
+            "`engine: rfs` does not receive source.type_mappings from this tool (its TypeMappingSanitization transformer is not rendered)",
+            "use `engine: backfill`, or remove type_mappings and configure the rfs worker's transformer yourself",
         );
     }
     if !fargate_size_ok(m.worker.cpu, m.worker.memory_mib) {

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use super::location::Location;
 use super::reader::{MapReader, Walk};
+use super::schema_type_mappings::read_type_mappings;
 use super::tree::Node;
+use super::type_mappings::TypeMappings;
 use super::types::*;
 
 pub(crate) const TOP_KEYS: &[&str] = &[
@@ -21,10 +23,18 @@ pub(crate) const TOP_KEYS: &[&str] = &[
     "dashboard",
     "aws",
     "local",
+    "transforms",
 ];
-const SOURCE_KEYS: &[&str] = &["repository", "snapshot", "region", "version", "indices"];
+const SOURCE_KEYS: &[&str] = &[
+    "repository",
+    "snapshot",
+    "region",
+    "version",
+    "indices",
+    "type_mappings",
+];
 const INDICES_KEYS: &[&str] = &["include", "exclude"];
-const TARGET_KEYS: &[&str] = &["endpoint", "auth", "tls"];
+const TARGET_KEYS: &[&str] = &["endpoint", "auth", "tls", "emit_type"];
 const AUTH_KEYS: &[&str] = &[
     "type",
     "username",
@@ -83,7 +93,7 @@ pub const RETENTION_DAYS: &[i64] = &[
 ];
 
 /// Walks the document; `None` when a required part could not be read (the errors say why).
-pub(crate) fn read_migration(walk: &mut Walk, root: &Node) -> Option<Migration> {
+pub(crate) fn read_migration(walk: &mut Walk, root: &Node, text: &str) -> Option<Migration> {
     let top = walk.map(root, "", TOP_KEYS)?;
     let version = match top.integer(walk, "version", 0, i64::MAX) {
         Some(1) => Some(1),
@@ -134,6 +144,7 @@ pub(crate) fn read_migration(walk: &mut Walk, root: &Node) -> Option<Migration> 
     let dashboard = read_dashboard(walk, &top);
     let aws = read_aws(walk, &top);
     let local = read_local(walk, &top, &name_for_defaults);
+    let transforms = super::transforms::read_transforms(walk, top.node("transforms"), text);
     Some(Migration {
         version: version?,
         name: name?,
@@ -146,6 +157,7 @@ pub(crate) fn read_migration(walk: &mut Walk, root: &Node) -> Option<Migration> 
         dashboard: dashboard?,
         aws: aws?,
         local: local?,
+        transforms: transforms?,
     })
 }
 
@@ -198,12 +210,17 @@ fn read_source(walk: &mut Walk, top: &MapReader) -> Option<Source> {
         }
         None => IndexSelection::default(),
     };
+    let type_mappings = match map.node("type_mappings") {
+        Some(node) => read_type_mappings(walk, node, &map.key_path("type_mappings")),
+        None => Some(TypeMappings::default()),
+    };
     Some(Source {
         repository: repository?,
         snapshot: snapshot?,
         region,
         version,
         indices,
+        type_mappings: type_mappings?,
     })
 }
 
@@ -271,8 +288,14 @@ fn read_target(walk: &mut Walk, top: &MapReader) -> Option<Target> {
         ca_file: t.string(walk, "ca_file").map(PathBuf::from),
         insecure_skip_verify: t.boolean(walk, "insecure_skip_verify").unwrap_or(false),
     });
+    let emit_type = match map.choice(walk, "emit_type", &["auto", "always", "never"]) {
+        Some("always") => EmitType::Always,
+        Some("never") => EmitType::Never,
+        _ => EmitType::Auto,
+    };
     Some(Target {
         endpoint: endpoint?,
+        emit_type,
         auth: auth?,
         tls: tls?,
         aws: aws?,

@@ -23,6 +23,25 @@ pub struct Migration {
     pub dashboard: Dashboard,
     pub aws: AwsSettings,
     pub local: LocalSettings,
+    /// `transforms`: jq programs applied to the documents of matching indices, in order (README, "Transforms").
+    pub transforms: Vec<TransformRule>,
+}
+
+/// One `transforms` rule; its program compiled when the file was loaded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct TransformRule {
+    /// `match`: a glob on the source index name (`*`: every index).
+    #[serde(rename = "match")]
+    pub index_pattern: String,
+    /// `jq`: the program's text.
+    pub jq: String,
+}
+
+impl TransformRule {
+    /// True when this rule applies to the documents of source index `index`.
+    pub fn applies_to(&self, index: &str) -> bool {
+        glob_match(&self.index_pattern, index)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -42,6 +61,8 @@ pub struct Source {
     /// The source cluster's version (`ES_7.10`, `OS_2.11`); the `rfs` engine requires it.
     pub version: Option<String>,
     pub indices: IndexSelection,
+    /// `source.type_mappings`: where each mapping type of a multi-type index goes (empty: nowhere else).
+    pub type_mappings: super::TypeMappings,
 }
 
 /// Which indices of the snapshot to migrate: glob patterns (`*`, `?`).
@@ -102,8 +123,21 @@ pub struct Target {
     pub endpoint: String,
     pub auth: TargetAuth,
     pub tls: Tls,
+    /// `target.emit_type`: whether bulk actions carry `_type`.
+    pub emit_type: EmitType,
     /// What the AWS deployment needs to know about the target beyond how to reach it.
     pub aws: TargetAws,
+}
+
+/// `target.emit_type`: `_type` in bulk actions. `auto` asks the target (`GET /`): Elasticsearch before 7 needs
+/// it, Elasticsearch 7+ and OpenSearch take none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmitType {
+    #[default]
+    Auto,
+    Always,
+    Never,
 }
 
 /// The target as the AWS stacks see it: whose account holds it (for the workers' IAM policy and the dashboard)

@@ -327,7 +327,7 @@ pub async fn restore<T: JsonTransport, S: ArchiveStore>(
             .send(
                 Method::Post,
                 &format!("/{index}/_bulk?refresh=true"),
-                Some(Body::Ndjson(body)),
+                Some(Body::Ndjson(body.into())),
             )
             .await?;
         if resp.body.get("errors").and_then(Value::as_bool) != Some(false) {

@@ -59,6 +59,24 @@ pub(crate) fn preflight_lines(report: &Preflight, printer: &Printer) -> Vec<Stri
             source.line(),
             human_bytes(source.bytes)
         ));
+        for index in source.per_index.iter().filter(|i| !i.routes.is_empty()) {
+            let routes: Vec<String> = index
+                .routes
+                .iter()
+                .map(|r| match &r.target {
+                    Some(target) => format!("{} → {target}", r.doc_type),
+                    None => format!(
+                        "{} → not migrated (skipped by source.type_mappings)",
+                        r.doc_type
+                    ),
+                })
+                .collect();
+            out.push(format!(
+                "    index {} by type: {}",
+                index.name,
+                routes.join(", ")
+            ));
+        }
     }
     if let Some(target) = &report.target {
         out.push(format!(

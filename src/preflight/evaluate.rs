@@ -12,6 +12,7 @@ use super::{
     Distribution, IndexSummary, Preflight, Problem, ProblemKind, SourceSummary, TargetInfo, Warning,
 };
 use crate::cluster::transport::TransportError;
+use crate::config::TypeMappings;
 
 /// Judges what was observed: problems, warnings, the source summary and the detected target.
 pub(crate) fn evaluate(observations: &Observations) -> Preflight {
@@ -137,18 +138,34 @@ fn read_snapshot(
         ..SourceSummary::default()
     };
     for index in &snapshot.selected {
-        let counted = judge_index(index, report);
+        let counted = judge_index(index, &observations.type_mappings, report);
         summary.shards += u64::from(counted.shards);
         summary.live_documents += counted.live_documents;
         summary.bytes += counted.bytes;
         summary.per_index.push(counted);
     }
+    // The target indices the documents go to: each index's own name, or its types' routes.
+    let targets = summary
+        .per_index
+        .iter()
+        .flat_map(|i| {
+            if i.routes.is_empty() {
+                vec![i.name.clone()]
+            } else {
+                i.routes.iter().filter_map(|r| r.target.clone()).collect()
+            }
+        })
+        .collect();
     report.source = Some(summary);
-    snapshot.selected.iter().map(|i| i.name.clone()).collect()
+    targets
 }
 
 /// The problems of one index (metadata, mapping, shards) and what its readable shards hold.
-fn judge_index(index: &IndexObservation, report: &mut Preflight) -> IndexSummary {
+fn judge_index(
+    index: &IndexObservation,
+    type_mappings: &TypeMappings,
+    report: &mut Preflight,
+) -> IndexSummary {
     let name = &index.name;
     let mut counted = IndexSummary {
         name: name.clone(),
@@ -172,7 +189,8 @@ fn judge_index(index: &IndexObservation, report: &mut Preflight) -> IndexSummary
         }
     };
     counted.shards = info.shards;
-    let (problems, warnings) = mapping::judge(info);
+    let (problems, warnings, routes) = mapping::judge(info, type_mappings);
+    counted.routes = routes;
     report.problems.extend(problems);
     report.warnings.extend(warnings);
 
@@ -234,6 +252,44 @@ fn judge_index(index: &IndexObservation, report: &mut Preflight) -> IndexSummary
 }
 
 /// Major versions of each distribution this tool is built for.
+/// Elasticsearch before 7 holds one mapping type per index, and bulk actions carry each document's type: types
+/// that `source.type_mappings` routes into one target index would be refused after the first.
+fn merged_types_on_a_typed_target(info: &TargetInfo, report: &mut Preflight) {
+    let typed = info.distribution == Distribution::Elasticsearch
+        && info
+            .version
+            .as_deref()
+            .and_then(|v| v.split('.').next()?.parse::<u32>().ok())
+            .is_some_and(|major| major < 7);
+    let Some(source) = report.source.as_ref().filter(|_| typed) else {
+        return;
+    };
+    let mut problems = Vec::new();
+    for index in &source.per_index {
+        let mut by_target: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for route in &index.routes {
+            if let Some(target) = &route.target {
+                by_target.entry(target).or_default().push(&route.doc_type);
+            }
+        }
+        for (target, types) in by_target.into_iter().filter(|(_, t)| t.len() > 1) {
+            problems.push(
+                Problem::new(
+                    ProblemKind::MultipleMappingTypes,
+                    Some(format!("index {}", index.name)),
+                    format!(
+                        "source.type_mappings sends types {} to one target index, {target}, but {} holds one mapping type per index and bulk actions carry each document's type",
+                        types.join(", "),
+                        info.label()
+                    ),
+                )
+                .with_ways_out(["map each type to its own target index in source.type_mappings"]),
+            );
+        }
+    }
+    report.problems.extend(problems);
+}
+
 fn supported(info: &TargetInfo) -> bool {
     let major = info
         .version
@@ -332,6 +388,7 @@ fn answered(
             return;
         }
     };
+    merged_types_on_a_typed_target(&info, report);
     if !supported(&info) {
         report.warnings.push(Warning::new(
             subject.clone(),

@@ -65,6 +65,7 @@ pub(crate) async fn check(m: &Migration, env: &dyn Env, options: &Options) -> Pr
         tokio::join!(observe_source(m, options), observe_target(m, env, options));
     evaluate(&Observations {
         selection: m.source.indices.clone(),
+        type_mappings: m.source.type_mappings.clone(),
         source,
         target,
     })

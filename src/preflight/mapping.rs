@@ -1,6 +1,7 @@
 //! What an index's mapping and settings (as the snapshot recorded them) say about migrating it faithfully:
 //! `_source` disabled or synthetic means the snapshot does not hold the documents' source; several mapping types
-//! (Elasticsearch 5.x) need a mapping of types onto target indices that the configuration cannot express yet.
+//! (Elasticsearch 5.x) need `source.type_mappings` to say where each type goes (the routes are part of the
+//! report, so `plan` shows them).
 //!
 //! Index metadata records mappings as a list of `{type: body}` objects (the fixtures of Elasticsearch 5.6–7.10
 //! and OpenSearch 2.x), or as one object; a body may also come without a type. Settings are flat
@@ -8,7 +9,8 @@
 
 use serde_json::Value;
 
-use super::{Problem, ProblemKind, Warning};
+use super::{Problem, ProblemKind, TypeRoute, Warning};
+use crate::config::{DEFAULT_TYPE, Route, RouteRule, TypeMappings};
 use crate::snapshot::IndexInfo;
 
 /// Keys that only appear in a mapping body, never as a type name.
@@ -74,7 +76,10 @@ fn exclude_it(index: &str) -> String {
 }
 
 /// Problems and warnings for one index's mapping and settings.
-pub(crate) fn judge(index: &IndexInfo) -> (Vec<Problem>, Vec<Warning>) {
+pub(crate) fn judge(
+    index: &IndexInfo,
+    type_mappings: &TypeMappings,
+) -> (Vec<Problem>, Vec<Warning>, Vec<TypeRoute>) {
     let name = &index.name;
     let subject = || Some(format!("index {name}"));
     let mut problems = Vec::new();
@@ -84,7 +89,7 @@ pub(crate) fn judge(index: &IndexInfo) -> (Vec<Problem>, Vec<Warning>) {
             subject(),
             "the snapshot's mapping of this index has a shape this tool does not read, so `_source` and mapping types were not checked",
         ));
-        return (problems, warnings);
+        return (problems, warnings, Vec::new());
     };
 
     let index_mode = text(setting(&index.settings, "index.mode"));
@@ -148,24 +153,9 @@ pub(crate) fn judge(index: &IndexInfo) -> (Vec<Problem>, Vec<Warning>) {
             ]),
         );
     }
-    if types.len() > 1 {
-        let names: Vec<&str> = types.iter().map(|(n, _)| n.as_str()).collect();
-        problems.push(
-            Problem::new(
-                ProblemKind::MultipleMappingTypes,
-                subject(),
-                format!(
-                    "it has {} mapping types ({}), as Elasticsearch 5.x allowed; a target index holds one, and mapping types onto target indices (`source.type_mappings`) is not supported yet",
-                    names.len(),
-                    names.join(", ")
-                ),
-            )
-            .with_ways_out([
-                exclude_it(name),
-                "or map it once `source.type_mappings` exists (each type to its own target index)".into(),
-            ]),
-        );
-    }
+    let (routes, problem, route_warnings) = type_routes(index, &types, type_mappings);
+    problems.extend(problem);
+    warnings.extend(route_warnings);
     if !filtered.is_empty() {
         warnings.push(Warning::new(
             subject(),
@@ -175,5 +165,115 @@ pub(crate) fn judge(index: &IndexInfo) -> (Vec<Problem>, Vec<Warning>) {
             ),
         ));
     }
-    (problems, warnings)
+    (problems, warnings, routes)
+}
+
+/// The types documents of `index` carry: Elasticsearch 5.x stores each document's type (`_uid` is `type#id`);
+/// from 6.0 on documents have none and read as `_doc`, whatever the mapping calls its one type.
+fn document_types(index: &IndexInfo, types: &[(String, &Value)]) -> Vec<String> {
+    let created = setting(&index.settings, "index.version.created").and_then(|v| match v {
+        Value::String(s) => s.parse::<u64>().ok(),
+        other => other.as_u64(),
+    });
+    if types.is_empty() || (types.len() == 1 && created.is_some_and(|v| v >= 6_000_000)) {
+        return vec![DEFAULT_TYPE.to_string()];
+    }
+    types.iter().map(|(name, _)| name.clone()).collect()
+}
+
+/// Where each type of `index` goes; a problem when the index has several types and no `type_mappings` entry
+/// covers it (no static entry names it, no regex rule matches any of its types); warnings for types left out
+/// and for types merged into one target index.
+fn type_routes(
+    index: &IndexInfo,
+    types: &[(String, &Value)],
+    type_mappings: &TypeMappings,
+) -> (Vec<TypeRoute>, Option<Problem>, Vec<Warning>) {
+    let name = &index.name;
+    let subject = || Some(format!("index {name}"));
+    let decided: Vec<(String, Route, RouteRule)> = document_types(index, types)
+        .into_iter()
+        .map(|t| {
+            let (route, rule) = type_mappings.route(name, Some(&t));
+            (t, route, rule)
+        })
+        .collect();
+    let several = decided.len() > 1;
+    if !several
+        && decided
+            .iter()
+            .all(|(_, _, rule)| *rule == RouteRule::Default)
+    {
+        return (Vec::new(), None, Vec::new());
+    }
+    let mut warnings = Vec::new();
+    let unmapped: Vec<&str> = decided
+        .iter()
+        .filter(|(_, _, rule)| *rule == RouteRule::Default)
+        .map(|(t, _, _)| t.as_str())
+        .collect();
+    // Covered: a static entry names the index, or a regex rule matches one of its types (then a type no rule
+    // matches is left out, as upstream drops it).
+    let covered = unmapped.len() < decided.len();
+    let problem = (several && !covered).then(|| {
+        let all: Vec<&str> = decided.iter().map(|(t, _, _)| t.as_str()).collect();
+        let example: Vec<String> = all.iter().map(|t| format!("{t}: {name}-{t}")).collect();
+        Problem::new(
+            ProblemKind::MultipleMappingTypes,
+            subject(),
+            format!(
+                "it has {} mapping types ({}), as Elasticsearch 5.x allowed, and a target index holds one; no source.type_mappings entry says where they go (the same id may exist under two types)",
+                all.len(),
+                all.join(", ")
+            ),
+        )
+        .with_ways_out([
+            format!("map its types in migration.yaml: source.type_mappings.static: {{{name}: {{{}}}}} (a type left out is not migrated)", example.join(", ")),
+            "or add a source.type_mappings.regex rule that matches it, e.g. {index: \"(.*)\", type: \"(.*)\", target: \"$1-$2\"}".into(),
+            exclude_it(name),
+        ])
+    });
+    let skipped: Vec<&str> = decided
+        .iter()
+        .filter(|(_, route, _)| *route == Route::Skipped)
+        .map(|(t, _, _)| t.as_str())
+        .collect();
+    if !skipped.is_empty() {
+        warnings.push(Warning::new(
+            subject(),
+            format!(
+                "documents of type(s) {} are not migrated: source.type_mappings leaves them out (the live-document count includes them; workers count them as skipped by configuration)",
+                skipped.join(", ")
+            ),
+        ));
+    }
+    let mut by_target: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (t, route, _) in &decided {
+        if let Route::To(target) = route {
+            match by_target.iter_mut().find(|(x, _)| x == target) {
+                Some((_, ts)) => ts.push(t),
+                None => by_target.push((target, vec![t])),
+            }
+        }
+    }
+    for (target, merged) in by_target.into_iter().filter(|(_, ts)| ts.len() > 1) {
+        warnings.push(Warning::new(
+            subject(),
+            format!(
+                "types {} all go to target index {target}: an id that exists under two of them is written once (the last one read wins)",
+                merged.join(", ")
+            ),
+        ));
+    }
+    let routes = decided
+        .into_iter()
+        .map(|(doc_type, route, _)| TypeRoute {
+            doc_type,
+            target: match route {
+                Route::To(target) => Some(target),
+                Route::Skipped => None,
+            },
+        })
+        .collect();
+    (routes, problem, warnings)
 }

@@ -221,6 +221,18 @@ pub(crate) struct IndexSummary {
     pub shards: u32,
     pub live_documents: u64,
     pub bytes: u64,
+    /// Where each mapping type goes (`source.type_mappings`), for an index with several types or one that a
+    /// `type_mappings` entry names; empty otherwise (every document to the index's own name).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<TypeRoute>,
+}
+
+/// One mapping type of an index and its target index (`None`: not migrated, left out by configuration).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct TypeRoute {
+    #[serde(rename = "type")]
+    pub doc_type: String,
+    pub target: Option<String>,
 }
 
 /// Which product the target is.

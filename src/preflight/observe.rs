@@ -6,7 +6,8 @@ use serde_json::Value;
 
 use super::{Distribution, ExistingIndex, TargetInfo};
 use crate::cluster::transport::TransportError;
-use crate::config::IndexSelection;
+use crate::cluster::version::{Product, ServerVersion};
+use crate::config::{IndexSelection, TypeMappings};
 use crate::lucene::LuceneError;
 use crate::snapshot::{IndexInfo, ShardCounts, SnapshotError};
 
@@ -15,6 +16,8 @@ use crate::snapshot::{IndexInfo, ShardCounts, SnapshotError};
 pub(crate) struct Observations {
     /// `source.indices` as declared.
     pub selection: IndexSelection,
+    /// `source.type_mappings` as declared.
+    pub type_mappings: TypeMappings,
     pub source: SourceObservation,
     pub target: TargetObservation,
 }
@@ -155,18 +158,12 @@ pub(crate) fn detect_target(
                 .into(),
         );
     };
-    let Some(number) = root["version"]["number"].as_str() else {
-        return Err(
-            "GET / answered without `version.number`: this is not Elasticsearch or OpenSearch"
-                .into(),
-        );
+    let version = ServerVersion::from_root(root)?;
+    let distribution = match version.product {
+        Product::OpenSearch => Distribution::OpenSearch,
+        Product::Elasticsearch => Distribution::Elasticsearch,
     };
-    let distribution = match root["version"]["distribution"].as_str() {
-        Some("opensearch") => Distribution::OpenSearch,
-        None | Some("elasticsearch") => Distribution::Elasticsearch,
-        Some(other) => return Err(format!("GET / names an unknown distribution `{other}`")),
-    };
-    Ok(info(distribution, Some(number.to_string())))
+    Ok(info(distribution, Some(version.number)))
 }
 
 /// Parses `_cat/indices?format=json&h=index,docs.count` (counts are strings, or null for closed indices).

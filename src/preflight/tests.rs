@@ -71,6 +71,7 @@ fn opensearch(indices: Vec<ExistingIndex>) -> TargetObservation {
 fn judge(source: SourceObservation, target: TargetObservation) -> Preflight {
     evaluate(&Observations {
         selection: IndexSelection::default(),
+        type_mappings: Default::default(),
         source,
         target,
     })
@@ -446,3 +447,7 @@ fn a_problem_from_another_check_joins_the_list() {
     let back: Preflight = serde_json::from_value(json).expect("round trip");
     assert_eq!(back, report);
 }
+
+/// `source.type_mappings` over multi-type indices (with this file's observation builders).
+#[path = "type_routes_tests.rs"]
+mod type_routes;

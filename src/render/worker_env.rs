@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::config::{Migration, Sigv4Service, TargetAuth};
+use crate::config::{EmitType, Migration, Sigv4Service, TargetAuth};
 
 /// A `BACKFILL_*` variable the worker container reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,12 +31,18 @@ pub(crate) enum WorkerVar {
     FailedDocuments,
     /// `backfill.session`: the working state is `.migrations_working_state_<session>`.
     Session,
+    /// `target.emit_type` (`auto`, `always`, `never`).
+    EmitType,
+    /// `source.type_mappings` as JSON (`config::TypeMappings::to_json`).
+    TypeMappings,
+    /// `transforms` as a JSON list of `{"match", "jq"}` (set only when there are some).
+    Transforms,
 }
 
 impl WorkerVar {
     /// Every variable, in the order the task definition lists them.
     #[cfg(test)]
-    pub(crate) const ALL: [WorkerVar; 19] = [
+    pub(crate) const ALL: [WorkerVar; 22] = [
         WorkerVar::Name,
         WorkerVar::SourceRepository,
         WorkerVar::SourceSnapshot,
@@ -56,6 +62,9 @@ impl WorkerVar {
         WorkerVar::LeaseSeconds,
         WorkerVar::FailedDocuments,
         WorkerVar::Session,
+        WorkerVar::EmitType,
+        WorkerVar::TypeMappings,
+        WorkerVar::Transforms,
     ];
 
     /// The variable's name.
@@ -80,6 +89,9 @@ impl WorkerVar {
             WorkerVar::LeaseSeconds => "BACKFILL_LEASE_SECONDS",
             WorkerVar::FailedDocuments => "BACKFILL_FAILED_DOCUMENTS",
             WorkerVar::Session => "BACKFILL_SESSION",
+            WorkerVar::EmitType => "BACKFILL_EMIT_TYPE",
+            WorkerVar::TypeMappings => "BACKFILL_TYPE_MAPPINGS",
+            WorkerVar::Transforms => "BACKFILL_TRANSFORMS",
         }
     }
 }
@@ -148,6 +160,25 @@ pub(super) fn backfill_environment(m: &Migration) -> Value {
     }
     if let Some(session) = &m.backfill.session {
         env.push(pair(WorkerVar::Session, session));
+    }
+    if m.target.emit_type != EmitType::Auto {
+        let setting = serde_json::to_value(m.target.emit_type).unwrap_or_default();
+        env.push(pair(
+            WorkerVar::EmitType,
+            setting.as_str().unwrap_or("auto"),
+        ));
+    }
+    if !m.source.type_mappings.is_empty() {
+        env.push(pair(
+            WorkerVar::TypeMappings,
+            m.source.type_mappings.to_json().to_string(),
+        ));
+    }
+    if !m.transforms.is_empty() {
+        env.push(pair(
+            WorkerVar::Transforms,
+            serde_json::to_string(&m.transforms).unwrap_or_default(),
+        ));
     }
     Value::Array(env)
 }

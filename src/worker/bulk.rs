@@ -4,41 +4,71 @@
 //! `_source` is sent as stored: JSON text cannot contain a raw newline except as whitespace between tokens
 //! (inside strings it must be escaped), so replacing CR/LF by spaces makes any stored source a single line
 //! without re-serialising it — numbers, key order and escapes stay exactly as the source cluster had them.
+//!
+//! This is the worker's hot path, so a body is built in place: the action line's strings are escaped by
+//! `serde_json`'s own string writer straight into the body (no map, no intermediate `String`), and a source is
+//! copied in whole runs between line breaks (found with `memchr`), not character by character. A full batch
+//! becomes one shared [`Bytes`] buffer that every attempt sends without copying; the `(index, id)` of an item
+//! is read back from its action line only when the target rejected it.
 
-use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use serde_json::Value;
 
 use crate::snapshot::SnapshotDocument;
 
+/// Appends `text` as a JSON string (quoted and escaped exactly as `serde_json` writes it).
+fn push_json_string(body: &mut Vec<u8>, text: &str) {
+    // Writing into a `Vec` cannot fail, and a `&str` always serialises.
+    let _ = serde_json::to_writer(&mut *body, text);
+}
+
+/// Appends `source` without its leading and trailing whitespace, each CR and LF replaced by a space.
+fn push_one_line(body: &mut Vec<u8>, source: &str) {
+    let mut rest = source.trim().as_bytes();
+    while let Some(at) = memchr::memchr2(b'\n', b'\r', rest) {
+        body.extend_from_slice(&rest[..at]);
+        body.push(b' ');
+        rest = &rest[at + 1..];
+    }
+    body.extend_from_slice(rest);
+}
+
 /// Appends one document's action and source lines to `body`.
-pub fn append_document(body: &mut String, doc: &SnapshotDocument, emit_type: bool) {
-    let mut meta = serde_json::Map::new();
-    meta.insert("_index".into(), Value::String(doc.index.clone()));
-    meta.insert("_id".into(), Value::String(doc.id.clone()));
-    if emit_type && let Some(t) = &doc.doc_type {
-        meta.insert("_type".into(), Value::String(t.clone()));
+pub fn append_document(body: &mut Vec<u8>, doc: &SnapshotDocument, emit_type: bool) {
+    body.extend_from_slice(b"{\"index\":{\"_index\":");
+    push_json_string(body, &doc.index);
+    body.extend_from_slice(b",\"_id\":");
+    push_json_string(body, &doc.id);
+    if emit_type {
+        // Elasticsearch 6 targets: the document's type, or `_doc` for one without (an index made in 6.x).
+        body.extend_from_slice(b",\"_type\":");
+        push_json_string(
+            body,
+            doc.doc_type
+                .as_deref()
+                .unwrap_or(crate::config::DEFAULT_TYPE),
+        );
     }
     if let Some(r) = &doc.routing {
-        meta.insert("routing".into(), Value::String(r.clone()));
+        body.extend_from_slice(b",\"routing\":");
+        push_json_string(body, r);
     }
-    body.push_str(&json!({ "index": meta }).to_string());
-    body.push('\n');
-    for c in doc.source.trim().chars() {
-        body.push(if c == '\n' || c == '\r' { ' ' } else { c });
-    }
-    body.push('\n');
+    body.extend_from_slice(b"}}\n");
+    push_one_line(body, &doc.source);
+    body.push(b'\n');
 }
 
 /// A batch being filled.
 #[derive(Debug, Default)]
 pub struct Batch {
-    pub body: String,
+    pub body: Vec<u8>,
     pub docs: usize,
     pub source_bytes: u64,
     /// Global doc number of the last document in the batch (the checkpoint moves past it once acknowledged).
     pub last_doc: Option<u64>,
-    /// (index, id) of each document, in order, to report rejected items.
-    pub ids: Vec<(String, String)>,
-    /// Byte offset in `body` where each document's action line starts (to resend a subset).
+    /// Byte offset in `body` where each document's action line starts (to resend a subset, to name an item).
     pub starts: Vec<usize>,
 }
 
@@ -49,27 +79,133 @@ impl Batch {
         self.docs += 1;
         self.source_bytes += doc.source.len() as u64;
         self.last_doc = Some(doc.global_doc);
-        self.ids.push((doc.index.clone(), doc.id.clone()));
     }
 
     pub fn is_full(&self, max_docs: usize, max_bytes: u64) -> bool {
         self.docs >= max_docs || self.body.len() as u64 >= max_bytes
     }
 
+    /// Hands this batch over and leaves an empty one in its place, its body a buffer from `pool` (a sent
+    /// batch's, or a new one) with room for as many bytes as this one: the next batch is most likely the same
+    /// size, so its body is neither allocated afresh nor grown.
+    pub fn take(&mut self, pool: &BodyPool) -> Batch {
+        let mut body = pool.get();
+        body.reserve(self.body.len() + self.body.len() / 8);
+        let starts = Vec::with_capacity(self.starts.len());
+        std::mem::replace(
+            self,
+            Batch {
+                body,
+                starts,
+                ..Batch::default()
+            },
+        )
+    }
+
+    /// The full body as shared bytes, with the offsets of its documents: what the sender sends.
+    pub fn into_body(self) -> BulkBody {
+        BulkBody {
+            bytes: Bytes::from(self.body),
+            starts: self.starts,
+        }
+    }
+}
+
+/// Bodies of sent batches, handed back to the reader for the next batches to fill. A body is a few MB:
+/// allocating one per batch and freeing it on another thread costs page faults and the allocator's
+/// consolidation, and lets memory pile up in the arenas of whichever threads free them. Shared by the reader
+/// thread and the sender, so behind a lock, taken once per batch; it keeps at most `keep` buffers.
+#[derive(Debug, Clone, Default)]
+pub struct BodyPool {
+    free: Arc<Mutex<Vec<Vec<u8>>>>,
+    keep: usize,
+}
+
+impl BodyPool {
+    /// A pool that keeps at most `keep` unused buffers (about the batches a worker holds at once).
+    pub fn new(keep: usize) -> Self {
+        BodyPool {
+            free: Arc::default(),
+            keep,
+        }
+    }
+
+    /// An empty buffer: a returned one when there is one, else a new one.
+    pub fn get(&self) -> Vec<u8> {
+        self.lock().pop().unwrap_or_default()
+    }
+
+    /// Takes a sent batch's body back, when nothing else holds it any more (a copy still held elsewhere, or a
+    /// full pool, simply drops it).
+    pub fn put(&self, body: BulkBody) {
+        let Ok(bytes) = body.bytes.try_into_mut() else {
+            return;
+        };
+        let mut buffer = Vec::from(bytes);
+        buffer.clear();
+        let mut free = self.lock();
+        if free.len() < self.keep {
+            free.push(buffer);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Vec<u8>>> {
+        // The list stays valid whatever a panicking holder did, so a poisoned lock is used as it is.
+        self.free
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A full batch's body, shared by every attempt (cloning it copies nothing).
+#[derive(Debug, Clone)]
+pub struct BulkBody {
+    bytes: Bytes,
+    starts: Vec<usize>,
+}
+
+impl BulkBody {
+    /// Every document's lines.
+    pub fn all(&self) -> Bytes {
+        self.bytes.clone()
+    }
+
+    /// The lines of the document at `position`.
+    fn lines(&self, position: usize) -> Option<&[u8]> {
+        let start = *self.starts.get(position)?;
+        let end = self
+            .starts
+            .get(position + 1)
+            .copied()
+            .unwrap_or(self.bytes.len());
+        self.bytes.get(start..end)
+    }
+
     /// The action and source lines of the documents at `positions` (in that order), for resending the items a
     /// bulk response rejected with 429/5xx. Out-of-range positions are skipped.
-    pub fn subset_body(&self, positions: &[usize]) -> String {
-        let mut out = String::new();
+    pub fn subset(&self, positions: &[usize]) -> Bytes {
+        let mut out = Vec::new();
         for &p in positions {
-            let (Some(&start), end) = (self.starts.get(p), self.starts.get(p + 1)) else {
-                continue;
-            };
-            let end = end.copied().unwrap_or(self.body.len());
-            if let Some(lines) = self.body.get(start..end) {
-                out.push_str(lines);
-            }
+            out.extend_from_slice(self.lines(p).unwrap_or_default());
         }
-        out
+        out.into()
+    }
+
+    /// `(index, id)` of the document at `position`, read back from its action line (to report a rejection).
+    pub fn key(&self, position: usize) -> Option<(String, String)> {
+        #[derive(serde::Deserialize)]
+        struct Action {
+            index: Meta,
+        }
+        #[derive(serde::Deserialize)]
+        struct Meta {
+            _index: String,
+            _id: String,
+        }
+        let lines = self.lines(position)?;
+        let action = &lines[..memchr::memchr(b'\n', lines)?];
+        let Action { index } = serde_json::from_slice(action).ok()?;
+        Some((index._index, index._id))
     }
 }
 
@@ -91,8 +227,34 @@ impl ItemFailure {
     }
 }
 
-/// The failed items of a bulk response, by position (empty when `errors` is false).
-pub fn failures(response: &Value, ids: &[(String, String)]) -> Vec<(usize, ItemFailure)> {
+/// The failed items of a bulk response's JSON text, by position, as [`failures`] finds them. Nearly every
+/// answer says `"errors": false`: its items (a few hundred bytes each, about a tenth of the request) are then
+/// only skipped over, never built into values; an empty answer has no failures; text that is not JSON is an
+/// error.
+pub fn failures_in(
+    response: &[u8],
+    key: impl Fn(usize) -> Option<(String, String)>,
+) -> Result<Vec<(usize, ItemFailure)>, serde_json::Error> {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        #[serde(default)]
+        errors: Value,
+    }
+    if response.trim_ascii().is_empty() {
+        return Ok(Vec::new());
+    }
+    if serde_json::from_slice::<Head>(response)?.errors != true {
+        return Ok(Vec::new());
+    }
+    Ok(failures(&serde_json::from_slice(response)?, key))
+}
+
+/// The failed items of a bulk response, by position (empty when `errors` is false); `key` names the item at a
+/// position (`(index, id)`), asked only for failed items.
+pub fn failures(
+    response: &Value,
+    key: impl Fn(usize) -> Option<(String, String)>,
+) -> Vec<(usize, ItemFailure)> {
     if response["errors"] != true {
         return Vec::new();
     }
@@ -112,7 +274,7 @@ pub fn failures(response: &Value, ids: &[(String, String)]) -> Vec<(usize, ItemF
         if (200..300).contains(&status) {
             continue;
         }
-        let (index, id) = ids.get(i).cloned().unwrap_or_default();
+        let (index, id) = key(i).unwrap_or_default();
         out.push((
             i,
             ItemFailure {
@@ -131,95 +293,5 @@ pub fn failures(response: &Value, ids: &[(String, String)]) -> Vec<(usize, ItemF
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn doc(source: &str) -> SnapshotDocument {
-        SnapshotDocument {
-            index: "i".into(),
-            shard: 0,
-            global_doc: 7,
-            id: "a\"b".into(),
-            doc_type: Some("t".into()),
-            routing: Some("r".into()),
-            source: source.into(),
-        }
-    }
-
-    #[test]
-    fn sources_become_one_line_without_changing_their_content() {
-        let mut body = String::new();
-        append_document(
-            &mut body,
-            &doc("\n\n{\n  \"n\": 12345678901234567890,\n  \"s\": \"x\\ny\", \"f\": 1.10\n}\n\n"),
-            false,
-        );
-        let lines: Vec<&str> = body.lines().collect();
-        assert_eq!(lines.len(), 2);
-        assert_eq!(
-            lines[0],
-            r#"{"index":{"_index":"i","_id":"a\"b","routing":"r"}}"#
-        );
-        assert_eq!(
-            lines[1],
-            r#"{   "n": 12345678901234567890,   "s": "x\ny", "f": 1.10 }"#
-        );
-        let mut typed = String::new();
-        append_document(&mut typed, &doc("{}"), true);
-        assert!(
-            typed.starts_with(r#"{"index":{"_index":"i","_id":"a\"b","_type":"t","routing":"r"}}"#)
-        );
-    }
-
-    #[test]
-    fn batches_close_on_count_or_bytes() {
-        let mut batch = Batch::default();
-        batch.push(&doc("{\"a\":1}"), false);
-        assert!(!batch.is_full(2, 1 << 20));
-        batch.push(&doc("{\"a\":1}"), false);
-        assert!(batch.is_full(2, 1 << 20));
-        assert!(batch.is_full(100, 10));
-        assert_eq!(batch.last_doc, Some(7));
-    }
-
-    #[test]
-    fn a_subset_of_a_batch_is_its_documents_lines() {
-        let mut batch = Batch::default();
-        for n in 0..3 {
-            let mut d = doc(&format!("{{\"n\":{n}}}"));
-            d.id = n.to_string();
-            batch.push(&d, false);
-        }
-        let sub = batch.subset_body(&[2, 0, 9]);
-        let lines: Vec<&str> = sub.lines().collect();
-        assert_eq!(lines.len(), 4);
-        assert!(lines[0].contains(r#""_id":"2""#) && lines[1] == r#"{"n":2}"#);
-        assert!(lines[2].contains(r#""_id":"0""#) && lines[3] == r#"{"n":0}"#);
-        assert_eq!(batch.subset_body(&[0, 1, 2]), batch.body);
-    }
-
-    #[test]
-    fn failed_items_are_classified() {
-        let ids = vec![
-            ("i".to_string(), "1".to_string()),
-            ("i".to_string(), "2".to_string()),
-            ("i".to_string(), "3".to_string()),
-        ];
-        let resp = json!({"errors": true, "items": [
-            {"index": {"status": 201}},
-            {"index": {"status": 400, "error": {"type": "mapper_parsing_exception", "reason": "bad"}}},
-            {"index": {"status": 429, "error": {"type": "es_rejected_execution_exception", "reason": "busy"}}}
-        ]});
-        let f = failures(&resp, &ids);
-        assert_eq!(f.len(), 2);
-        assert_eq!(
-            (f[0].0, f[0].1.id.as_str(), f[0].1.retryable()),
-            (1, "2", false)
-        );
-        assert_eq!(
-            (f[1].0, f[1].1.error_type.as_str(), f[1].1.retryable()),
-            (2, "es_rejected_execution_exception", true)
-        );
-        assert!(failures(&json!({"errors": false, "items": []}), &ids).is_empty());
-    }
-}
+#[path = "bulk_tests.rs"]
+mod tests;

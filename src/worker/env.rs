@@ -7,7 +7,8 @@
 use std::time::Duration;
 
 use crate::config::{
-    Env, Location, Migration, PasswordSource, Sigv4Service, TargetAuth, is_session_name,
+    EmitType, Env, Location, Migration, PasswordSource, Sigv4Service, TargetAuth, TypeMappings,
+    is_session_name,
 };
 use crate::render::worker_env::WorkerVar;
 
@@ -120,6 +121,13 @@ pub fn apply(m: &mut Migration, env: &dyn Env) -> Result<(), EnvError> {
     if let Some(destination) = location(env, WorkerVar::FailedDocuments)? {
         m.worker.failed_documents = Some(destination);
     }
+    if let Some(v) = get(env, WorkerVar::Transforms) {
+        m.transforms = serde_json::from_str(&v).map_err(|_| EnvError {
+            name: WorkerVar::Transforms.name(),
+            value: v,
+            expected: "a JSON list of {\"match\": GLOB, \"jq\": PROGRAM}",
+        })?;
+    }
     if let Some(v) = get(env, WorkerVar::Session) {
         if !is_session_name(v.trim()) {
             return Err(EnvError {
@@ -129,6 +137,30 @@ pub fn apply(m: &mut Migration, env: &dyn Env) -> Result<(), EnvError> {
             });
         }
         m.backfill.session = Some(v.trim().to_string());
+    }
+    if let Some(v) = get(env, WorkerVar::EmitType) {
+        m.target.emit_type = match v.trim() {
+            "auto" => EmitType::Auto,
+            "always" => EmitType::Always,
+            "never" => EmitType::Never,
+            _ => {
+                return Err(EnvError {
+                    name: WorkerVar::EmitType.name(),
+                    value: v,
+                    expected: "auto, always or never (target.emit_type)",
+                });
+            }
+        };
+    }
+    if let Some(v) = get(env, WorkerVar::TypeMappings) {
+        m.source.type_mappings = serde_json::from_str(&v)
+            .map_err(|e| e.to_string())
+            .and_then(|json| TypeMappings::from_json(&json))
+            .map_err(|_| EnvError {
+                name: WorkerVar::TypeMappings.name(),
+                value: v.clone(),
+                expected: "source.type_mappings as JSON: {\"static\": {index: {type: target}}, \"regex\": [{index, type, target}]} with valid regular expressions",
+            })?;
     }
     if let Some(v) = get(env, WorkerVar::TargetInsecureSkipVerify) {
         m.target.tls.insecure_skip_verify = match v.trim() {

@@ -31,13 +31,19 @@ fn configs() -> Vec<Migration> {
             "  failed_documents: s3://my-snapshot-bucket/backfill/orders-2024/failed/\n",
             "",
         );
-    // One with a session, so `BACKFILL_SESSION` round-trips too.
+    // One with a session, type mappings, emit_type and transforms, so their variables round-trip too.
     let none = AWS_EXAMPLE
         .replace(
             "    type: sigv4\n    service: es\n    region: us-east-1\n",
             "    type: none\n",
         )
-        .replace("backfill:\n", "backfill:\n  session: orders-b\n");
+        .replace("backfill:\n", "backfill:\n  session: orders-b\n")
+        .replace(
+            "  indices:",
+            "  type_mappings:\n    static:\n      orders: {order: orders, refund: orders-refunds}\n    regex:\n      - {index: \"(logs-.*)\", type: \"(.*)\", target: \"$1-$2\"}\n  indices:",
+        )
+        .replace("target:\n", "target:\n  emit_type: always\n")
+        + "transforms:\n  - match: \"logs-*\"\n    jq: 'select(.source.level != \"debug\") | .index = \"app-\" + .index'\n  - jq: del(.source.tmp)\n";
     vec![
         parse(AWS_EXAMPLE),
         parse(&basic),
@@ -95,6 +101,9 @@ fn worker_settings(m: &Migration) -> Value {
         "lease_s": m.worker.lease.as_secs(),
         "failed_documents": m.worker.failed_documents,
         "session": m.backfill.session,
+        "type_mappings": m.source.type_mappings,
+        "emit_type": m.target.emit_type,
+        "transforms": m.transforms,
     })
 }
 

@@ -17,6 +17,7 @@
 //! - a fatal error (bulk rejected for good, attempts exhausted, unreadable shard) → the same checkpoint, then
 //!   the error, so a failing shard still keeps its progress.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
@@ -25,7 +26,7 @@ use futures::StreamExt as _;
 use futures::stream::FuturesUnordered;
 use tokio::sync::{mpsc, watch};
 
-use super::bulk::ItemFailure;
+use super::bulk::{BodyPool, ItemFailure};
 use super::failed::FailedDocuments;
 use super::pipeline::AckTracker;
 use super::reader::{Read, ReadResult, joined, spawn_reader};
@@ -78,6 +79,8 @@ enum Stop {
 /// a successor re-sends everything after the checkpoint, so later batches are not claimed twice).
 struct ItemState {
     tracker: AckTracker,
+    /// Documents of each type `source.type_mappings` leaves out, in acknowledged batches (logged once per item).
+    skipped: BTreeMap<String, u64>,
 }
 
 /// Sends `read`'s documents (a batch of none is acknowledged at once); returns the result with the batch's
@@ -86,7 +89,7 @@ async fn send_read<T: JsonTransport>(
     sender: &Sender<'_, T>,
     seq: u64,
     read: Read,
-) -> (BatchResult, Vec<ItemFailure>) {
+) -> (BatchResult, Vec<ItemFailure>, BTreeMap<String, u64>) {
     let result = if read.batch.docs == 0 {
         BatchResult {
             seq,
@@ -100,14 +103,14 @@ async fn send_read<T: JsonTransport>(
     } else {
         sender.send(seq, read.batch).await
     };
-    (result, read.unusable)
+    (result, read.unusable, read.skipped)
 }
 
 /// Folds one finished batch in: what the target rejected and the documents that could not be sent are the
 /// batch's failed documents. `Some` when the item must stop.
 fn settle(
     id: &WorkItemId,
-    (result, unusable): (BatchResult, Vec<ItemFailure>),
+    (result, unusable, skipped): (BatchResult, Vec<ItemFailure>, BTreeMap<String, u64>),
     state: &mut ItemState,
     out: &mut Outputs<'_, '_>,
 ) -> Option<Stop> {
@@ -150,6 +153,10 @@ fn settle(
                     first.reason
                 ));
             }
+            out.stats.skipped_by_configuration += skipped.values().sum::<u64>();
+            for (doc_type, n) in skipped {
+                *state.skipped.entry(doc_type).or_default() += n;
+            }
             out.stats.documents += indexed;
             out.stats.source_bytes += result.source_bytes;
             out.stats.failed_documents += rejected;
@@ -161,6 +168,24 @@ fn settle(
             Some(Stop::Fatal(WorkerError::Bulk { attempts, source }))
         }
     }
+}
+
+/// Says how many documents of the item's acknowledged batches were not migrated because their type is left
+/// out by `source.type_mappings`: never silent, once per item (and in the worker's final counts).
+fn log_skipped(id: &WorkItemId, skipped: &BTreeMap<String, u64>, out: &mut Outputs<'_, '_>) {
+    if skipped.is_empty() {
+        return;
+    }
+    let by_type: Vec<String> = skipped
+        .iter()
+        .map(|(t, n)| format!("{n} of type {t}"))
+        .collect();
+    out.reporter.log(&format!(
+        "work item {}: {} document(s) not migrated, skipped by configuration (source.type_mappings leaves their type out): {}",
+        id.to_id(),
+        skipped.values().sum::<u64>(),
+        by_type.join(", ")
+    ));
 }
 
 /// Migrates one held item until it completes or is handed off.
@@ -183,6 +208,8 @@ pub async fn migrate_item<T: JsonTransport>(
     let max_in_flight = (w.options.max_connections as usize).max(1);
     let (tx, mut rx) = mpsc::channel::<ReadResult>(max_in_flight.max(2));
     let verified = Arc::new(AtomicU64::new(id.starting_doc));
+    // Every batch body in circulation: queued, in flight, and the one being filled.
+    let pool = BodyPool::new(max_in_flight.max(2) + max_in_flight + 1);
     let mut reader = Some(spawn_reader(
         w.source,
         w.options,
@@ -190,6 +217,7 @@ pub async fn migrate_item<T: JsonTransport>(
         id,
         tx,
         verified.clone(),
+        pool.clone(),
     ));
     let sender = Sender {
         transport: w.transport,
@@ -197,9 +225,11 @@ pub async fn migrate_item<T: JsonTransport>(
         clock: w.clock,
         deadline,
         shutdown: w.shutdown.clone(),
+        pool,
     };
     let mut state = ItemState {
         tracker: AckTracker::new(id.starting_doc),
+        skipped: BTreeMap::new(),
     };
     let mut inflight = FuturesUnordered::new();
     let mut shutdown = w.shutdown.clone();
@@ -243,6 +273,7 @@ pub async fn migrate_item<T: JsonTransport>(
         }
     };
     if let Stop::Done = stop {
+        log_skipped(id, &state.skipped, out);
         if let Some(location) = out.failed.finish_item(id).await? {
             out.reporter.log(&format!(
                 "rejected documents of {} written to {location}",
@@ -270,6 +301,7 @@ pub async fn migrate_item<T: JsonTransport>(
     })
     .await;
     drop(inflight);
+    log_skipped(id, &state.skipped, out);
     if let Some(handle) = reader.take() {
         // The reader checks the checksum of the rest of the file it was in, so the checkpoint may pass the
         // documents sent from it; past the grace it is abandoned and the checkpoint stays below them.
@@ -397,6 +429,7 @@ mod tests {
         };
         let mut state = ItemState {
             tracker: AckTracker::new(0),
+            skipped: BTreeMap::new(),
         };
         state.tracker.verified_below(u64::MAX);
         let (first, second) = (state.tracker.dispatch(9), state.tracker.dispatch(19));
@@ -406,6 +439,7 @@ mod tests {
             (
                 acked(second, 9, Vec::new(), BatchEnd::HandOff),
                 vec![sourceless(10)],
+                BTreeMap::new(),
             ),
             &mut state,
             &mut out,
@@ -426,12 +460,17 @@ mod tests {
             (
                 acked(first, 8, vec![target], BatchEnd::Acked),
                 vec![sourceless(0), sourceless(5)],
+                BTreeMap::from([("refund".to_string(), 2)]),
             ),
             &mut state,
             &mut out,
         );
         assert!(settled.is_none());
         assert_eq!((out.stats.documents, out.stats.failed_documents), (7, 3));
+        assert_eq!(
+            out.stats.skipped_by_configuration, 2,
+            "documents of a type left out are counted apart, neither sent nor failed"
+        );
         assert_eq!(
             state.tracker.checkpoint(),
             10,

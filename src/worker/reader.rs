@@ -4,13 +4,16 @@
 //! the batch is acknowledged, so the checkpoint never passes it unrecorded). Every failure to read goes over the
 //! channel as a typed [`SnapshotError`]; a thread that ends without finishing the shard is caught by [`joined`].
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::mpsc;
 
-use super::bulk::{Batch, ItemFailure};
+use super::bulk::{Batch, BodyPool, ItemFailure};
+use super::transform::transformed;
 use super::types::{Source, WorkerError, WorkerOptions};
+use crate::config::{DEFAULT_TYPE, Route, TypeMappings};
 use crate::coordination::lease::WorkItemId;
 use crate::snapshot::{DocumentError, IndexInfo, SnapshotError, UnusableDocument};
 
@@ -21,6 +24,8 @@ pub struct Read {
     pub batch: Batch,
     /// Documents that cannot become bulk actions, as failures of this batch (`status` 0: never sent).
     pub unusable: Vec<ItemFailure>,
+    /// Documents of a type `source.type_mappings` leaves out, by type: read and not sent, never failed.
+    pub skipped: BTreeMap<String, u64>,
     /// Global doc number of the last document read into it, sent or not: the checkpoint moves past it once
     /// the batch is acknowledged (and its stored fields verified).
     pub last_doc: Option<u64>,
@@ -31,7 +36,42 @@ pub struct Read {
 
 impl Read {
     fn is_full(&self, max_docs: usize, max_bytes: u64) -> bool {
-        self.batch.is_full(max_docs, max_bytes) || self.unusable.len() >= max_docs
+        self.batch.is_full(max_docs, max_bytes)
+            || self.unusable.len() >= max_docs
+            || self.skipped.values().sum::<u64>() >= max_docs as u64
+    }
+
+    /// This read, handed over whole; what stays is empty, its batch body from `pool` (a sent body reused).
+    fn take(&mut self, pool: &BodyPool) -> Read {
+        Read {
+            batch: self.batch.take(pool),
+            unusable: std::mem::take(&mut self.unusable),
+            skipped: std::mem::take(&mut self.skipped),
+            last_doc: self.last_doc.take(),
+            verified_below: self.verified_below,
+        }
+    }
+}
+
+/// Where the documents of one index go, by type (`source.type_mappings`), each type looked up once.
+struct Router {
+    index: String,
+    mappings: TypeMappings,
+    known: HashMap<Option<String>, Route>,
+}
+
+impl Router {
+    /// The target index of `doc_type`'s documents, or `None` when the configuration leaves the type out.
+    fn target(&mut self, doc_type: &Option<String>) -> Option<&str> {
+        let (index, mappings) = (&self.index, &self.mappings);
+        let route = self
+            .known
+            .entry(doc_type.clone())
+            .or_insert_with(|| mappings.route(index, doc_type.as_deref()).0);
+        match route {
+            Route::To(target) => Some(target),
+            Route::Skipped => None,
+        }
     }
 }
 
@@ -64,6 +104,7 @@ pub fn spawn_reader(
     id: &WorkItemId,
     tx: mpsc::Sender<ReadResult>,
     verified: Arc<AtomicU64>,
+    pool: BodyPool,
 ) -> tokio::task::JoinHandle<()> {
     let repository = source.repository.clone();
     let snapshot = source.snapshot.clone();
@@ -73,6 +114,13 @@ pub fn spawn_reader(
         options.batch_max_bytes,
         options.emit_type,
     );
+    let mut router = (!options.type_mappings.is_empty()).then(|| Router {
+        index: index.name.clone(),
+        mappings: options.type_mappings.clone(),
+        known: HashMap::new(),
+    });
+    // Decided once per item: an index no rule matches keeps the byte-exact path.
+    let chain = options.transforms.chain_for(&index.name);
     tokio::task::spawn_blocking(move || {
         let send = |b: ReadResult| tx.blocking_send(b).is_ok();
         let open = match repository.open_shard(&snapshot, &index, shard) {
@@ -86,9 +134,31 @@ pub fn spawn_reader(
         let mut documents = open.documents(from);
         while let Some(doc) = documents.next() {
             match doc {
-                Ok(doc) => {
+                Ok(mut doc) => {
                     read.last_doc = Some(doc.global_doc);
-                    read.batch.push(&doc, emit_type);
+                    let routed = match router.as_mut().map(|r| r.target(&doc.doc_type)) {
+                        None => true,
+                        Some(Some(target)) => {
+                            doc.index = target.to_string();
+                            true
+                        }
+                        Some(None) => {
+                            let doc_type = doc.doc_type.as_deref().unwrap_or(DEFAULT_TYPE);
+                            *read.skipped.entry(doc_type.to_string()).or_default() += 1;
+                            false
+                        }
+                    };
+                    // Type mapping first, then the transforms chosen by the source index's name.
+                    if routed && chain.is_empty() {
+                        read.batch.push(&doc, emit_type);
+                    } else if routed {
+                        match transformed(&chain, &doc) {
+                            Ok(outputs) => {
+                                outputs.iter().for_each(|d| read.batch.push(d, emit_type))
+                            }
+                            Err(failed) => read.unusable.push(failed),
+                        }
+                    }
                 }
                 Err(DocumentError::Unusable(doc)) => {
                     read.last_doc = Some(doc.global_doc);
@@ -101,7 +171,7 @@ pub fn spawn_reader(
             }
             read.verified_below = documents.verified_below();
             verified.store(read.verified_below, Ordering::Release);
-            if read.is_full(max_docs, max_bytes) && !send(Ok(std::mem::take(&mut read))) {
+            if read.is_full(max_docs, max_bytes) && !send(Ok(read.take(&pool))) {
                 // The worker stopped listening (a handoff): let it checkpoint past what it sent.
                 if documents.verify_open_segment().is_ok() {
                     verified.store(documents.verified_below(), Ordering::Release);

@@ -6,7 +6,7 @@
 
 use tokio::sync::watch;
 
-use super::bulk::{self, Batch, ItemFailure};
+use super::bulk::{self, Batch, BodyPool, BulkBody, ItemFailure};
 use super::retry::{Next, RetryPolicy};
 use crate::cluster::transport::{Body, JsonTransport, Method, TransportError};
 use crate::time::{Clock, Timestamp};
@@ -20,6 +20,8 @@ pub struct Sender<'a, T: JsonTransport> {
     pub deadline: Timestamp,
     /// Set on SIGTERM: stop retrying at once.
     pub shutdown: watch::Receiver<bool>,
+    /// Where a sent batch's body goes back to, for the reader to fill again.
+    pub pool: BodyPool,
 }
 
 /// How a batch ended.
@@ -72,30 +74,49 @@ impl<T: JsonTransport> Sender<'_, T> {
             rejected: Vec::new(),
             end: BatchEnd::Acked,
         };
-        let mut pending: Vec<usize> = (0..batch.docs).collect();
+        let docs = batch.docs;
+        let body = batch.into_body();
+        result.end = self.send_body(&body, docs, &mut result).await;
+        self.pool.put(body);
+        result
+    }
+
+    /// The attempts of [`Sender::send`]: counts requests, retries and rejections into `result`, returns how
+    /// the batch ended.
+    async fn send_body(&self, body: &BulkBody, docs: usize, result: &mut BatchResult) -> BatchEnd {
+        let mut pending: Vec<usize> = (0..docs).collect();
         let mut shutdown = self.shutdown.clone();
         let mut attempts = 0u32;
         loop {
             attempts += 1;
             result.requests += 1;
-            let body = if pending.len() == batch.docs {
-                batch.body.clone()
+            let bytes = if pending.len() == docs {
+                body.all()
             } else {
-                batch.subset_body(&pending)
+                body.subset(&pending)
             };
             let error = match self
                 .transport
-                .send(Method::Post, "/_bulk", Some(Body::Ndjson(body)))
+                .send_raw(Method::Post, "/_bulk", Some(Body::Ndjson(bytes)))
                 .await
             {
                 Ok(resp) => {
-                    let ids: Vec<(String, String)> = pending
-                        .iter()
-                        .filter_map(|&p| batch.ids.get(p).cloned())
-                        .collect();
+                    let failures = match bulk::failures_in(&resp.body, |i| {
+                        pending.get(i).and_then(|&p| body.key(p))
+                    }) {
+                        Ok(failures) => failures,
+                        Err(e) => {
+                            let source = TransportError::Decode {
+                                url: self.transport.url().to_string(),
+                                path: "/_bulk".into(),
+                                message: e.to_string(),
+                            };
+                            return BatchEnd::Failed { attempts, source };
+                        }
+                    };
                     let mut again = Vec::new();
                     let mut last = None;
-                    for (pos, failure) in bulk::failures(&resp.body, &ids) {
+                    for (pos, failure) in failures {
                         if failure.retryable() {
                             again.extend(pending.get(pos).copied());
                             last = Some(failure);
@@ -104,7 +125,7 @@ impl<T: JsonTransport> Sender<'_, T> {
                         }
                     }
                     let Some(last) = last else {
-                        return result;
+                        return BatchEnd::Acked;
                     };
                     pending = again;
                     TransportError::Http {
@@ -121,13 +142,11 @@ impl<T: JsonTransport> Sender<'_, T> {
                 }
                 Err(e) if retryable(&e) => e,
                 Err(source) => {
-                    result.end = BatchEnd::Failed { attempts, source };
-                    return result;
+                    return BatchEnd::Failed { attempts, source };
                 }
             };
             if *shutdown.borrow() {
-                result.end = BatchEnd::HandOff;
-                return result;
+                return BatchEnd::HandOff;
             }
             let jitter = rand::random::<f64>();
             match self
@@ -139,21 +158,18 @@ impl<T: JsonTransport> Sender<'_, T> {
                     tokio::select! {
                         _ = tokio::time::sleep(wait) => {}
                         _ = shutdown.changed() => {
-                            result.end = BatchEnd::HandOff;
-                            return result;
+                            return BatchEnd::HandOff;
                         }
                     }
                 }
                 Next::HandOff => {
-                    result.end = BatchEnd::HandOff;
-                    return result;
+                    return BatchEnd::HandOff;
                 }
                 Next::GiveUp => {
-                    result.end = BatchEnd::Failed {
+                    return BatchEnd::Failed {
                         attempts,
                         source: error,
                     };
-                    return result;
                 }
             }
         }

@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use super::failed::FailedDocumentsError;
 use super::retry::RetryPolicy;
+use super::transform::Transforms;
 use crate::cluster::transport::TransportError;
-use crate::config::{AwsSettings, Location};
+use crate::config::{AwsSettings, Location, TypeMappings};
 use crate::coordination::coordinator::CoordinationError;
 use crate::coordination::identity::Identity;
 use crate::coordination::ownership::OwnershipError;
@@ -32,8 +33,10 @@ pub struct WorkerOptions {
     pub lease_seconds: u64,
     pub batch_max_docs: usize,
     pub batch_max_bytes: u64,
-    /// Send `_type` in bulk actions (targets before Elasticsearch 7).
+    /// Send `_type` in bulk actions (targets before Elasticsearch 7): the document's type, else `_doc`.
     pub emit_type: bool,
+    /// `source.type_mappings`: the target index of each document's type, or none (not migrated).
+    pub type_mappings: TypeMappings,
     /// Hand off when this fraction of the lease is left (upstream: 25%).
     pub handoff_fraction: f64,
     /// Bulk requests in flight at once.
@@ -44,6 +47,8 @@ pub struct WorkerOptions {
     pub failed_documents: Option<Location>,
     /// `aws.profile` and `aws.region`, for an S3 failed-documents destination.
     pub aws: AwsSettings,
+    /// `transforms`, compiled once for the run (none: every document keeps the byte-exact path).
+    pub transforms: Transforms,
 }
 
 /// The snapshot this worker reads.
@@ -74,6 +79,8 @@ pub struct WorkerStats {
     pub retries: u64,
     /// Failed documents: rejected by the target for good, or not sendable (no `_source`, undecodable).
     pub failed_documents: u64,
+    /// Documents of a type `source.type_mappings` leaves out: read, not sent, not failed.
+    pub skipped_by_configuration: u64,
     pub lease_handoffs: u64,
 }
 
@@ -105,6 +112,10 @@ pub enum WorkerError {
     ClockSkew { skew_s: i64, max_s: i64 },
     #[error("checking the target's clock: {0}")]
     ClockCheck(#[source] TransportError),
+    #[error(
+        "asking the target its version (GET /) to decide `_type` in bulk actions (target.emit_type: always or never skips this): {0}"
+    )]
+    TargetVersion(#[source] TransportError),
     #[error(transparent)]
     FailedDocuments(#[from] FailedDocumentsError),
     /// The working state is not this migration's (or could not be claimed); nothing was written. A refusal
@@ -119,7 +130,9 @@ impl WorkerError {
     pub fn is_refused_credentials(&self) -> bool {
         let transport = match self {
             WorkerError::Coordination(CoordinationError::Transport(e)) => e,
-            WorkerError::Bulk { source, .. } | WorkerError::ClockCheck(source) => source,
+            WorkerError::Bulk { source, .. }
+            | WorkerError::ClockCheck(source)
+            | WorkerError::TargetVersion(source) => source,
             _ => return false,
         };
         matches!(transport, TransportError::Unauthorized { .. })

@@ -118,6 +118,7 @@ fn target(endpoint: &str, auth: TargetAuth) -> Target {
         endpoint: endpoint.to_string(),
         auth,
         tls: Tls::default(),
+        emit_type: Default::default(),
         aws: Default::default(),
     }
 }
@@ -689,6 +690,7 @@ async fn tls_trusts_the_ca_file_verifies_by_default_and_reports_insecure() {
         endpoint: server.url.clone(),
         auth: TargetAuth::None,
         tls,
+        emit_type: Default::default(),
         aws: Default::default(),
     };
     let env = MapEnv::default();

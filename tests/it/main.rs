@@ -33,6 +33,8 @@ mod snapshot_fixtures;
 mod snapshot_pipe;
 mod snapshot_s3;
 mod status_osmem;
+mod transforms_e2e;
+mod type_mappings;
 mod worker_corrupt_snapshot;
 mod worker_data_path;
 mod worker_faults;

@@ -77,7 +77,7 @@ pub async fn put_docs(t: &Client, session: Option<&str>, docs: &[(String, Value)
             .send(
                 Method::Post,
                 &format!("/{index}/_bulk?refresh=true"),
-                Some(Body::Ndjson(body)),
+                Some(Body::Ndjson(body.into())),
             )
             .await
             .unwrap();

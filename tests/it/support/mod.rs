@@ -4,6 +4,8 @@
 //! `.venv` at the repository root). A missing venv is a loud failure, never a silent skip.
 #![allow(dead_code)]
 
+pub mod es6_proxy;
+
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

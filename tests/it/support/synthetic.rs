@@ -192,8 +192,22 @@ pub fn write_sourceless_shard(
     sourceless_every: usize,
     nested_every: usize,
 ) -> Value {
-    let program =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/support/java/SourcelessShard.java");
+    let args = [docs, sourceless_every, nested_every].map(|n| n.to_string());
+    run_lucene8_program("SourcelessShard.java", shard_dir, &args)
+}
+
+/// Writes one Lucene 8 shard shaped like an Elasticsearch 5.x multi-type index (`support/java/
+/// MultiTypeShard.java`, real Lucene; documents carry `_uid` `type#id`): `order#i` for `i` in `0..docs`,
+/// `refund#i` for even `i` (the same ids), `note#i` for `i % 5 == 0`. Returns the count per type.
+pub fn write_multi_type_shard(shard_dir: &Path, docs: usize) -> Value {
+    run_lucene8_program("MultiTypeShard.java", shard_dir, &[docs.to_string()])
+}
+
+/// Runs `support/java/<program>` on Debian's Lucene 8 with the shard directory and `args`; its one JSON line.
+fn run_lucene8_program(program: &str, shard_dir: &Path, args: &[String]) -> Value {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/it/support/java")
+        .join(program);
     assert!(
         Path::new(DEBIAN_LUCENE8_JAR).is_file(),
         "{DEBIAN_LUCENE8_JAR} is missing: install liblucene8-java (scripts/test does)"
@@ -201,10 +215,44 @@ pub fn write_sourceless_shard(
     let report = run(
         Command::new("java")
             .args(["-cp", DEBIAN_LUCENE8_JAR])
-            .arg(program)
+            .arg(source)
             .arg(shard_dir)
-            .args([docs, sourceless_every, nested_every].map(|n| n.to_string())),
-        "SourcelessShard.java",
+            .args(args),
+        program,
     );
-    serde_json::from_slice(&report).expect("SourcelessShard reports one JSON line")
+    serde_json::from_slice(&report).expect("the program reports one JSON line")
+}
+
+/// [`make_snapshot`] for indices whose mapping holds several types (Elasticsearch 5.x style, `mappings`: a
+/// JSON object of type → body). `make-snapshot` accepts one type only, so this runs it with that one check
+/// lifted (everything else, the metadata blobs included, is the tool's own writing) and fails loudly if the
+/// check is no longer where it was.
+pub fn make_multi_type_snapshot(
+    out: &Path,
+    snapshot: &str,
+    indices: &[(&str, Vec<PathBuf>)],
+    mappings: &Path,
+) {
+    const LIFT: &str = "import sys\npath = sys.argv[1]\nsrc = open(path, encoding='utf-8').read()\n\
+        check = 'len(mappings) == 1'\nassert src.count(check) == 1, 'make-snapshot changed: ' + check\n\
+        sys.argv = ['make-snapshot'] + sys.argv[2:]\n\
+        exec(compile(src.replace(check, 'len(mappings) >= 1'), path, 'exec'), {'__name__': '__main__'})\n";
+    let mut command = Command::new("python3");
+    command
+        .args(["-c", LIFT])
+        .arg(tool("make-snapshot"))
+        .args([
+            "--out",
+            &out.display().to_string(),
+            "--snapshot",
+            snapshot,
+            "--version",
+            "es7",
+        ])
+        .args(["--mappings", &mappings.display().to_string()]);
+    for (name, dirs) in indices {
+        let dirs: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+        command.args(["--index", &format!("{name}:{}", dirs.join(","))]);
+    }
+    run(&mut command, "make-snapshot (several mapping types)");
 }

@@ -1,0 +1,167 @@
+//! `transforms` end to end on the local platform (issue #16, item 4): `apply --wait` with two workers from a
+//! synthetic snapshot into osmem-server, with three rules — one renames its index and adds a field, one filters
+//! documents out, one raises a jq error on some documents. The renamed documents land under the new name with
+//! the field, the filtered ones are absent, the erroring ones are failed documents with jq's message (the rest
+//! of their shard migrated), and `snapshot docs --transformed` previews the same documents.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use crate::local_e2e::{Migration, wait_until};
+use crate::support;
+use crate::synthetic::{self, ExpectedDoc, SyntheticSnapshot};
+
+const RENAME: &str = r#".index = "app-" + .index | .source.migrated_by = "backfill""#;
+const FILTER: &str = r#"select(.id | test("[05]$") | not)"#;
+const ERROR: &str = r#"if (.id | endswith("7")) then error("no sevens: \(.id)") else . end"#;
+
+fn write_config(m: &Migration, snap: &SyntheticSnapshot, target: &str) {
+    // Single-quoted YAML: a `'` inside would be doubled; these programs have none.
+    let yaml = format!(
+        "version: 1\nname: {}\nsource:\n  repository: {}\n  snapshot: {}\ntarget:\n  endpoint: {target}\n\
+         backfill:\n  state: running\n  workers: 2\n  stop_timeout: 30s\n\
+         worker:\n  lease: 1m\n  failed_documents: failed\n  batch:\n    max_docs: 50\n\
+         transforms:\n  - match: \"logs\"\n    jq: '{RENAME}'\n  - match: \"met*\"\n    jq: '{FILTER}'\n  - match: events\n    jq: '{ERROR}'\n",
+        m.name,
+        snap.repository.display(),
+        snap.snapshot,
+    );
+    std::fs::write(m.config(), yaml).expect("write config");
+}
+
+fn source_of(doc: &ExpectedDoc) -> Value {
+    serde_json::from_str(&doc.source).expect("source json")
+}
+
+fn ids(docs: &[&ExpectedDoc]) -> BTreeSet<String> {
+    docs.iter().map(|d| d.id.clone()).collect()
+}
+
+#[test]
+fn transforms_rename_filter_and_fail_documents_in_a_local_migration() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let snap = synthetic::build(
+        tmp.path(),
+        &[("logs", 1, 120), ("metrics", 2, 100), ("events", 1, 150)],
+    );
+    let osmem = support::Osmem::start();
+    let m = Migration::new("e2e-jq", &snap, &osmem.url);
+    write_config(&m, &snap, &osmem.url);
+    let target = osmem.url.as_str();
+
+    let text = m.ok(&["validate"]);
+    assert!(text.contains("ok"), "{text}");
+
+    // The preview shows what would be sent: the renamed index and the added field.
+    let preview = m.ok(&[
+        "snapshot",
+        "docs",
+        &snap.snapshot,
+        "logs",
+        "--transformed",
+        "--limit",
+        "3",
+    ]);
+    let lines: Vec<Value> = preview
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).expect("preview line"))
+        .collect();
+    assert_eq!(lines.len(), 3, "{preview}");
+    for line in &lines {
+        assert_eq!(line["_index"], "app-logs", "{line}");
+        assert_eq!(line["_source"]["migrated_by"], "backfill", "{line}");
+    }
+
+    let text = m.ok(&["apply", "--auto-approve", "--wait", "--wait-timeout", "5m"]);
+    assert!(text.contains("Backfill Completed"), "{text}");
+
+    // Renamed, with the added field; nothing under the old name.
+    let logs = &snap.expected["logs"];
+    assert_eq!(support::doc_count(target, "app-logs"), logs.len() as u64);
+    assert_eq!(support::doc_count(target, "logs"), 0);
+    for doc in logs.iter().step_by(13) {
+        let got = support::get_json(&format!(
+            "{target}/app-logs/_doc/{}",
+            support::encode(&doc.id)
+        ));
+        let mut want = source_of(doc);
+        want["migrated_by"] = "backfill".into();
+        assert_eq!(got["_source"], want, "app-logs/{}", doc.id);
+    }
+
+    // Filtered: only the documents the program kept.
+    let metrics: Vec<&ExpectedDoc> = snap.expected["metrics"].iter().collect();
+    let kept: Vec<&ExpectedDoc> = metrics
+        .iter()
+        .copied()
+        .filter(|d| !(d.id.ends_with('0') || d.id.ends_with('5')))
+        .collect();
+    assert!(
+        kept.len() < metrics.len() && !kept.is_empty(),
+        "the filter must keep some and drop some"
+    );
+    assert_eq!(support::doc_count(target, "metrics"), kept.len() as u64);
+    for doc in metrics.iter().step_by(11) {
+        let got = support::get_json(&format!(
+            "{target}/metrics/_doc/{}",
+            support::encode(&doc.id)
+        ));
+        assert_eq!(
+            got["found"] == true,
+            kept.iter().any(|k| k.id == doc.id),
+            "metrics/{}",
+            doc.id
+        );
+    }
+
+    // Erroring: the others migrated untouched; each failing one is a failed document with jq's message.
+    let events: Vec<&ExpectedDoc> = snap.expected["events"].iter().collect();
+    let (failing, sent): (Vec<&ExpectedDoc>, Vec<&ExpectedDoc>) =
+        events.iter().copied().partition(|d| d.id.ends_with('7'));
+    assert!(
+        !failing.is_empty() && !sent.is_empty(),
+        "some documents must fail"
+    );
+    assert_eq!(support::doc_count(target, "events"), sent.len() as u64);
+    for doc in sent.iter().step_by(17) {
+        let got = support::get_json(&format!(
+            "{target}/events/_doc/{}",
+            support::encode(&doc.id)
+        ));
+        assert_eq!(got["_source"], source_of(doc), "events/{}", doc.id);
+    }
+    let failed_dir = m.dir.path().join("failed");
+    let mut recorded = Vec::new();
+    wait_until(
+        "failed-documents files",
+        std::time::Duration::from_secs(10),
+        || failed_dir.exists(),
+    );
+    for entry in std::fs::read_dir(&failed_dir).expect("failed documents directory") {
+        let text = std::fs::read_to_string(entry.expect("entry").path()).expect("file");
+        recorded.extend(
+            text.lines()
+                .map(|l| serde_json::from_str::<Value>(l).expect("line")),
+        );
+    }
+    let recorded_ids: BTreeSet<String> = recorded
+        .iter()
+        .map(|l| l["id"].as_str().expect("id").to_string())
+        .collect();
+    assert_eq!(recorded_ids, ids(&failing));
+    assert_eq!(recorded.len(), failing.len(), "each failing document once");
+    for line in &recorded {
+        assert_eq!(line["index"], "events", "{line}");
+        assert_eq!(line["error_type"], "transform_error", "{line}");
+        let id = line["id"].as_str().expect("id");
+        let reason = line["reason"].as_str().expect("reason");
+        assert!(
+            reason.ends_with(&format!("transform 3: jq: no sevens: {id}")),
+            "{line}"
+        );
+    }
+    let status = m.status();
+    assert_eq!(status["failed_documents"], failing.len(), "{status}");
+}
