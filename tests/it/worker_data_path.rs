@@ -179,7 +179,13 @@ fn skewed_target() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
                 .expect("clock")
                 .as_secs()
                 - 3_600;
-            let (status, body) = if request_line.contains("/_cat/health") {
+            let (status, body) = if request_line.starts_with("GET / ") {
+                // The version, which decides `_type` in bulk actions: an OpenSearch 2 target (none).
+                (
+                    "200 OK",
+                    r#"{"version":{"distribution":"opensearch","number":"2.11.1"}}"#.to_string(),
+                )
+            } else if request_line.contains("/_cat/health") {
                 (
                     "200 OK",
                     format!(r#"[{{"epoch":"{epoch}","status":"green"}}]"#),
