@@ -4,6 +4,7 @@
 //! the supervisor stops a permanent crash loop by itself and a fixed source then completes; a transient crash
 //! loop is `Failing` and keeps restarting.
 
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -21,8 +22,12 @@ fn stored_fields_blobs(snap: &SyntheticSnapshot) -> Vec<PathBuf> {
             }
             for blob in std::fs::read_dir(shard.path()).expect("shard").flatten() {
                 let name = blob.file_name().to_string_lossy().to_string();
-                let bytes = std::fs::read(blob.path()).expect("blob");
-                let head = String::from_utf8_lossy(&bytes[..bytes.len().min(64)]).to_string();
+                // The header is enough: Lucene's codec name sits in the first bytes.
+                let mut head = Vec::with_capacity(64);
+                std::fs::File::open(blob.path())
+                    .and_then(|f| f.take(64).read_to_end(&mut head))
+                    .expect("blob header");
+                let head = String::from_utf8_lossy(&head).to_string();
                 if name.starts_with("__") && head.contains("StoredFields") && head.contains("Data")
                 {
                     blobs.push(blob.path());
