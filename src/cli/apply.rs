@@ -14,11 +14,11 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use crate::cli::Context;
-use crate::cli::ownership;
 use crate::cli::platforms::{
     self, Platform, approve, make_plan, require_approval_possible, with_platform,
 };
 use crate::config::Migration;
+use crate::config::ProcessEnv;
 use crate::converge::SettleOptions;
 use crate::converge::ports::Fleet;
 use crate::exit::Outcome;
@@ -81,7 +81,7 @@ async fn deploy<S: Stacks, F: Fleet + Clone>(
     fleet: &F,
 ) -> anyhow::Result<Outcome> {
     let options = preflight::Options::default();
-    let check = ownership::preflight(ctx, m, &options);
+    let check = preflight::check(m, &ProcessEnv, &options);
     let plan = match &args.plan {
         Some(path) => {
             let report = check.await;

@@ -1,21 +1,15 @@
 //! Shared glue for the working state's owner: the one place the declared identity is computed from
 //! migration.yaml and the snapshot metadata, the working-state index a migration uses (`backfill.session`),
-//! and the check `plan` and `apply` run before they change anything.
-
-use std::time::Duration;
+//! and the check `status`, `destroy` and the converge loop run (`plan` and `apply` have it in the preflight).
 
 use anyhow::Context as _;
 
-use crate::cli::Context;
-use crate::cli::platforms;
-use crate::cluster::RetryPolicy;
 use crate::cluster::transport::JsonTransport;
-use crate::config::{Migration, ProcessEnv};
+use crate::config::Migration;
 use crate::converge::working_state::OwnerGate;
 use crate::coordination::identity::Identity;
-use crate::coordination::ownership::{self, OwnershipCheck, WorkingStateRefusal};
+use crate::coordination::ownership::{self, OwnershipCheck};
 use crate::coordination::progress::working_state_index;
-use crate::preflight::{self, Preflight, Problem, ProblemKind, Warning};
 use crate::snapshot::{self, IndexInfo, Repository, SnapshotInfo};
 
 /// The working-state index of `m`: `.migrations_working_state[_<backfill.session>]`.
@@ -25,11 +19,7 @@ pub(crate) fn state_index(m: &Migration) -> String {
 
 /// The identity migration.yaml alone declares (the snapshot not read).
 pub(crate) fn declared_identity(m: &Migration) -> Identity {
-    Identity::new(
-        &m.name,
-        &m.source.repository.to_string(),
-        &m.source.snapshot,
-    )
+    Identity::declared_by(m)
 }
 
 /// The full declared identity: the file's names with the snapshot's uuid and the digest of the selected
@@ -41,17 +31,8 @@ pub(crate) fn resolved_identity(
 ) -> Identity {
     declared_identity(m).resolved(
         &snapshot.uuid,
-        selected.iter().map(|i| (i.name.as_str(), index_uuid(i))),
+        selected.iter().map(|i| (i.name.as_str(), i.uuid())),
     )
-}
-
-fn index_uuid(index: &IndexInfo) -> &str {
-    index
-        .settings
-        .get("index.uuid")
-        .or_else(|| index.settings.pointer("/index/uuid"))
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or(&index.id)
 }
 
 /// Reads the snapshot's metadata (only the selected indices') and resolves the declared identity.
@@ -99,81 +80,4 @@ pub(crate) async fn check<T: JsonTransport>(
     })
     .await
     .with_context(|| format!("cannot read whose working state {index} is"))
-}
-
-/// How long `plan` and `apply` wait to learn whose working state the target holds (the snapshot's metadata
-/// may be read to decide).
-const OWNER_CHECK_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The preflight of `plan` and `apply`, with whose working state the target holds folded in, so every problem
-/// is listed at once: another migration's (or an unrecorded) working state is a problem naming the owner and
-/// both ways out; a comparison made without the snapshot is a warning; a check that could not run is said.
-pub(crate) async fn preflight(
-    ctx: &Context,
-    m: &Migration,
-    options: &preflight::Options,
-) -> Preflight {
-    let (mut report, owner) = tokio::join!(
-        preflight::check(m, &ProcessEnv, options),
-        owner_check(ctx, m, options.offline)
-    );
-    let index = state_index(m);
-    match owner {
-        OwnerCheck::Skipped(why) => report
-            .not_checked
-            .push(format!("whose working state {index} is ({why})")),
-        OwnerCheck::Failed(why) => report
-            .not_checked
-            .push(format!("whose working state {index} is: {why}")),
-        OwnerCheck::Done(check) => {
-            if let Some(note) = &check.note {
-                report.warnings.push(Warning::new(
-                    Some(format!("working state {index}")),
-                    note.clone(),
-                ));
-            }
-            if let Some(refusal) = check.refusal(m.backfill.adopt_unrecorded_working_state) {
-                report.add_problems([refusal_problem(&refusal)]);
-            }
-        }
-    }
-    report
-}
-
-enum OwnerCheck {
-    Skipped(String),
-    Failed(String),
-    Done(Box<OwnershipCheck>),
-}
-
-async fn owner_check(ctx: &Context, m: &Migration, offline: bool) -> OwnerCheck {
-    if offline {
-        return OwnerCheck::Skipped("--offline".into());
-    }
-    let checked = async {
-        let client = platforms::target_client(m, ctx)
-            .await?
-            .with_retry_policy(RetryPolicy::none());
-        check(m, &client).await
-    };
-    match tokio::time::timeout(OWNER_CHECK_TIMEOUT, checked).await {
-        Ok(Ok(check)) => OwnerCheck::Done(Box::new(check)),
-        Ok(Err(err)) => OwnerCheck::Failed(format!("{err:#}")),
-        Err(_) => OwnerCheck::Failed(format!(
-            "no answer within {} s",
-            OWNER_CHECK_TIMEOUT.as_secs()
-        )),
-    }
-}
-
-/// A refusal as a preflight problem: its first sentence, and both ways out.
-fn refusal_problem(refusal: &WorkingStateRefusal) -> Problem {
-    let text = refusal.to_string();
-    let message = text.lines().next().unwrap_or_default().to_string();
-    Problem::new(
-        ProblemKind::WorkingStateNotOurs,
-        Some(format!("working state {}", refusal.index())),
-        message,
-    )
-    .with_ways_out(refusal.ways_out())
 }

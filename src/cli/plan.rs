@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 
 use crate::cli::Context;
-use crate::cli::ownership;
 use crate::cli::platforms::{self, make_plan, with_platform};
+use crate::config::ProcessEnv;
 use crate::exit::Outcome;
 use crate::output::Format;
 use crate::output::plan_view;
@@ -36,7 +36,7 @@ pub(crate) async fn run(args: Args, ctx: &Context) -> anyhow::Result<Outcome> {
         offline: args.offline,
         ..preflight::Options::default()
     };
-    let check = ownership::preflight(ctx, &m, &options);
+    let check = preflight::check(&m, &ProcessEnv, &options);
     let plan = with_platform!(&platform, |stacks, fleet| {
         let (plan, report) = tokio::join!(
             make_plan(stacks, fleet, &m, &rendered, Operation::Apply),

@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::config::Migration;
+
 /// The key under the mapping's `_meta` that holds the record.
 pub(crate) const META_KEY: &str = "backfill";
 /// Version of the record's layout (stored, not compared).
@@ -53,6 +55,15 @@ impl Identity {
             selection_digest: None,
             version: RECORD_VERSION,
         }
+    }
+
+    /// The identity `m` declares by its file alone: its name, repository and snapshot name.
+    pub(crate) fn declared_by(m: &Migration) -> Self {
+        Identity::new(
+            &m.name,
+            &m.source.repository.to_string(),
+            &m.source.snapshot,
+        )
     }
 
     /// Completes the identity with what the snapshot says: its uuid and the selected indices as

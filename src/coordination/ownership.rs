@@ -263,9 +263,44 @@ impl OwnershipCheck {
     }
 }
 
-/// Reads the owner of `index` and compares it with `declared`. The snapshot is read (`resolve`) only when it
-/// decides: when the record names this migration, repository and snapshot and `declared` lacks the snapshot's
-/// uuid and selection digest. When it cannot be read, the names decide and [`OwnershipCheck::note`] says so.
+/// Whether comparing `declared` with `recorded` needs the snapshot read: the record names this migration,
+/// repository and snapshot, and `declared` lacks the snapshot's uuid and selection digest.
+pub(crate) fn needs_snapshot(declared: &Identity, recorded: &Recorded) -> bool {
+    matches!(recorded, Recorded::Migration { identity } if identity.same_names(declared))
+        && !declared.is_resolved()
+}
+
+/// The pure comparison behind [`check`] and the preflight: `resolved` is the declared identity completed from
+/// the snapshot (or why it could not be), given when [`needs_snapshot`] asked for it. When it could not be
+/// read, the names decide and [`OwnershipCheck::note`] says so.
+pub(crate) fn judge(
+    index: &str,
+    declared: Identity,
+    recorded: Recorded,
+    resolved: Option<Result<Identity, String>>,
+) -> OwnershipCheck {
+    let (declared, note) = match resolved {
+        Some(Ok(full)) => (full, None),
+        Some(Err(why)) => (
+            declared,
+            Some(format!(
+                "the snapshot could not be read ({why}); only the migration, repository and snapshot names were compared"
+            )),
+        ),
+        None => (declared, None),
+    };
+    let ownership = compare(&declared, &recorded);
+    OwnershipCheck {
+        index: index.to_string(),
+        declared,
+        recorded,
+        ownership,
+        note,
+    }
+}
+
+/// Reads the owner of `index` and compares it with `declared`, reading the snapshot (`resolve`) only when
+/// [`needs_snapshot`] says it decides.
 pub(crate) async fn check<T, F, Fut>(
     transport: &T,
     index: &str,
@@ -278,29 +313,12 @@ where
     Fut: Future<Output = Result<Identity, String>>,
 {
     let recorded = read_record(transport, index).await?;
-    let mut declared = declared;
-    let mut note = None;
-    if let Recorded::Migration { identity } = &recorded
-        && identity.same_names(&declared)
-        && !declared.is_resolved()
-    {
-        match resolve().await {
-            Ok(full) => declared = full,
-            Err(why) => {
-                note = Some(format!(
-                    "the snapshot could not be read ({why}); only the migration, repository and snapshot names were compared"
-                ))
-            }
-        }
-    }
-    let ownership = compare(&declared, &recorded);
-    Ok(OwnershipCheck {
-        index: index.to_string(),
-        declared,
-        recorded,
-        ownership,
-        note,
-    })
+    let resolved = if needs_snapshot(&declared, &recorded) {
+        Some(resolve().await)
+    } else {
+        None
+    };
+    Ok(judge(index, declared, recorded, resolved))
 }
 
 #[cfg(test)]

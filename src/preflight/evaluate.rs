@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use super::mapping;
 use super::observe::{
     IndexObservation, Observations, ShardFailure, SnapshotObservation, SourceObservation,
     TargetAnswer, TargetObservation, detect_target,
@@ -11,6 +10,7 @@ use super::observe::{
 use super::{
     Distribution, IndexSummary, Preflight, Problem, ProblemKind, SourceSummary, TargetInfo, Warning,
 };
+use super::{mapping, working_state};
 use crate::cluster::transport::TransportError;
 use crate::config::TypeMappings;
 
@@ -19,6 +19,11 @@ pub(crate) fn evaluate(observations: &Observations) -> Preflight {
     let mut report = Preflight::default();
     let selected = source(observations, &mut report);
     target(observations, selected.as_deref(), &mut report);
+    working_state::judge(
+        &observations.working_state,
+        &observations.source,
+        &mut report,
+    );
     report
 }
 

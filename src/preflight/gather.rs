@@ -2,23 +2,27 @@
 //! opened a few at a time) and the target (through the `cluster` client) at the same time, each under a deadline,
 //! and hands the [`Observations`] to the pure [`evaluate`](super::evaluate).
 //!
-//! Guarantees: nothing is written anywhere; the target gets two GETs (`/` and `/_cat/indices`, together), sent
-//! once each (no retries: a preflight reports, the worker retries); the whole check ends within the larger of the two
+//! Guarantees: nothing is written anywhere; the target gets three GETs (`/`, `/_cat/indices` and the working
+//! state's `_mapping`, whose owner record it holds; together), sent once each (no retries: a preflight reports, the worker retries); the whole check ends within the larger of the two
 //! deadlines, whatever the source or the target do — work still running then is abandoned, never awaited.
 
 use std::time::Duration;
 
 use super::observe::{
-    IndexObservation, Observations, ShardObservation, SnapshotObservation, SourceObservation,
-    TargetAnswer, TargetObservation, parse_cat_indices, shard_failure,
+    IndexObservation, Observations, OwnerRead, ShardObservation, SnapshotObservation,
+    SourceObservation, TargetAnswer, TargetObservation, WorkingStateObservation, parse_cat_indices,
+    shard_failure,
 };
-use super::{Preflight, evaluate};
+use super::{Preflight, evaluate, working_state};
 use crate::aws_sdk::AwsSdk;
 use crate::cluster::transport::{JsonTransport, Method};
 use crate::cluster::{Client, RetryPolicy};
 use crate::config::{
     AwsSettings, DesiredState, Env, IndexSelection, Location, Migration, Sigv4Service, TargetAuth,
 };
+use crate::coordination::identity::Identity;
+use crate::coordination::ownership;
+use crate::coordination::progress::working_state_index;
 use crate::snapshot::{self, Repository, SnapshotError};
 
 /// How the preflight runs.
@@ -54,21 +58,69 @@ pub(crate) async fn check(m: &Migration, env: &dyn Env, options: &Options) -> Pr
         DesiredState::Stopped => Some("stopped"),
     };
     if let Some(state) = state {
-        return Preflight {
+        // No worker starts, but `apply` may still archive or delete the working state: whose it is still matters.
+        let recorded = read_owner_only(m, env, options).await;
+        let mut report = Preflight {
             not_checked: vec![format!(
                 "the source and the target: backfill.state is {state}, so no worker starts (they are checked when it is running)"
             )],
             ..Preflight::default()
         };
+        let source = SourceObservation::Skipped {
+            location: m.source.repository.to_string(),
+            reason: format!("backfill.state is {state}"),
+        };
+        working_state::judge(&working_state(m, recorded), &source, &mut report);
+        return report;
     }
-    let (source, target) =
+    let (source, (target, recorded)) =
         tokio::join!(observe_source(m, options), observe_target(m, env, options));
     evaluate(&Observations {
         selection: m.source.indices.clone(),
         type_mappings: m.source.type_mappings.clone(),
         source,
         target,
+        working_state: working_state(m, recorded),
     })
+}
+
+fn working_state(m: &Migration, recorded: OwnerRead) -> WorkingStateObservation {
+    WorkingStateObservation {
+        index: working_state_index(m.backfill.session.as_deref()),
+        declared: Identity::declared_by(m),
+        adopt_unrecorded: m.backfill.adopt_unrecorded_working_state,
+        recorded,
+    }
+}
+
+/// Reads the owner record of `m`'s working state alone (a migration declared paused or stopped), under the
+/// target's deadline.
+async fn read_owner_only(m: &Migration, env: &dyn Env, options: &Options) -> OwnerRead {
+    if options.offline {
+        return OwnerRead::Skipped("--offline".into());
+    }
+    let read = async {
+        match Client::from_target(&m.target, env, &AwsSdk::new(&m.aws)).await {
+            Ok(client) => read_owner(&client.with_retry_policy(RetryPolicy::none()), m).await,
+            Err(err) => OwnerRead::Failed(err.to_string()),
+        }
+    };
+    tokio::time::timeout(options.target_timeout, read)
+        .await
+        .unwrap_or_else(|_| {
+            OwnerRead::Failed(format!(
+                "no answer within {} s",
+                options.target_timeout.as_secs()
+            ))
+        })
+}
+
+async fn read_owner(client: &Client, m: &Migration) -> OwnerRead {
+    let index = working_state_index(m.backfill.session.as_deref());
+    match ownership::read_record(client, &index).await {
+        Ok(recorded) => OwnerRead::Read(recorded),
+        Err(err) => OwnerRead::Failed(err.to_string()),
+    }
 }
 
 async fn observe_source(m: &Migration, options: &Options) -> SourceObservation {
@@ -199,6 +251,7 @@ fn read_source(
     SourceObservation::Read(SnapshotObservation {
         location: repo.location(),
         snapshot: info.name.clone(),
+        uuid: info.uuid.clone(),
         state: info.state.clone(),
         version: info.version.clone(),
         indices: info.indices.clone(),
@@ -206,23 +259,35 @@ fn read_source(
     })
 }
 
-async fn observe_target(m: &Migration, env: &dyn Env, options: &Options) -> TargetObservation {
+/// Asks the target (`GET /` and its index list) and reads the owner record of the working state, all at once.
+async fn observe_target(
+    m: &Migration,
+    env: &dyn Env,
+    options: &Options,
+) -> (TargetObservation, OwnerRead) {
     let endpoint = m.target.endpoint.clone();
     if options.offline {
-        return TargetObservation::Skipped {
-            endpoint,
-            reason: "--offline".into(),
-        };
+        return (
+            TargetObservation::Skipped {
+                endpoint,
+                reason: "--offline".into(),
+            },
+            OwnerRead::Skipped("--offline".into()),
+        );
     }
+    let unasked = || OwnerRead::Skipped("the target did not answer".into());
     let ask = async {
         // The deadline below bounds every request; the client's own timeouts are longer.
         let client = match Client::from_target(&m.target, env, &AwsSdk::new(&m.aws)).await {
             Ok(client) => client.with_retry_policy(RetryPolicy::none()),
             Err(err) => {
-                return TargetObservation::NoClient {
-                    endpoint: endpoint.clone(),
-                    message: err.to_string(),
-                };
+                return (
+                    TargetObservation::NoClient {
+                        endpoint: endpoint.clone(),
+                        message: err.to_string(),
+                    },
+                    unasked(),
+                );
             }
         };
         let endpoint = client.url().to_string();
@@ -247,32 +312,45 @@ async fn observe_target(m: &Migration, env: &dyn Env, options: &Options) -> Targ
                 Some(client.send(Method::Get, "/", None).await)
             }
         };
-        let (root, cat) = tokio::join!(root, cat);
+        let (root, cat, owner) = tokio::join!(root, cat, read_owner(&client, m));
+        let failed = |error| {
+            (
+                TargetObservation::Failed {
+                    endpoint: endpoint.clone(),
+                    error,
+                },
+                unasked(),
+            )
+        };
         let root = match root {
             None => None,
             Some(Ok(resp)) if resp.status == 404 => None,
             Some(Ok(resp)) => Some(resp.body),
-            Some(Err(error)) => return TargetObservation::Failed { endpoint, error },
+            Some(Err(error)) => return failed(error),
         };
         let indices = match cat {
             Ok(resp) if resp.status == 404 => Err("_cat/indices answered 404".to_string()),
             Ok(resp) => parse_cat_indices(&resp.body),
-            Err(error) if serverless => return TargetObservation::Failed { endpoint, error },
+            Err(error) if serverless => return failed(error),
             Err(error) => Err(error.to_string()),
         };
-        TargetObservation::Answered(TargetAnswer {
-            endpoint,
+        let answer = TargetAnswer {
+            endpoint: endpoint.clone(),
             root,
             serverless,
             insecure_tls: client.insecure_tls(),
             indices,
-        })
+        };
+        (TargetObservation::Answered(answer), owner)
     };
     match tokio::time::timeout(options.target_timeout, ask).await {
-        Ok(observation) => observation,
-        Err(_) => TargetObservation::TimedOut {
-            endpoint,
-            seconds: options.target_timeout.as_secs(),
-        },
+        Ok(observed) => observed,
+        Err(_) => (
+            TargetObservation::TimedOut {
+                endpoint,
+                seconds: options.target_timeout.as_secs(),
+            },
+            unasked(),
+        ),
     }
 }

@@ -15,13 +15,14 @@
 //! Layout: this file holds the report (plain values, serialized into the plan); `observe.rs` the observations
 //! the I/O gathers (pure data) and the pure classification of reader and target answers; `evaluate.rs` the pure
 //! [`evaluate`] (observations → report, every rule); `mapping.rs` the pure rules over an index's mapping and
-//! settings; `gather.rs` the thin I/O adapter ([`check`]: snapshot repository and target client, bounded
+//! settings; `working_state.rs` the pure judgement of whose working state the target holds; `gather.rs` the thin I/O adapter ([`check`]: snapshot repository and target client, bounded
 //! concurrency, timeouts).
 
 mod evaluate;
 mod gather;
 mod mapping;
 mod observe;
+mod working_state;
 
 pub(crate) use evaluate::evaluate;
 pub(crate) use gather::{Options, check};

@@ -8,6 +8,7 @@ use super::{Distribution, ExistingIndex, TargetInfo};
 use crate::cluster::transport::TransportError;
 use crate::cluster::version::{Product, ServerVersion};
 use crate::config::{IndexSelection, TypeMappings};
+use crate::coordination::identity::{Identity, Recorded};
 use crate::lucene::LuceneError;
 use crate::snapshot::{IndexInfo, ShardCounts, SnapshotError};
 
@@ -20,6 +21,32 @@ pub(crate) struct Observations {
     pub type_mappings: TypeMappings,
     pub source: SourceObservation,
     pub target: TargetObservation,
+    /// Whose working state the migration may use, and whose the target holds.
+    pub working_state: WorkingStateObservation,
+}
+
+/// The working state as the migration expects it and as the target holds it.
+#[derive(Debug, Clone)]
+pub(crate) struct WorkingStateObservation {
+    /// `.migrations_working_state[_<backfill.session>]`.
+    pub index: String,
+    /// The identity migration.yaml declares (names only; the snapshot completes it when it decides).
+    pub declared: Identity,
+    /// `backfill.adopt_unrecorded_working_state`.
+    pub adopt_unrecorded: bool,
+    /// The owner record the target holds, or why it was not read.
+    pub recorded: OwnerRead,
+}
+
+/// The owner record of the working-state index, as read.
+#[derive(Debug, Clone)]
+pub(crate) enum OwnerRead {
+    /// Not asked (why: `--offline`, the target did not answer).
+    Skipped(String),
+    /// Asked, and the read failed (why).
+    Failed(String),
+    /// The record (or its absence).
+    Read(Recorded),
 }
 
 /// The source repository as seen.
@@ -50,6 +77,8 @@ pub(crate) enum SourceObservation {
 pub(crate) struct SnapshotObservation {
     pub location: String,
     pub snapshot: String,
+    /// The snapshot's uuid in the repository.
+    pub uuid: String,
     pub state: String,
     pub version: Option<String>,
     /// Every index of the snapshot, sorted.

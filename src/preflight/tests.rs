@@ -3,13 +3,14 @@
 use serde_json::{Value, json};
 
 use super::observe::{
-    IndexObservation, Observations, ShardFailure, ShardObservation, SnapshotObservation,
-    SourceObservation, TargetAnswer, TargetObservation, detect_target, parse_cat_indices,
-    shard_failure,
+    IndexObservation, Observations, OwnerRead, ShardFailure, ShardObservation, SnapshotObservation,
+    SourceObservation, TargetAnswer, TargetObservation, WorkingStateObservation, detect_target,
+    parse_cat_indices, shard_failure,
 };
 use super::*;
 use crate::cluster::transport::TransportError;
 use crate::config::IndexSelection;
+use crate::coordination::identity::{Identity, Recorded};
 use crate::lucene::LuceneError;
 use crate::snapshot::{IndexInfo, ShardCounts, SnapshotError};
 
@@ -51,6 +52,7 @@ fn snapshot(selected: Vec<IndexObservation>) -> SourceObservation {
     SourceObservation::Read(SnapshotObservation {
         location: "/repo".into(),
         snapshot: "snap".into(),
+        uuid: "snap-uuid".into(),
         state: "SUCCESS".into(),
         version: Some("7.10.2".into()),
         indices: vec!["events".into(), "logs".into()],
@@ -74,7 +76,18 @@ fn judge(source: SourceObservation, target: TargetObservation) -> Preflight {
         type_mappings: Default::default(),
         source,
         target,
+        working_state: free_working_state(),
     })
+}
+
+/// A working state the target does not hold yet (the common first run).
+pub(super) fn free_working_state() -> WorkingStateObservation {
+    WorkingStateObservation {
+        index: ".migrations_working_state".into(),
+        declared: Identity::new("m", "/repo", "snap"),
+        adopt_unrecorded: false,
+        recorded: OwnerRead::Read(Recorded::Absent),
+    }
 }
 
 fn kinds(report: &Preflight) -> Vec<ProblemKind> {
@@ -451,3 +464,7 @@ fn a_problem_from_another_check_joins_the_list() {
 /// `source.type_mappings` over multi-type indices (with this file's observation builders).
 #[path = "type_routes_tests.rs"]
 mod type_routes;
+
+/// Whose working state the target holds (with this file's observation builders).
+#[path = "working_state_tests.rs"]
+mod working_state;

@@ -25,6 +25,7 @@ fn type_mappings_cover_a_multi_type_index_and_the_routes_are_in_the_report() {
                 index: "refunds".into(),
                 documents: 3,
             }]),
+            working_state: free_working_state(),
         })
     };
     let statics = crate::config::TypeMappings {
@@ -139,6 +140,7 @@ fn types_merged_into_one_index_are_refused_for_an_elasticsearch_6_target() {
         },
         source: snapshot(vec![obs]),
         target: es6,
+        working_state: free_working_state(),
     });
     assert_eq!(kinds(&report), [ProblemKind::MultipleMappingTypes]);
     assert!(

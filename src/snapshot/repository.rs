@@ -25,6 +25,17 @@ pub struct IndexInfo {
     pub mappings: Value,
 }
 
+impl IndexInfo {
+    /// The index's `index.uuid` from its settings, or the repository's index id when the metadata has none.
+    pub fn uuid(&self) -> &str {
+        self.settings
+            .get("index.uuid")
+            .or_else(|| self.settings.pointer("/index/uuid"))
+            .and_then(Value::as_str)
+            .unwrap_or(&self.id)
+    }
+}
+
 /// An open repository.
 pub struct Repository {
     pub(crate) source: Arc<dyn BlobSource>,
