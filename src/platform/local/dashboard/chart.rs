@@ -10,6 +10,9 @@ pub struct Line<'a> {
     pub label: &'a str,
     pub color: &'a str,
     pub points: BTreeMap<u64, f64>,
+    /// The legend shows the latest value (for levels and cumulative counts; a rate's newest bucket is still
+    /// filling, so its legend names the line only).
+    pub show_latest: bool,
 }
 
 const W: f64 = 500.0;
@@ -45,7 +48,12 @@ pub fn chart(title: &str, lines: &[Line<'_>]) -> String {
         return svg;
     }
     // The y axis: 0, half and the maximum, with faint grid lines.
-    for (fraction, value) in [(0.0, 0.0), (0.5, max_y / 2.0), (1.0, max_y)] {
+    let ticks: &[(f64, f64)] = if max_y > 0.0 {
+        &[(0.0, 0.0), (0.5, max_y / 2.0), (1.0, max_y)]
+    } else {
+        &[(0.0, 0.0)]
+    };
+    for &(fraction, value) in ticks {
         let y = base - fraction * plot_h;
         svg.push_str(&format!(
             "<line x1=\"{LEFT}\" y1=\"{y:.1}\" x2=\"{}\" y2=\"{y:.1}\" stroke=\"{}\"/>\
@@ -89,7 +97,11 @@ pub fn chart(title: &str, lines: &[Line<'_>]) -> String {
             }
         }
         let latest = line.points.values().last().copied().unwrap_or(0.0);
-        let text = format!("{}: {}", line.label, number(latest));
+        let text = if line.show_latest {
+            format!("{}: {}", line.label, number(latest))
+        } else {
+            line.label.to_string()
+        };
         svg.push_str(&format!(
             "<rect x=\"{legend_x}\" y=\"10\" width=\"10\" height=\"10\" fill=\"{}\"/>\
              <text x=\"{}\" y=\"19\" font-size=\"12\" fill=\"#333\">{}</text>",
@@ -130,7 +142,7 @@ pub fn clock_time(ms: u64) -> String {
 
 /// A value with the precision it needs (0.004 MB/s is not 0.0).
 pub fn number(v: f64) -> String {
-    if v == 0.0 || v.abs() >= 100.0 {
+    if v.fract() == 0.0 || v.abs() >= 100.0 {
         format!("{v:.0}")
     } else if v.abs() >= 1.0 {
         format!("{v:.1}")
@@ -155,6 +167,7 @@ mod tests {
             label: "docs/s",
             color: "#1f77b4",
             points: points.iter().copied().collect(),
+            show_latest: true,
         }
     }
 
@@ -173,10 +186,10 @@ mod tests {
             assert!(svg.contains(time), "{time}: {svg}");
         }
         assert!(
-            svg.contains(">40.0</text>") && svg.contains(">20.0</text>"),
+            svg.contains(">40</text>") && svg.contains(">20</text>"),
             "y axis: {svg}"
         );
-        assert!(svg.contains("<polyline") && svg.contains("docs/s: 20.0"));
+        assert!(svg.contains("<polyline") && svg.contains("docs/s: 20<"));
     }
 
     #[test]
@@ -193,8 +206,14 @@ mod tests {
     #[test]
     fn numbers_keep_the_precision_they_need() {
         assert_eq!(
-            [number(0.0), number(0.004), number(2.31), number(1234.4)],
-            ["0", "0.004", "2.3", "1234"]
+            [
+                number(0.0),
+                number(3.0),
+                number(0.004),
+                number(2.31),
+                number(1234.4)
+            ],
+            ["0", "3", "0.004", "2.3", "1234"]
         );
     }
 }

@@ -39,15 +39,20 @@ pub fn render_page(
         label,
         color,
         points,
+        show_latest: true,
+    };
+    let rate = |label, color, points| Line {
+        show_latest: false,
+        ..line(label, color, points)
     };
     let charts = [
         chart(
             "Documents migrated per second",
-            &[line("docs/s", "#1f77b4", per_sec(&s.documents, 1.0))],
+            &[rate("docs/s", "#1f77b4", per_sec(&s.documents, 1.0))],
         ),
         chart(
             "MB migrated per second",
-            &[line("MB/s", "#ff7f0e", per_sec(&s.bytes, 1e6))],
+            &[rate("MB/s", "#ff7f0e", per_sec(&s.bytes, 1e6))],
         ),
         chart(
             "Work items completed (shard progress)",
@@ -242,7 +247,7 @@ mod tests {
             .into_iter(),
         );
         let page = render_page("demo", &s, &recorded(), &[]);
-        assert!(page.contains("<b>5.0</b><span>current docs/s"), "{page}");
+        assert!(page.contains("<b>5</b><span>current docs/s"), "{page}");
         assert!(page.contains("<b>50 of 200</b>"), "{page}");
         assert!(page.contains("<b>30s</b><span>ETA"), "{page}");
         assert!(
