@@ -142,7 +142,7 @@ pub fn clock_time(ms: u64) -> String {
 
 /// A value with the precision it needs (0.004 MB/s is not 0.0).
 pub fn number(v: f64) -> String {
-    if v.fract() == 0.0 || v.abs() >= 100.0 {
+    if (v - v.round()).abs() < 1e-9 || v.abs() >= 100.0 {
         format!("{v:.0}")
     } else if v.abs() >= 1.0 {
         format!("{v:.1}")

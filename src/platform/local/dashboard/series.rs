@@ -4,8 +4,9 @@
 //! - Time buckets are sized from the run's span (about [`TARGET_BUCKETS`] of them, 1 s at least, on round
 //!   sizes), so a run of a few seconds still draws lines and a long one is not a thousand points.
 //! - A counters line carries the deltas of the `PeriodMs` before its timestamp: they are spread evenly over
-//!   that period, so a line every 10 s per worker does not draw a spike in one 1-s bucket. Lines without a
-//!   period (older workers, the shard gauges) count at their timestamp.
+//!   that period, so a line every 10 s per worker does not draw a spike in one 1-s bucket (work items
+//!   completed count at the line's time, when the item ended). Lines without a period (older workers, the
+//!   shard gauges) count at their timestamp.
 //! - Rate series get explicit zeros for quiet buckets (a gap is "nothing migrated", not a straight line to the
 //!   next point); running workers hold their last sample.
 //! - The span ends with the metric lines or the fleet's last active sample (and the first idle one after it):
@@ -211,8 +212,14 @@ impl Series {
         }
         let mut latest_total: Option<(u64, f64)> = None;
         for m in &metrics {
-            for (map, value) in s.counter_maps().into_iter().zip(m.counters) {
-                spread(map, bucket, m.from, m.at, value);
+            for (i, (map, value)) in s.counter_maps().into_iter().zip(m.counters).enumerate() {
+                // An item completes at the line's time; the other counters accrue over its period.
+                let from = if COUNTERS[i] == names::WORK_ITEMS_COMPLETED {
+                    m.at
+                } else {
+                    m.from
+                };
+                spread(map, bucket, from, m.at, value);
             }
             let [documents, _, items, failed, _] = m.counters;
             s.documents_total += documents;
@@ -319,7 +326,7 @@ mod tests {
     #[test]
     fn a_line_is_spread_over_the_period_it_covers() {
         let lines = [
-            r#"{"_aws":{"Timestamp":20000},"PeriodMs":10000,"DocumentsMigrated":1000}"#,
+            r#"{"_aws":{"Timestamp":20000},"PeriodMs":10000,"DocumentsMigrated":1000,"WorkItemsCompleted":1}"#,
             r#"{"_aws":{"Timestamp":22000},"PeriodMs":2000,"DocumentsMigrated":100}"#,
         ];
         let s = Series::from_lines(lines.into_iter());
@@ -329,6 +336,11 @@ mod tests {
             assert!((s.documents[&b] - 100.0).abs() < 1e-9, "{b}: {s:?}");
         }
         assert_eq!((s.documents[&20_000], s.documents[&21_000]), (50.0, 50.0));
+        assert_eq!(
+            (s.items_completed[&19_000], s.items_completed[&20_000]),
+            (0.0, 1.0),
+            "an item completes when its line is written"
+        );
         // The last 10 s: 8 s of the first line (800) and the second line (100).
         assert!((s.recent_rate - 90.0).abs() < 1e-9, "{}", s.recent_rate);
     }
