@@ -29,7 +29,9 @@ use crate::output::plan_view;
 use crate::output::preflight_view;
 use crate::plan::{Operation, Plan};
 use crate::platform::Stacks;
-use crate::preflight::{self, Preflight, PreflightFailed};
+use crate::platform::local::dashboard::{IndexTotal, record_index_totals};
+use crate::platform::local::state::StateDir;
+use crate::preflight::{self, Preflight, PreflightFailed, SourceSummary};
 use crate::render::Rendered;
 
 #[derive(Debug, clap::Args)]
@@ -82,12 +84,12 @@ async fn deploy<S: Stacks, F: Fleet + Clone>(
 ) -> anyhow::Result<Outcome> {
     let options = preflight::Options::default();
     let check = preflight::check(m, &ProcessEnv, &options);
-    let plan = match &args.plan {
+    let (plan, source) = match &args.plan {
         Some(path) => {
             let report = check.await;
             preflight_view::print(&report, &ctx.printer)?;
             refuse_on_problems(&report)?;
-            saved_plan(path, m, stacks, fleet).await?
+            (saved_plan(path, m, stacks, fleet).await?, report.source)
         }
         None => {
             let (plan, report) = tokio::join!(
@@ -114,7 +116,8 @@ async fn deploy<S: Stacks, F: Fleet + Clone>(
                 approved?;
                 anyhow::bail!("apply cancelled; nothing was changed");
             }
-            plan
+            let source = plan.preflight.as_ref().and_then(|r| r.source.clone());
+            (plan, source)
         }
     };
     if plan.stacks_change() {
@@ -131,6 +134,7 @@ async fn deploy<S: Stacks, F: Fleet + Clone>(
     } else if ctx.printer.format == Format::Human {
         ctx.printer.line("Stacks: no changes.")?;
     }
+    record_index_sizes(ctx, m, platform, source.as_ref())?;
     converge(args, ctx, m, platform, fleet.clone()).await.context(
         "the stacks are deployed, but converging the fleet failed; fix the cause and run `backfill apply` (or `backfill converge`) again",
     )
@@ -170,6 +174,35 @@ async fn saved_plan<S: Stacks, F: Fleet>(
         exists,
     )?;
     Ok(plan)
+}
+
+/// On the local platform, records the selected indices' sizes the preflight counted, for the dashboard's
+/// per-index progress. A page without them still shows what was migrated, so failing to write them is said,
+/// not fatal.
+fn record_index_sizes(
+    ctx: &Context,
+    m: &Migration,
+    platform: &Platform,
+    source: Option<&SourceSummary>,
+) -> anyhow::Result<()> {
+    let (Platform::Local(..), Some(source)) = (platform, source) else {
+        return Ok(());
+    };
+    let sizes: Vec<IndexTotal> = source
+        .per_index
+        .iter()
+        .map(|i| IndexTotal {
+            name: i.name.clone(),
+            shards: i.shards,
+            documents: i.live_documents,
+        })
+        .collect();
+    if let Err(err) = record_index_totals(&StateDir::new(&m.local.state_dir), &sizes) {
+        ctx.printer.line(format!(
+            "warning: the dashboard will show no per-index totals: {err}"
+        ))?;
+    }
+    Ok(())
 }
 
 /// Refuses to go on when the preflight found a problem (the report was shown already).

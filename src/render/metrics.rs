@@ -26,6 +26,14 @@ pub(crate) const LEASE_HANDOFFS: &str = "LeaseHandoffs";
 pub const SHARDS_TOTAL: &str = "ShardsTotal";
 pub const SHARDS_COMPLETED: &str = "ShardsCompleted";
 
+/// Properties of a counters line that are not dimensions (CloudWatch keeps them in the log event only, so the
+/// dashboard's metric queries are unchanged): the source index and shard of the work item the deltas belong to
+/// (absent on a line outside any item), and the milliseconds the deltas cover (ending at the line's
+/// timestamp). The local dashboard sums documents per index and spreads each line over its period.
+pub const INDEX_PROPERTY: &str = "Index";
+pub const SHARD_PROPERTY: &str = "Shard";
+pub const PERIOD_PROPERTY: &str = "PeriodMs";
+
 /// Every metric the worker emits.
 pub const WORKER_METRICS: &[&str] = &[
     DOCUMENTS_MIGRATED,

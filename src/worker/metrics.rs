@@ -1,8 +1,12 @@
 //! The worker's metrics as CloudWatch Embedded Metric Format (EMF) documents: JSON lines that the awslogs
 //! driver turns into metrics in namespace `OpenSearchMigrations` with the one dimension `MigrationName`.
 //!
-//! - Every 10 s of work and once at the end: the counters as *deltas* since the previous line (CloudWatch sums
-//!   them, so a dashboard's Sum per period is the fleet's throughput whatever the number of lines).
+//! - Every 10 s of work, at the end of each work item and once at the end: the counters as *deltas* since the
+//!   previous line (CloudWatch sums them, so a dashboard's Sum per period is the fleet's throughput whatever the
+//!   number of lines). A line ends at an item's end, so its deltas belong to one item: it carries the item's
+//!   source `Index` and `Shard`, and the `PeriodMs` it covers, as properties that are not dimensions (the local
+//!   dashboard's per-index progress and its spreading of a line over its period; CloudWatch's metrics are
+//!   unchanged).
 //! - When the worker knows the working state's shard counts (at start and after each completed item): the
 //!   `ShardsTotal`/`ShardsCompleted` gauges, plus `ShardDurationMs` for the item just completed.
 //!
@@ -14,6 +18,7 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 
 use super::types::WorkerStats;
+use crate::coordination::lease::WorkItemId;
 use crate::render::metrics as names;
 use crate::time::Timestamp;
 
@@ -84,8 +89,32 @@ pub fn emf(migration: &str, entries: &[(&str, u64, &str)], at: Timestamp) -> Val
     Value::Object(doc)
 }
 
-/// The counters (totals or deltas).
-pub fn emf_document(migration: &str, values: &MetricValues, at: Timestamp) -> Value {
+/// Adds the work item's source index and shard (properties, not dimensions) when there is one.
+fn tag(mut doc: Value, item: Option<&WorkItemId>) -> Value {
+    if let (Some(item), Some(fields)) = (item, doc.as_object_mut()) {
+        fields.insert(names::INDEX_PROPERTY.into(), json!(item.index));
+        fields.insert(names::SHARD_PROPERTY.into(), json!(item.shard));
+    }
+    doc
+}
+
+/// The counters (totals or deltas) of the `period` ending at `at`, for `item` when they all belong to one.
+pub fn emf_document(
+    migration: &str,
+    values: &MetricValues,
+    period: Duration,
+    item: Option<&WorkItemId>,
+    at: Timestamp,
+) -> Value {
+    let mut doc = tag(counters(migration, values, at), item);
+    if let Some(fields) = doc.as_object_mut() {
+        let ms = u64::try_from(period.as_millis()).unwrap_or(u64::MAX);
+        fields.insert(names::PERIOD_PROPERTY.into(), json!(ms));
+    }
+    doc
+}
+
+fn counters(migration: &str, values: &MetricValues, at: Timestamp) -> Value {
     emf(
         migration,
         &[
@@ -101,22 +130,25 @@ pub fn emf_document(migration: &str, values: &MetricValues, at: Timestamp) -> Va
     )
 }
 
-/// Shard gauges, with the duration of the item that just completed when there is one.
+/// Shard gauges, with the duration of the item that just completed (and its index and shard) when there is one.
 pub fn shards_document(
     migration: &str,
     total: u64,
     completed: u64,
-    item_duration_ms: Option<u64>,
+    completed_item: Option<(&WorkItemId, u64)>,
     at: Timestamp,
 ) -> Value {
     let mut entries = vec![
         (names::SHARDS_TOTAL, total, "Count"),
         (names::SHARDS_COMPLETED, completed.min(total), "Count"),
     ];
-    if let Some(ms) = item_duration_ms {
+    if let Some((_, ms)) = completed_item {
         entries.push((names::SHARD_DURATION, ms, "Milliseconds"));
     }
-    emf(migration, &entries, at)
+    tag(
+        emf(migration, &entries, at),
+        completed_item.map(|(item, _)| item),
+    )
 }
 
 /// When the next counters line is due, and what it must subtract.
@@ -136,17 +168,23 @@ impl Periodic {
         }
     }
 
+    /// The totals the previous line recorded.
+    pub fn baseline(&self) -> MetricValues {
+        self.last
+    }
+
     /// How long until the next line is due (zero when due).
     pub fn until_due(&self, now: Timestamp) -> Duration {
         (self.last_at + self.every).saturating_duration_since(now)
     }
 
-    /// The deltas since the previous line, recording `totals` as the new baseline.
-    pub fn take(&mut self, totals: &MetricValues, now: Timestamp) -> MetricValues {
+    /// The deltas since the previous line and the time they cover, recording `totals` as the new baseline.
+    pub fn take(&mut self, totals: &MetricValues, now: Timestamp) -> (MetricValues, Duration) {
         let delta = totals.since(&self.last);
+        let period = now.saturating_duration_since(self.last_at);
         self.last = *totals;
         self.last_at = now;
-        delta
+        (delta, period)
     }
 }
 
@@ -166,9 +204,16 @@ mod tests {
             lease_handoffs: 1,
         };
         let at = Timestamp::from_epoch_millis(1_700_000_000_000);
+        let item = WorkItemId {
+            index: "logs".into(),
+            shard: 3,
+            starting_doc: 500,
+        };
+        let ten = Duration::from_secs(10);
         for doc in [
-            emf_document("prod", &values, at),
-            shards_document("prod", 5, 2, Some(1234), at),
+            emf_document("prod", &values, ten, Some(&item), at),
+            emf_document("prod", &values, ten, None, at),
+            shards_document("prod", 5, 2, Some((&item, 1234)), at),
         ] {
             let meta = &doc["_aws"]["CloudWatchMetrics"][0];
             assert_eq!(meta["Namespace"], "OpenSearchMigrations");
@@ -185,7 +230,7 @@ mod tests {
             }
             assert!(!doc.to_string().contains('\n'));
         }
-        let doc = emf_document("prod", &values, Timestamp::UNIX_EPOCH);
+        let doc = emf_document("prod", &values, ten, None, Timestamp::UNIX_EPOCH);
         assert_eq!(
             doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
                 .as_array()
@@ -199,7 +244,7 @@ mod tests {
             ),
             (Some(10), Some(2))
         );
-        let doc = shards_document("prod", 5, 7, Some(1234), Timestamp::UNIX_EPOCH);
+        let doc = shards_document("prod", 5, 7, Some((&item, 1234)), Timestamp::UNIX_EPOCH);
         assert_eq!(
             (
                 doc["ShardsTotal"].as_u64(),
@@ -216,6 +261,49 @@ mod tests {
     }
 
     #[test]
+    fn counters_carry_their_item_and_period_as_properties_not_dimensions() {
+        let item = WorkItemId {
+            index: "logs".into(),
+            shard: 3,
+            starting_doc: 500,
+        };
+        let values = MetricValues {
+            documents: 10,
+            ..MetricValues::default()
+        };
+        let at = Timestamp::from_epoch_millis(5_000);
+        let doc = emf_document(
+            "prod",
+            &values,
+            Duration::from_millis(2500),
+            Some(&item),
+            at,
+        );
+        assert_eq!(
+            (&doc["Index"], &doc["Shard"], &doc["PeriodMs"]),
+            (&json!("logs"), &json!(3), &json!(2500))
+        );
+        let meta = &doc["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(meta["Dimensions"], json!([["MigrationName"]]));
+        let declared: Vec<&str> = meta["Metrics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m["Name"].as_str())
+            .collect();
+        for property in ["Index", "Shard", "PeriodMs"] {
+            assert!(!declared.contains(&property), "{property} is not a metric");
+        }
+        let untagged = emf_document("prod", &values, Duration::ZERO, None, at);
+        assert!(untagged.get("Index").is_none() && untagged.get("Shard").is_none());
+        let gauges = shards_document("prod", 5, 2, Some((&item, 40)), at);
+        assert_eq!(
+            (&gauges["Index"], &gauges["Shard"]),
+            (&json!("logs"), &json!(3))
+        );
+    }
+
+    #[test]
     fn periodic_lines_carry_deltas_every_ten_seconds() {
         let at = Timestamp::from_epoch_millis;
         let mut p = Periodic::new(Duration::from_secs(10), at(1_000));
@@ -227,11 +315,12 @@ mod tests {
             bulk_requests: 2,
             ..WorkerStats::default()
         };
-        let first = p.take(&MetricValues::from_stats(&stats), at(11_000));
+        let (first, period) = p.take(&MetricValues::from_stats(&stats), at(11_000));
         assert_eq!((first.documents, first.bulk_requests), (100, 2));
+        assert_eq!(period, Duration::from_secs(10));
         stats.documents = 250;
         stats.lease_handoffs = 1;
-        let second = p.take(&MetricValues::from_stats(&stats), at(21_000));
+        let (second, _) = p.take(&MetricValues::from_stats(&stats), at(21_000));
         assert_eq!(
             (
                 second.documents,

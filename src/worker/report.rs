@@ -1,5 +1,6 @@
 //! Where the worker's log lines and metric documents go. The run loop talks to an [`Observer`] (the CLI prints
-//! human or JSON lines; tests collect them); [`Reporter`] adds the timing of the periodic metrics lines.
+//! human or JSON lines; tests collect them); [`Reporter`] adds the timing of the periodic metrics lines and
+//! the work item they belong to (a line is flushed when an item ends, so its deltas never mix two items).
 
 use serde_json::Value;
 
@@ -7,6 +8,7 @@ use std::time::Duration;
 
 use super::metrics::{self, MetricValues, Periodic};
 use super::types::WorkerStats;
+use crate::coordination::lease::WorkItemId;
 use crate::time::Clock;
 
 /// Receives the worker's output.
@@ -26,6 +28,8 @@ pub struct Reporter<'a> {
     clock: &'a dyn Clock,
     migration: String,
     periodic: Periodic,
+    /// The item being migrated: the counters lines carry its index and shard.
+    item: Option<WorkItemId>,
 }
 
 impl<'a> Reporter<'a> {
@@ -35,7 +39,22 @@ impl<'a> Reporter<'a> {
             clock,
             migration: migration.to_string(),
             periodic: Periodic::new(METRICS_EVERY, clock.now()),
+            item: None,
         }
+    }
+
+    /// From now on the counters belong to `item` (what came before is flushed without it, if anything).
+    pub fn start_item(&mut self, item: &WorkItemId, stats: &WorkerStats) {
+        if MetricValues::from_stats(stats) != self.periodic.baseline() {
+            self.flush(stats);
+        }
+        self.item = Some(item.clone());
+    }
+
+    /// The item ended (completed or handed off): its last counters line, then lines carry no item.
+    pub fn finish_item(&mut self, stats: &WorkerStats) {
+        self.flush(stats);
+        self.item = None;
     }
 
     pub fn log(&self, message: &str) {
@@ -57,19 +76,87 @@ impl<'a> Reporter<'a> {
     /// Emits the counters accumulated since the previous line (at the end of a run, whatever is left).
     pub fn flush(&mut self, stats: &WorkerStats) {
         let now = self.clock.now();
-        let delta = self.periodic.take(&MetricValues::from_stats(stats), now);
-        self.observer
-            .metrics(&metrics::emf_document(&self.migration, &delta, now));
+        let (delta, period) = self.periodic.take(&MetricValues::from_stats(stats), now);
+        self.observer.metrics(&metrics::emf_document(
+            &self.migration,
+            &delta,
+            period,
+            self.item.as_ref(),
+            now,
+        ));
     }
 
-    /// Emits the shard gauges (and the duration of an item that just completed).
-    pub fn shards(&self, total: u64, completed: u64, item_duration_ms: Option<u64>) {
+    /// Emits the shard gauges (and the item that just completed, with its duration).
+    pub fn shards(&self, total: u64, completed: u64, completed_item: Option<(&WorkItemId, u64)>) {
         self.observer.metrics(&metrics::shards_document(
             &self.migration,
             total,
             completed,
-            item_duration_ms,
+            completed_item,
             self.clock.now(),
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::ManualClock;
+
+    #[derive(Default)]
+    struct Documents(std::sync::Mutex<Vec<Value>>);
+
+    impl Observer for Documents {
+        fn log(&self, _: &str) {}
+        fn metrics(&self, document: &Value) {
+            self.0.lock().expect("documents").push(document.clone());
+        }
+    }
+
+    #[test]
+    fn an_items_counters_are_flushed_when_it_ends_and_carry_its_index_and_shard() {
+        let (seen, clock) = (Documents::default(), ManualClock::default());
+        let mut reporter = Reporter::new(&seen, &clock, "m");
+        let mut stats = WorkerStats::default();
+        let logs = WorkItemId {
+            index: "logs".into(),
+            shard: 1,
+            starting_doc: 0,
+        };
+        reporter.start_item(&logs, &stats);
+        clock.advance(Duration::from_millis(1500));
+        stats.documents = 40;
+        reporter.finish_item(&stats);
+        let events = WorkItemId {
+            index: "events".into(),
+            shard: 0,
+            starting_doc: 0,
+        };
+        clock.advance(Duration::from_millis(500));
+        stats.documents = 45; // counted between items: flushed untagged when the next item starts
+        reporter.start_item(&events, &stats);
+        clock.advance(Duration::from_secs(2));
+        stats.documents = 60;
+        reporter.flush(&stats); // the run's last line, after an error inside the item
+        let lines = seen.0.lock().expect("documents").clone();
+        let tags: Vec<(Option<&str>, u64, u64)> = lines
+            .iter()
+            .map(|d| {
+                (
+                    d["Index"].as_str(),
+                    d["DocumentsMigrated"].as_u64().unwrap_or(0),
+                    d["PeriodMs"].as_u64().unwrap_or(0),
+                )
+            })
+            .collect();
+        assert_eq!(
+            tags,
+            [
+                (Some("logs"), 40, 1500),
+                (None, 5, 500),
+                (Some("events"), 15, 2000)
+            ]
+        );
+        assert_eq!(lines[0]["Shard"], 1);
     }
 }

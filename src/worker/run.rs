@@ -151,13 +151,17 @@ async fn run_items<T: JsonTransport>(
                     reporter: &mut *reporter,
                     failed: &mut failed,
                 };
-                match item::migrate_item(&work, &id, deadline, &mut out).await? {
+                out.reporter.start_item(&id, out.stats);
+                // On an error the item stays the reporter's, so the run's last line still names it.
+                let end = item::migrate_item(&work, &id, deadline, &mut out).await?;
+                reporter.finish_item(stats);
+                match end {
                     ItemEnd::HandedOff => return Ok(WorkerExit::LeaseHandedOff),
                     ItemEnd::Completed => {
                         let took = clock.instant().saturating_duration_since(started);
                         let took = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
                         let remaining = coordinator.remaining().await?;
-                        reporter.shards(shards_total, gauges(remaining), Some(took));
+                        reporter.shards(shards_total, gauges(remaining), Some((&id, took)));
                     }
                 }
             }

@@ -234,7 +234,7 @@ fn apply_wait_migrates_a_multi_index_multi_shard_snapshot_with_two_workers() {
     let logs = m.worker_log_files();
     assert!(logs >= 2, "one log file per worker process");
 
-    assert_dashboard_draws_series(&m);
+    crate::dashboard_e2e::assert_completed_page(&m);
 
     // The counts agree per index; one document less on the target is reported and fails the command.
     let text = m.ok(&["compare", "--refresh"]);
@@ -378,77 +378,4 @@ fn stopped_archives_then_restore_state_and_running_resume() {
         "restored progress: {restored}"
     );
     assert_running_again_completes_exactly(&m, &snap, &osmem.url);
-}
-
-/// `backfill dashboard` refreshes the page from the workers' metric lines; the page has the totals (complete
-/// at the end) and a time axis; headless Chromium renders it and the screenshot holds pixels of the
-/// documents/s series and of the running-workers series.
-fn assert_dashboard_draws_series(m: &Migration) {
-    let page = m.ok(&["dashboard"]);
-    let page = PathBuf::from(page.lines().next().expect("path").trim());
-    assert!(page.exists(), "{}", page.display());
-    let html = std::fs::read_to_string(&page).expect("page");
-    for total in [
-        "</b>documents migrated",
-        "<b>100.0%</b>complete (shards)",
-        "<b>0s</b>ETA",
-        "</b>current docs/s",
-    ] {
-        assert!(html.contains(total), "{total}: {html}");
-    }
-    assert!(
-        html.matches("text-anchor=\"middle\" font-size=\"10\"")
-            .count()
-            >= 5,
-        "a time axis on each chart"
-    );
-    let shot = m.dir.path().join("dashboard.png");
-    let chromium = ["chromium", "chromium-browser"]
-        .into_iter()
-        .find(|c| Command::new(c).arg("--version").output().is_ok())
-        .expect("chromium is installed by scripts/test (Debian package `chromium`)");
-    let out = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--hide-scrollbars",
-            "--window-size=1100,900",
-        ])
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .expect("run chromium");
-    assert!(
-        shot.exists(),
-        "screenshot: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let decoder = png::Decoder::new(std::io::BufReader::new(
-        std::fs::File::open(&shot).expect("png"),
-    ));
-    let mut reader = decoder.read_info().expect("png header");
-    let mut buf = vec![0; reader.output_buffer_size().expect("size")];
-    let info = reader.next_frame(&mut buf).expect("png frame");
-    let channels = info.color_type.samples();
-    let pixels = &buf[..info.buffer_size()];
-    let count = |rgb: [u8; 3]| {
-        pixels
-            .chunks(channels)
-            .filter(|p| {
-                p.len() >= 3
-                    && p[..3]
-                        .iter()
-                        .zip(rgb)
-                        .all(|(a, b)| (i16::from(*a) - i16::from(b)).abs() <= 6)
-            })
-            .count()
-    };
-    let docs = count([0x1f, 0x77, 0xb4]);
-    let running = count([0x8c, 0x56, 0x4b]);
-    assert!(docs > 30, "documents/s series drawn ({docs} pixels)");
-    assert!(
-        running > 30,
-        "running-workers series drawn ({running} pixels)"
-    );
 }

@@ -21,6 +21,7 @@ mod codecs;
 mod config_errors;
 mod converge_osmem;
 mod coordination_osmem;
+mod dashboard_e2e;
 mod failures_e2e;
 mod first_run;
 mod local_e2e;

@@ -4,7 +4,7 @@
 //! - `resources.json` — the [`LocalResources`] `apply` realised (absent = nothing applied);
 //! - `desired` — the desired worker count `Fleet::scale` writes and the supervisor watches;
 //! - `fleet.json` — the supervisor's report (desired / running / pending); `logs/` — the log group;
-//! - `dashboard.html` — the dashboard page;
+//! - `dashboard.html` — the dashboard page; `index-totals.json` — the selected indices' sizes `apply` recorded for it;
 //! - `apply.lock` — held (flock, exclusive) by `apply`/`destroy`; `supervisor.lock` — held by the one supervisor.
 //!
 //! Invariants: every file is written to a temporary sibling and renamed into place, so a reader sees the old or

@@ -92,7 +92,8 @@ pub fn run(options: &SupervisorOptions, notice: &dyn Fn(&str)) -> Result<(), Sta
     let mut started_total = 0u64;
     let mut last_report = FleetReport::default();
     let mut last_retention: Option<Instant> = None;
-    let mut last_sample: Option<Instant> = None;
+    // When the fleet was last sampled for the dashboard, and what it was then.
+    let mut last_sample: Option<(Instant, u32, u32)> = None;
 
     loop {
         let terminating = TERMINATE.load(Ordering::SeqCst);
@@ -172,12 +173,16 @@ pub fn run(options: &SupervisorOptions, notice: &dyn Fn(&str)) -> Result<(), Sta
             last_report = report;
         }
         let since = |t: Instant| clock.instant().saturating_duration_since(t);
-        if last_sample.is_none_or(|t| since(t) >= Duration::from_secs(5)) {
+        // Every 5 s, and at once when the fleet changed (the running-workers chart steps when it did).
+        if last_sample.is_none_or(|(t, running, sampled_desired)| {
+            since(t) >= Duration::from_secs(5)
+                || (running, sampled_desired) != (counts.running, desired)
+        }) {
             super::dashboard::sample_fleet(&logs, epoch_ms(), counts.running, desired);
             if let Err(err) = super::dashboard::refresh(&options.state, &options.name) {
                 notice(&format!("supervisor: dashboard: {err}"));
             }
-            last_sample = Some(clock.instant());
+            last_sample = Some((clock.instant(), counts.running, desired));
         }
         if last_retention.is_none_or(|t| since(t) >= Duration::from_secs(3600)) {
             super::logs::apply_retention(&logs, options.retention_days, SystemTime::now());
