@@ -26,6 +26,29 @@ pub(crate) const LEASE_HANDOFFS: &str = "LeaseHandoffs";
 pub const SHARDS_TOTAL: &str = "ShardsTotal";
 pub const SHARDS_COMPLETED: &str = "ShardsCompleted";
 
+/// `engine: rfs`: what Migration Assistant's Java worker emits (OTel scope `documentMigration`,
+/// `IDocumentMigrationContexts.MetricNames`) as its collector sidecar writes it to [`NAMESPACE`]: dimensions
+/// `qualifier` (the resource attribute the collector sets, here the migration's name) and `OTelLib` (the scope).
+pub(crate) const RFS_DIMENSION: &str = "qualifier";
+pub(crate) const RFS_LIB_DIMENSION: &str = "OTelLib";
+pub(crate) const RFS_LIB: &str = "documentMigration";
+/// Documents of a work item, counted once when the item completes (a counter).
+pub const RFS_DOCUMENTS_MIGRATED: &str = "pipelineDocsMigrated";
+/// Source bytes of a work item, counted once when the item completes (a counter).
+pub const RFS_BYTES_MIGRATED: &str = "pipelineBytesMigrated";
+/// Milliseconds of a completed work item (a histogram: CloudWatch receives count and sum; the collector's
+/// cumulative-to-delta step drops its minimum and maximum, so only Average and SampleCount are meaningful).
+pub const RFS_SHARD_DURATION: &str = "pipelineShardDuration";
+/// Work items whose pipeline failed (a counter).
+pub const RFS_PIPELINE_ERRORS: &str = "pipelineErrors";
+/// Every metric the rfs dashboard charts.
+pub const RFS_WORKER_METRICS: &[&str] = &[
+    RFS_DOCUMENTS_MIGRATED,
+    RFS_BYTES_MIGRATED,
+    RFS_SHARD_DURATION,
+    RFS_PIPELINE_ERRORS,
+];
+
 /// Properties of a counters line that are not dimensions (CloudWatch keeps them in the log event only, so the
 /// dashboard's metric queries are unchanged): the source index and shard of the work item the deltas belong to
 /// (absent on a line outside any item), and the milliseconds the deltas cover (ending at the line's

@@ -10,6 +10,7 @@
 mod aws_target;
 mod engine;
 pub mod metrics;
+mod otel;
 mod view;
 pub(crate) mod worker_env;
 

@@ -8,6 +8,7 @@ use crate::config::*;
 
 use super::aws_target::{self, sub_escape};
 use super::metrics;
+use super::otel;
 use super::worker_env::{WorkerVar, backfill_environment};
 
 /// Path inside the worker container where the `rfs` engine unpacks shards.
@@ -25,6 +26,7 @@ pub(crate) fn view(m: &Migration) -> Value {
         "worker": worker_view(m),
         "task_policy": task_policy(m),
         "execution_secrets": secrets_view(m),
+        "otel": otel_view(m),
         "dashboard": dashboard_view(m),
         "metrics": {
             "namespace": metrics::NAMESPACE,
@@ -39,8 +41,29 @@ pub(crate) fn view(m: &Migration) -> Value {
             "shards_completed": metrics::SHARDS_COMPLETED,
             "shard_duration": metrics::SHARD_DURATION,
             "handoffs": metrics::LEASE_HANDOFFS,
+            "rfs": {
+                "dimension": metrics::RFS_DIMENSION,
+                "lib_dimension": metrics::RFS_LIB_DIMENSION,
+                "lib": metrics::RFS_LIB,
+                "documents": metrics::RFS_DOCUMENTS_MIGRATED,
+                "bytes": metrics::RFS_BYTES_MIGRATED,
+                "shard_duration": metrics::RFS_SHARD_DURATION,
+                "errors": metrics::RFS_PIPELINE_ERRORS,
+            },
         },
     })
+}
+
+/// `engine: rfs` only: the collector sidecar and what the worker container needs to reach it.
+fn otel_view(m: &Migration) -> Value {
+    match m.worker.engine {
+        Engine::Backfill => json!({ "enabled": false }),
+        Engine::Rfs => json!({
+            "enabled": true,
+            "container": otel::collector_container(m),
+            "depends_on": otel::worker_depends_on(),
+        }),
+    }
 }
 
 /// What the dashboard body needs, already `${`-escaped for its `Fn::Sub`. The target charts take their
@@ -155,6 +178,11 @@ pub(crate) fn rfs_command(m: &Migration) -> String {
     if m.target.tls.insecure_skip_verify {
         args.push("--target-insecure".to_string());
     }
+    // Metrics over OTLP to the collector sidecar (traces stay off, as in Migration Assistant's default).
+    args.push(format!(
+        "--otel-metrics-collector-endpoint {}",
+        q(otel::COLLECTOR_ENDPOINT)
+    ));
     if let Some(session) = &m.backfill.session {
         args.push(format!("--session-name {}", q(session)));
     }
@@ -267,6 +295,9 @@ fn task_policy(m: &Migration) -> Value {
     if let Some(statement) = aws_target::data_access_statement(m) {
         statements.push(statement);
     }
+    if m.worker.engine == Engine::Rfs {
+        statements.push(otel::emf_statement());
+    }
     // Every task needs at least one statement to attach a policy; reading its own cluster's identity is harmless.
     if statements.is_empty() {
         statements.push(json!({
@@ -314,5 +345,29 @@ mod tests {
                 .contains("BACKFILL_SESSION")
         );
         assert!(!rfs_command(&m).contains("--session-name"));
+    }
+
+    #[test]
+    fn only_the_rfs_engine_gets_the_collector_its_endpoint_and_its_emf_permissions() {
+        let ours = migration("");
+        assert_eq!(otel_view(&ours)["enabled"], false);
+        assert!(
+            !task_policy(&ours)
+                .to_string()
+                .contains("CollectorWritesEmfMetrics")
+        );
+        let mut rfs = migration("");
+        rfs.worker.engine = Engine::Rfs;
+        let view = otel_view(&rfs);
+        assert_eq!(view["enabled"], true);
+        assert_eq!(view["container"]["Name"], "otel-collector");
+        assert_eq!(view["depends_on"][0]["Condition"], "HEALTHY");
+        assert!(
+            rfs_command(&rfs)
+                .ends_with("--otel-metrics-collector-endpoint 'http://localhost:4317'")
+        );
+        let policy = task_policy(&rfs).to_string();
+        assert!(policy.contains("CollectorWritesEmfMetrics"), "{policy}");
+        assert!(!policy.contains("\"Resource\":\"*\""), "{policy}");
     }
 }

@@ -515,20 +515,117 @@ fn the_rfs_engine_says_which_charts_stay_empty() {
             .collect::<Vec<_>>()
             .join("\n")
     };
-    let rfs = text_widgets(&example_with("aws/migration-rfs-basic.yaml", &[]));
-    for chart in [
-        "Documents migrated per second",
-        "Source bytes migrated per second",
-        "Shard progress",
-        "Shard duration",
-        "Bulk failures and retries",
+    let rfs_migration = example_with("aws/migration-rfs-basic.yaml", &[]);
+    let rfs = text_widgets(&rfs_migration);
+    for missing in [
+        "shards total and completed of total",
+        "p50, p90 and maximum of the shard duration",
+        "failed documents, bulk retries, bulk requests and lease handoffs",
     ] {
-        assert!(rfs.contains(chart), "the rfs note names {chart}: {rfs}");
+        assert!(rfs.contains(missing), "the rfs note names {missing}: {rfs}");
     }
+    // Every worker chart of the rfs dashboard queries what its collector writes: the Java worker's metric
+    // names with the dimensions qualifier=<name>, OTelLib=documentMigration.
+    let body = dashboard_body(&rfs_migration);
+    let mut rfs_rows = 0;
+    for widget in body["widgets"].as_array().expect("widgets") {
+        for row in widget["properties"]["metrics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            if row[0] == metrics::NAMESPACE {
+                rfs_rows += 1;
+                let name = row[1].as_str().expect("name");
+                assert!(metrics::RFS_WORKER_METRICS.contains(&name), "{row}");
+                assert_eq!(
+                    (&row[2], &row[3], &row[4], &row[5]),
+                    (
+                        &"qualifier".into(),
+                        &"legacy-logs".into(),
+                        &"OTelLib".into(),
+                        &"documentMigration".into()
+                    ),
+                    "{row}"
+                );
+            }
+        }
+    }
+    assert_eq!(rfs_rows, 5);
+    assert_eq!(
+        stats(&body, metrics::NAMESPACE, metrics::RFS_SHARD_DURATION),
+        ["SampleCount@60", "Average@300"]
+    );
     let backfill = text_widgets(&load(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/aws/migration.yaml"),
     ));
     assert!(!backfill.contains("engine: rfs"), "{backfill}");
+}
+
+#[test]
+fn the_rfs_engine_runs_migration_assistants_collector_beside_the_worker() {
+    let rfs = workers_template(&example_with("aws/migration-rfs-basic.yaml", &[]));
+    let containers = rfs["Resources"]["WorkerTaskDefinition"]["Properties"]["ContainerDefinitions"]
+        .as_array()
+        .expect("containers")
+        .clone();
+    assert_eq!(containers.len(), 2);
+    let (worker, collector) = (&containers[0], &containers[1]);
+    assert_eq!(collector["Name"], "otel-collector");
+    assert_eq!(
+        collector["Image"],
+        "public.ecr.aws/aws-observability/aws-otel-collector:v0.43.3"
+    );
+    assert_eq!(collector["Essential"], true);
+    assert_eq!(
+        collector["HealthCheck"]["Command"],
+        serde_json::json!(["CMD", "/healthcheck"])
+    );
+    let env = |name: &str| {
+        collector["Environment"]
+            .as_array()
+            .expect("env")
+            .iter()
+            .find(|e| e["Name"] == name)
+            .map(|e| e["Value"].as_str().expect("value").to_string())
+    };
+    assert_eq!(env("QUALIFIER").as_deref(), Some("legacy-logs"));
+    let config = env("AOT_CONFIG_CONTENT").expect("inline collector config");
+    assert!(
+        config.contains("namespace: 'OpenSearchMigrations'"),
+        "{config}"
+    );
+    assert!(config.contains("exporters: [awsemf]"), "{config}");
+    assert_eq!(
+        worker["DependsOn"],
+        serde_json::json!([{ "ContainerName": "otel-collector", "Condition": "HEALTHY" }])
+    );
+    let command = worker["Environment"][0]["Value"]
+        .as_str()
+        .expect("RFS_COMMAND");
+    assert!(
+        command.contains("--otel-metrics-collector-endpoint 'http://localhost:4317'"),
+        "{command}"
+    );
+    let policy =
+        rfs["Resources"]["TaskRole"]["Properties"]["Policies"][0]["PolicyDocument"].to_string();
+    assert!(policy.contains("CollectorWritesEmfMetrics"), "{policy}");
+    assert!(
+        policy.contains("logs:PutLogEvents") && policy.contains("log-group:/metrics/default"),
+        "{policy}"
+    );
+
+    // Our own engine: one container, no collector, no EMF statement.
+    let ours = workers_template(&load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/aws/migration.yaml"),
+    ));
+    let task = &ours["Resources"]["WorkerTaskDefinition"]["Properties"];
+    assert_eq!(
+        task["ContainerDefinitions"].as_array().map(Vec::len),
+        Some(1)
+    );
+    assert!(task["ContainerDefinitions"][0].get("DependsOn").is_none());
+    assert!(!ours.to_string().contains("otel") && !ours.to_string().contains("/metrics/default"));
 }
 
 #[test]
