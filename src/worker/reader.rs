@@ -4,7 +4,7 @@
 //! the batch is acknowledged, so the checkpoint never passes it unrecorded). Every failure to read goes over the
 //! channel as a typed [`SnapshotError`]; a thread that ends without finishing the shard is caught by [`joined`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -15,7 +15,9 @@ use super::transform::transformed;
 use super::types::{Source, WorkerError, WorkerOptions};
 use crate::config::{DEFAULT_TYPE, Route, TypeMappings};
 use crate::coordination::lease::WorkItemId;
-use crate::snapshot::{DocumentError, IndexInfo, SnapshotError, UnusableDocument};
+use crate::snapshot::{
+    DocumentError, IndexInfo, SnapshotDocument, SnapshotError, UnusableDocument,
+};
 
 /// What the reader thread reads between two checkpoints: the documents to send, and those read among them
 /// that cannot be sent.
@@ -24,8 +26,13 @@ pub struct Read {
     pub batch: Batch,
     /// Documents that cannot become bulk actions, as failures of this batch (`status` 0: never sent).
     pub unusable: Vec<ItemFailure>,
-    /// Documents of a type `source.type_mappings` leaves out, by type: read and not sent, never failed.
+    /// Documents the configuration leaves out, by why (a type `source.type_mappings` leaves out, a transform
+    /// with no output): read and not sent, never failed.
     pub skipped: BTreeMap<String, u64>,
+    /// Documents sent beyond one per source document (a transform with several outputs).
+    pub extra: u64,
+    /// The target indices of the documents in `batch`.
+    pub targets: BTreeSet<String>,
     /// Global doc number of the last document read into it, sent or not: the checkpoint moves past it once
     /// the batch is acknowledged (and its stored fields verified).
     pub last_doc: Option<u64>,
@@ -34,7 +41,21 @@ pub struct Read {
     pub verified_below: u64,
 }
 
+/// Why documents a transform turns into no document are not sent.
+const FILTERED: &str = "filtered out by transforms (no output)";
+
 impl Read {
+    fn skip(&mut self, why: String) {
+        *self.skipped.entry(why).or_default() += 1;
+    }
+
+    fn push(&mut self, doc: &SnapshotDocument, emit_type: bool) {
+        if !self.targets.contains(&doc.index) {
+            self.targets.insert(doc.index.clone());
+        }
+        self.batch.push(doc, emit_type);
+    }
+
     fn is_full(&self, max_docs: usize, max_bytes: u64) -> bool {
         self.batch.is_full(max_docs, max_bytes)
             || self.unusable.len() >= max_docs
@@ -47,6 +68,8 @@ impl Read {
             batch: self.batch.take(pool),
             unusable: std::mem::take(&mut self.unusable),
             skipped: std::mem::take(&mut self.skipped),
+            extra: std::mem::take(&mut self.extra),
+            targets: std::mem::take(&mut self.targets),
             last_doc: self.last_doc.take(),
             verified_below: self.verified_below,
         }
@@ -144,17 +167,21 @@ pub fn spawn_reader(
                         }
                         Some(None) => {
                             let doc_type = doc.doc_type.as_deref().unwrap_or(DEFAULT_TYPE);
-                            *read.skipped.entry(doc_type.to_string()).or_default() += 1;
+                            read.skip(format!(
+                                "of type {doc_type} (source.type_mappings leaves the type out)"
+                            ));
                             false
                         }
                     };
                     // Type mapping first, then the transforms chosen by the source index's name.
                     if routed && chain.is_empty() {
-                        read.batch.push(&doc, emit_type);
+                        read.push(&doc, emit_type);
                     } else if routed {
                         match transformed(&chain, &doc) {
+                            Ok(outputs) if outputs.is_empty() => read.skip(FILTERED.to_string()),
                             Ok(outputs) => {
-                                outputs.iter().for_each(|d| read.batch.push(d, emit_type))
+                                read.extra += outputs.len() as u64 - 1;
+                                outputs.iter().for_each(|d| read.push(d, emit_type))
                             }
                             Err(failed) => read.unusable.push(failed),
                         }

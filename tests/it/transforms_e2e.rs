@@ -164,4 +164,45 @@ fn transforms_rename_filter_and_fail_documents_in_a_local_migration() {
     }
     let status = m.status();
     assert_eq!(status["failed_documents"], failing.len(), "{status}");
+    assert_eq!(
+        status["skipped_documents"],
+        metrics.len() - kept.len(),
+        "the filtered documents are counted, never silent: {status}"
+    );
+
+    // compare: the renamed index is compared under its new name, the filtered documents are expected to be
+    // absent; the documents that failed are a real difference, and compare says so (exit 1).
+    let out = m.backfill(&["--json", "compare", "--refresh"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).expect("compare json");
+    let group = |name: &str| {
+        json["groups"]
+            .as_array()
+            .and_then(|g| g.iter().find(|g| g["sources"][0] == name))
+            .cloned()
+            .unwrap_or_else(|| panic!("group {name}: {json}"))
+    };
+    let (logs_group, metrics_group, events_group) =
+        (group("logs"), group("metrics"), group("events"));
+    assert_eq!(
+        logs_group["targets"],
+        serde_json::json!(["app-logs"]),
+        "{json}"
+    );
+    assert_eq!(logs_group["verdict"]["result"], "ok", "{json}");
+    assert_eq!(
+        (
+            &metrics_group["skipped"],
+            &metrics_group["verdict"]["result"]
+        ),
+        (&Value::from(metrics.len() - kept.len()), &Value::from("ok")),
+        "{json}"
+    );
+    assert_eq!(events_group["verdict"]["result"], "different", "{json}");
+    assert_eq!(json["mismatches"], 1, "{json}");
 }
