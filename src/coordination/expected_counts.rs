@@ -112,6 +112,10 @@ fn targets_of(s: &SourceIndex) -> Result<BTreeSet<String>, String> {
         Some(r) if !r.unrecorded && !s.configured => Ok(BTreeSet::from([s.name.clone()])),
         Some(r) if !r.unrecorded && r.incomplete == 0 => Ok(BTreeSet::new()),
         _ if !s.configured => Ok(BTreeSet::from([s.name.clone()])),
+        Some(r) if !r.unrecorded => Err(format!(
+            "type mappings or transforms decide where the documents of {} go, and none of its work items has completed yet",
+            s.name
+        )),
         _ => Err(format!(
             "type mappings or transforms decide where the documents of {} go, and its work items record no target indices (written by another tool or an older backfill)",
             s.name
@@ -379,6 +383,15 @@ mod tests {
             g[2].verdict,
             Verdict::Ok,
             "nothing configured: compared under its own name"
+        );
+        let running = Some(SourceRecord {
+            incomplete: 2,
+            ..Default::default()
+        });
+        let g = groups(&[source("logs", 3, running, true)], &counts(&[]));
+        assert!(
+            matches!(&g[0].verdict, Verdict::Unknown(why) if why.contains("none of its work items has completed yet")),
+            "{g:?}"
         );
     }
 
