@@ -382,7 +382,16 @@ fn watched(reading: Arc<Reading>, from: u64, tx: mpsc::Sender<ReadResult>) {
         };
         let thread = match thread {
             Ok(thread) => thread,
-            Err(e) => panic!("cannot start a reader thread: {e}"),
+            Err(e) => {
+                let _ = tx.blocking_send(Err(SnapshotError::Shard {
+                    snapshot: reading.snapshot.name.clone(),
+                    index: reading.index.name.clone(),
+                    shard: reading.shard,
+                    file: None,
+                    message: format!("cannot start a reader thread: {e}"),
+                }));
+                return;
+            }
         };
         loop {
             match inner_rx.recv_timeout(WATCH_EVERY) {
