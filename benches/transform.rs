@@ -70,6 +70,7 @@ fn measure(docs: &[SnapshotDocument], program: Option<&str>, iters: usize) -> (f
     let transforms = Transforms::compile(&[TransformRule {
         index_pattern: "*".into(),
         jq: program.unwrap_or(".").into(),
+        timeout: backfill::config::DEFAULT_TRANSFORM_TIMEOUT,
     }])
     .expect("the program compiles");
     let chain = transforms.chain_for("logs-2024.03");

@@ -1,13 +1,13 @@
-//! `transforms:`: a list of `{match, jq}` rules. Every program is compiled here (with `crate::transform`), so
+//! `transforms:`: a list of `{match, jq, timeout}` rules. Every program is compiled here (with `crate::transform`), so
 //! `validate`, `plan` and `apply` refuse a program that does not compile, at the line and column of the
 //! problem inside the program when the program is written on one line (plain or quoted), else at its value.
 
 use super::reader::{Walk, join};
 use super::tree::{Node, Pos, Value};
-use super::types::TransformRule;
+use super::types::{DEFAULT_TRANSFORM_TIMEOUT, TransformRule};
 use crate::transform::Program;
 
-const RULE_KEYS: &[&str] = &["match", "jq"];
+const RULE_KEYS: &[&str] = &["match", "jq", "timeout"];
 
 /// Reads `transforms` (absent: none). `text` is the file, to place compile errors inside one-line programs.
 pub(crate) fn read_transforms(
@@ -80,9 +80,21 @@ pub(crate) fn read_transforms(
             }
             continue;
         }
+        let timeout = map
+            .duration(walk, "timeout")
+            .unwrap_or(DEFAULT_TRANSFORM_TIMEOUT);
+        if timeout.is_zero() {
+            walk.error(
+                map.node("timeout").map_or(item.pos, |n| n.pos),
+                &join(&path, "timeout"),
+                "a program needs some time to run: write e.g. `timeout: 2s`".to_string(),
+            );
+            continue;
+        }
         rules.push(TransformRule {
             index_pattern,
             jq: program,
+            timeout,
         });
     }
     Some(rules)
@@ -179,6 +191,22 @@ mod tests {
             .expect_err("block")
             .errors;
         assert_eq!((errors[0].line, errors[0].column), (10, 7), "{}", errors[0]);
+    }
+
+    #[test]
+    fn a_rule_s_timeout_defaults_to_one_second_and_must_be_a_duration() {
+        let rules = load("transforms:\n  - jq: .\n  - jq: .\n    timeout: 250ms\n").expect("valid");
+        assert_eq!(rules[0].timeout, std::time::Duration::from_secs(1));
+        assert_eq!(rules[1].timeout, std::time::Duration::from_millis(250));
+        for bad in ["soon", "0s"] {
+            let errors = load(&format!("transforms:\n  - jq: .\n    timeout: {bad}\n"))
+                .expect_err("refused")
+                .errors;
+            assert_eq!(
+                errors[0].key_path, "transforms[0].timeout",
+                "{bad}: {errors:?}"
+            );
+        }
     }
 
     #[test]

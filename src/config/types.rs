@@ -35,6 +35,17 @@ pub struct TransformRule {
     pub index_pattern: String,
     /// `jq`: the program's text.
     pub jq: String,
+    /// `timeout`: how long the program may run on one document (default [`DEFAULT_TRANSFORM_TIMEOUT`]); past
+    /// it the document is a failed document and the migration goes on.
+    #[serde(default = "default_transform_timeout")]
+    pub timeout: Duration,
+}
+
+/// How long a `transforms` program may run on one document unless its rule says `timeout`.
+pub const DEFAULT_TRANSFORM_TIMEOUT: Duration = Duration::from_secs(1);
+
+fn default_transform_timeout() -> Duration {
+    DEFAULT_TRANSFORM_TIMEOUT
 }
 
 impl TransformRule {

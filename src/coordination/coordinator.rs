@@ -6,6 +6,7 @@
 use rand::seq::SliceRandom;
 use serde_json::{Value, json};
 
+use super::item_counts::ItemCounts;
 use super::lease::{self, Refusal, SHARD_SETUP_ID, WorkItem, WorkItemId};
 use crate::cluster::transport::{Body, JsonTransport, Method, TransportError};
 use crate::time::Timestamp;
@@ -93,7 +94,10 @@ impl<'t, T: JsonTransport> Coordinator<'t, T> {
                 "creatorId": { "type": "keyword", "norms": false },
                 "scriptVersion": { "type": "keyword", "norms": false },
                 "documentsMigrated": { "type": "long" },
-                "failedDocuments": { "type": "long" }
+                "failedDocuments": { "type": "long" },
+                "skippedDocuments": { "type": "long" },
+                "extraDocuments": { "type": "long" },
+                "targetIndices": { "type": "keyword", "norms": false }
             }}
         });
         if let Some(meta) = meta {
@@ -341,17 +345,17 @@ impl<'t, T: JsonTransport> Coordinator<'t, T> {
         &self,
         id: &WorkItemId,
         now: Timestamp,
-        migrated: u64,
-        failed: u64,
+        counts: &ItemCounts,
     ) -> Result<(), CoordinationError> {
         let doc_id = id.to_id();
         let current = self.get_existing(&doc_id).await?;
-        let done = lease::complete(&current.item, &self.worker_id, now, migrated, failed).map_err(
-            |refusal| CoordinationError::Refused {
-                id: doc_id.clone(),
-                refusal,
-            },
-        )?;
+        let done =
+            lease::complete(&current.item, &self.worker_id, now, counts).map_err(|refusal| {
+                CoordinationError::Refused {
+                    id: doc_id.clone(),
+                    refusal,
+                }
+            })?;
         self.put_if(&doc_id, &done, current.seq_no, current.primary_term)
             .await
     }
@@ -377,8 +381,7 @@ impl<'t, T: JsonTransport> Coordinator<'t, T> {
         id: &WorkItemId,
         next_doc: u64,
         now: Timestamp,
-        migrated: u64,
-        failed: u64,
+        counts: &ItemCounts,
     ) -> Result<WorkItemId, CoordinationError> {
         let doc_id = id.to_id();
         if next_doc <= id.starting_doc {
@@ -396,17 +399,12 @@ impl<'t, T: JsonTransport> Coordinator<'t, T> {
             ..id.clone()
         };
         let current = self.get_existing(&doc_id).await?;
-        let recorded = lease::record_successors(
-            &current.item,
-            &self.worker_id,
-            &[successor.to_id()],
-            migrated,
-            failed,
-        )
-        .map_err(|refusal| CoordinationError::Refused {
-            id: doc_id.clone(),
-            refusal,
-        })?;
+        let recorded =
+            lease::record_successors(&current.item, &self.worker_id, &[successor.to_id()], counts)
+                .map_err(|refusal| CoordinationError::Refused {
+                    id: doc_id.clone(),
+                    refusal,
+                })?;
         if recorded != current.item {
             self.put_if(&doc_id, &recorded, current.seq_no, current.primary_term)
                 .await?;
@@ -420,7 +418,7 @@ impl<'t, T: JsonTransport> Coordinator<'t, T> {
                 .saturating_sub(1),
         )
         .await?;
-        self.complete(id, now, migrated, failed).await?;
+        self.complete(id, now, counts).await?;
         Ok(successor)
     }
 }

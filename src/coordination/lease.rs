@@ -19,6 +19,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
+use super::item_counts::ItemCounts;
 use crate::time::Timestamp;
 
 /// The version of this document schema; workers of different versions must not share a working state.
@@ -89,6 +90,15 @@ pub(crate) struct WorkItem {
     /// Documents the target rejected for good (our addition; makes `CompletedWithErrors`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_documents: Option<u64>,
+    /// Source documents not sent because the configuration says so (our addition; see [`ItemCounts`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped_documents: Option<u64>,
+    /// Documents sent beyond one per source document (our addition; see [`ItemCounts`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_documents: Option<u64>,
+    /// Target indices this item sent documents to (our addition; see [`ItemCounts`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_indices: Option<Vec<String>>,
 }
 
 /// Why a transition was refused.
@@ -119,6 +129,9 @@ pub(crate) fn unassigned(id: &WorkItemId, creator: &str, exponent: u32) -> WorkI
         successor_items: None,
         documents_migrated: None,
         failed_documents: None,
+        skipped_documents: None,
+        extra_documents: None,
+        target_indices: None,
     }
 }
 
@@ -185,8 +198,7 @@ pub(crate) fn record_successors(
     item: &WorkItem,
     me: &str,
     successors: &[String],
-    migrated: u64,
-    failed: u64,
+    counts: &ItemCounts,
 ) -> Result<WorkItem, Refusal> {
     check_holder(item, me)?;
     let joined = successors.join(",");
@@ -198,8 +210,7 @@ pub(crate) fn record_successors(
         None => {
             let mut next = item.clone();
             next.successor_items = Some(joined);
-            next.documents_migrated = Some(migrated);
-            next.failed_documents = Some(failed);
+            counts.record_in(&mut next);
             Ok(next)
         }
     }
@@ -230,6 +241,7 @@ pub(crate) fn complete_handoff(
     next.completed_at = Some(now.epoch_seconds());
     next.documents_migrated = Some(item.documents_migrated.unwrap_or(0));
     next.failed_documents = Some(item.failed_documents.unwrap_or(0));
+    next.skipped_documents = Some(item.skipped_documents.unwrap_or(0));
     Ok(next)
 }
 
@@ -238,14 +250,12 @@ pub(crate) fn complete(
     item: &WorkItem,
     me: &str,
     now: Timestamp,
-    migrated: u64,
-    failed: u64,
+    counts: &ItemCounts,
 ) -> Result<WorkItem, Refusal> {
     check_holder(item, me)?;
     let mut next = item.clone();
     next.completed_at = Some(now.epoch_seconds());
-    next.documents_migrated = Some(migrated);
-    next.failed_documents = Some(failed);
+    counts.record_in(&mut next);
     Ok(next)
 }
 
@@ -332,12 +342,13 @@ mod tests {
     fn completion_is_terminal_and_only_the_holder_may_write() {
         let held = claim(&unassigned(&id(), "w0", 0), "w1", at(10), 60).expect("claim");
         assert_eq!(
-            complete(&held, "w2", at(20), 5, 0),
+            complete(&held, "w2", at(20), &ItemCounts::sent(5, 0)),
             Err(Refusal::NotHolder {
                 holder: Some("w1".into())
             })
         );
-        let done = complete(&held, "w1", at(20), 5, 1).expect("holder completes");
+        let done =
+            complete(&held, "w1", at(20), &ItemCounts::sent(5, 1)).expect("holder completes");
         assert_eq!(
             (
                 done.completed_at,
@@ -347,9 +358,12 @@ mod tests {
             (Some(20), Some(5), Some(1))
         );
         assert_eq!(claim(&done, "w2", at(10_000), 60), Err(Refusal::Completed));
-        assert_eq!(complete(&done, "w1", at(30), 5, 0), Err(Refusal::Completed));
         assert_eq!(
-            record_successors(&done, "w1", &["x".into()], 0, 0),
+            complete(&done, "w1", at(30), &ItemCounts::sent(5, 0)),
+            Err(Refusal::Completed)
+        );
+        assert_eq!(
+            record_successors(&done, "w1", &["x".into()], &ItemCounts::sent(0, 0)),
             Err(Refusal::Completed)
         );
     }
@@ -381,19 +395,29 @@ mod tests {
             ..id()
         }
         .to_id();
-        let recorded =
-            record_successors(&held, "w1", std::slice::from_ref(&next), 7, 1).expect("first");
+        let recorded = record_successors(
+            &held,
+            "w1",
+            std::slice::from_ref(&next),
+            &ItemCounts::sent(7, 1),
+        )
+        .expect("first");
         assert_eq!(
             (recorded.documents_migrated, recorded.failed_documents),
             (Some(7), Some(1))
         );
         assert_eq!(
-            record_successors(&recorded, "w1", std::slice::from_ref(&next), 9, 9),
+            record_successors(
+                &recorded,
+                "w1",
+                std::slice::from_ref(&next),
+                &ItemCounts::sent(9, 9)
+            ),
             Ok(recorded.clone()),
             "same value again is fine"
         );
         assert!(matches!(
-            record_successors(&recorded, "w1", &["other".into()], 7, 1),
+            record_successors(&recorded, "w1", &["other".into()], &ItemCounts::sent(7, 1)),
             Err(Refusal::OtherSuccessors { .. })
         ));
     }
@@ -406,7 +430,8 @@ mod tests {
             ..id()
         };
         let recorded =
-            record_successors(&held, "w1", &[successor.to_id()], 200, 3).expect("record");
+            record_successors(&held, "w1", &[successor.to_id()], &ItemCounts::sent(200, 3))
+                .expect("record");
         // w1 dies here: the lease runs out, w2 claims the item and must not migrate it from document 0.
         let reclaimed = claim(&recorded, "w2", at(10_000), 60).expect("expired lease is claimable");
         assert_eq!(recorded_successors(&reclaimed), Some(vec![successor]));

@@ -7,7 +7,7 @@
 //! `size: 0`, `track_total_hits: true` and a `filters` aggregation (bucket `doc_count`s are exact) — one round
 //! trip instead of five capped searches. The same request reads the start time (`shard_setup.completedAt`),
 //! the last completion time, and the optional per-item counters our worker writes (`documentsMigrated`,
-//! `failedDocuments`; absent on upstream items, then reported as unknown).
+//! `failedDocuments`, `skippedDocuments`; absent on upstream items, then reported as unknown).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -23,6 +23,8 @@ pub(crate) const SHARD_SETUP_ID: &str = "shard_setup";
 pub(crate) const DOCUMENTS_MIGRATED_FIELD: &str = "documentsMigrated";
 /// Optional per-item counter: documents the target rejected for good (written by our worker).
 pub(crate) const FAILED_DOCUMENTS_FIELD: &str = "failedDocuments";
+/// Optional per-item counter: source documents the configuration leaves out (written by our worker).
+pub(crate) const SKIPPED_DOCUMENTS_FIELD: &str = "skippedDocuments";
 
 /// `.migrations_working_state` or `.migrations_working_state_<session>`.
 pub fn working_state_index(session: Option<&str>) -> String {
@@ -50,6 +52,9 @@ pub struct WorkProgress {
     pub documents_migrated: Option<u64>,
     /// Sum of `failedDocuments`, when any item carries it.
     pub failed_documents: Option<u64>,
+    /// Sum of `skippedDocuments` (not sent because the configuration leaves them out), when any item carries it.
+    #[serde(default)]
+    pub skipped_documents: Option<u64>,
     /// Every document in the index, `shard_setup` and parents included (used to verify archives).
     pub documents_in_index: u64,
 }
@@ -136,7 +141,9 @@ pub(crate) fn progress_query(now: Timestamp) -> Value {
                     "docs_present": {"value_count": {"field": DOCUMENTS_MIGRATED_FIELD}},
                     "docs": {"sum": {"field": DOCUMENTS_MIGRATED_FIELD}},
                     "failed_present": {"value_count": {"field": FAILED_DOCUMENTS_FIELD}},
-                    "failed": {"sum": {"field": FAILED_DOCUMENTS_FIELD}}
+                    "failed": {"sum": {"field": FAILED_DOCUMENTS_FIELD}},
+                    "skipped_present": {"value_count": {"field": SKIPPED_DOCUMENTS_FIELD}},
+                    "skipped": {"sum": {"field": SKIPPED_DOCUMENTS_FIELD}}
                 }
             }
         }
@@ -218,6 +225,8 @@ pub(crate) fn parse_progress(
             .then(|| metric(response, "/aggregations/items/docs/value").unwrap_or(0)),
         failed_documents: present("/aggregations/items/failed_present/value")
             .then(|| metric(response, "/aggregations/items/failed/value").unwrap_or(0)),
+        skipped_documents: present("/aggregations/items/skipped_present/value")
+            .then(|| metric(response, "/aggregations/items/skipped/value").unwrap_or(0)),
         documents_in_index: count(response, "/hits/total/value", index)?,
     })
 }
@@ -289,7 +298,8 @@ mod tests {
                     }},
                     "last_completed_at": {"value": 1.7000001E9},
                     "docs_present": {"value": 0}, "docs": {"value": 0.0},
-                    "failed_present": {"value": 2}, "failed": {"value": 3.0}
+                    "failed_present": {"value": 2}, "failed": {"value": 3.0},
+                    "skipped_present": {"value": 2}, "skipped": {"value": 40.0}
                 }
             }
         })
@@ -304,6 +314,7 @@ mod tests {
         assert_eq!(p.last_completed_at, Some(at(1_700_000_100)));
         assert_eq!(p.documents_migrated, None);
         assert_eq!(p.failed_documents, Some(3));
+        assert_eq!(p.skipped_documents, Some(40));
         assert_eq!(p.documents_in_index, 30001);
     }
 

@@ -147,13 +147,16 @@ fn open_segment(dir: &Arc<dyn Directory>, commit: &SegmentCommitInfo) -> Result<
         dir.clone()
     };
     check_stored_fields(files.as_ref(), commit)?;
-    let fields = if commit.field_infos_gen == -1 {
+    let (fnm, fields) = if commit.field_infos_gen == -1 {
         let fnm = format!("{}.fnm", commit.name);
-        field_infos::parse(&fnm, &read(files.as_ref(), &fnm)?)?
+        let fields = field_infos::parse(&fnm, &read(files.as_ref(), &fnm)?)?;
+        (fnm, fields)
     } else {
         let fnm = format!("{}_{}.fnm", commit.name, gen36(commit.field_infos_gen));
-        field_infos::parse(&fnm, &read(dir.as_ref(), &fnm)?)?
+        let fields = field_infos::parse(&fnm, &read(dir.as_ref(), &fnm)?)?;
+        (fnm, fields)
     };
+    field_infos::check_stored_id(&fnm, &fields).map_err(|e| naming_codec(e, &commit.codec))?;
     let mut live = if commit.del_gen == -1 {
         None
     } else {
@@ -219,14 +222,19 @@ fn check_stored_fields(files: &dyn Directory, commit: &SegmentCommitInfo) -> Res
     files
         .read_at(&fdt, 0, &mut head)
         .map_err(|e| LuceneError::io(&fdt, e))?;
-    stored_fields::check_header(&fdt, &head).map_err(|e| match e {
+    stored_fields::check_header(&fdt, &head).map_err(|e| naming_codec(e, &commit.codec))
+}
+
+/// An unsupported format, named with the segment's codec.
+fn naming_codec(e: LuceneError, codec: &str) -> LuceneError {
+    match e {
         LuceneError::Unsupported { file, what, name } => LuceneError::Unsupported {
             file,
             what,
-            name: format!("{name}` of segment codec `{}", commit.codec),
+            name: format!("{name}` of segment codec `{codec}"),
         },
         other => other,
-    })
+    }
 }
 
 /// Docs that have a value in the soft-deletes field.

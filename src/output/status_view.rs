@@ -3,7 +3,8 @@
 //! Text starts exactly like `console backfill status` (PR #780 format) so existing runbooks keep working:
 //! `BackfillStatus.<STATE>`, then `Running=N`, `Pending=N`, `Desired=N` on their own lines; with
 //! `--deep-check` the shard lines `Shards total|completed|incomplete|in progress|unclaimed: N`; then our
-//! additions (percent, ETA, documents, failed documents, derived status and its reason — `Failing` with the
+//! additions (percent, ETA, documents, failed documents, documents skipped by configuration — also without
+//! `--deep-check` when there are any —, derived status and its reason — `Failing` with the
 //! workers' exit code and last error line when they keep failing). JSON always carries
 //! every field (null when unknown), also without `--deep-check`, and includes the console's
 //! `BackfillOverallStatus` keys (`percentage_completed`, `eta_ms`, `shard_total`, …), and the recent
@@ -72,6 +73,16 @@ fn or_unknown(v: Option<u64>) -> String {
     v.map(|n| n.to_string()).unwrap_or_else(|| "unknown".into())
 }
 
+/// Says why a finished migration may leave fewer documents on the target than the source holds: never silent.
+fn skipped_line(report: &StatusReport) -> Option<String> {
+    let skipped = report.progress.as_ref()?.skipped_documents?;
+    (skipped > 0).then(|| {
+        format!(
+            "{skipped} documents skipped by configuration (types source.type_mappings leaves out, documents transforms filter out): not sent, not failed"
+        )
+    })
+}
+
 /// The text lines of `backfill status`.
 pub fn text_lines(report: &StatusReport, deep_check: bool) -> Vec<String> {
     let mut lines = Vec::new();
@@ -116,12 +127,17 @@ pub fn text_lines(report: &StatusReport, deep_check: bool) -> Vec<String> {
                     "Failed documents: {}",
                     or_unknown(p.failed_documents)
                 ));
+                lines.push(format!(
+                    "Documents skipped by configuration: {}",
+                    or_unknown(p.skipped_documents)
+                ));
             }
             None => lines.push(access_text(report)),
         }
     } else if report.working_state != WorkingStateAccess::Ok {
         lines.push(access_text(report));
     }
+    lines.extend(skipped_line(report));
     lines.extend(owner_line(report));
     if let Some(why) = &report.failures_error {
         lines.push(format!("Worker failures: unknown ({why})"));
@@ -165,6 +181,7 @@ pub fn json_document(report: &StatusReport) -> Value {
         "documents_per_second": p.and_then(|p| p.documents_per_second(report.observed_at)),
         "failed_documents": p.and_then(|p| p.failed_documents),
         "failed_documents_present": p.and_then(|p| p.failed_documents).map(|n| n > 0),
+        "skipped_documents": p.and_then(|p| p.skipped_documents),
         "worker_failures": report.failures.iter().map(|f| json!({
             "worker": f.worker,
             "exit_code": f.exit_code,
@@ -241,6 +258,30 @@ mod tests {
         let short = text_lines(&report(), false);
         assert_eq!(short.len(), 6);
         assert_eq!(short[4], "Status: Running");
+    }
+
+    #[test]
+    fn documents_skipped_by_configuration_are_shown_never_silent() {
+        let mut r = report();
+        let deep = text_lines(&r, true);
+        assert!(deep.contains(&"Documents skipped by configuration: unknown".to_string()));
+        assert!(!text_lines(&r, false).iter().any(|l| l.contains("skipped")));
+        if let Some(p) = r.progress.as_mut() {
+            p.skipped_documents = Some(12);
+        }
+        for deep_check in [true, false] {
+            assert!(
+                text_lines(&r, deep_check).iter().any(|l| l.starts_with(
+                    "12 documents skipped by configuration (types source.type_mappings leaves out"
+                )),
+                "{:?}",
+                text_lines(&r, deep_check)
+            );
+        }
+        assert!(
+            text_lines(&r, true).contains(&"Documents skipped by configuration: 12".to_string())
+        );
+        assert_eq!(json_document(&r)["skipped_documents"], json!(12));
     }
 
     #[test]

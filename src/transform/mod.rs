@@ -4,6 +4,11 @@
 //! a [`Chain`] runs the programs that match one index one after the other (each output of a program is an
 //! input of the next).
 //!
+//! Time: a program may run [`Step::timeout`] on one document. jaq has no way to interrupt an evaluation, so
+//! the limit is checked between two outputs here (`repeat(.)`, `range(infinite)`), and a program that never
+//! yields (`def f: f; f`, `last(range(infinite))`) is left to the caller's watchdog, which
+//! [`Chain::apply_watched`] tells which rule runs and by when it must be done.
+//!
 //! Errors are values, never panics: a program that does not compile is a [`CompileError`] with the byte
 //! offset of the problem in the program (`config` turns it into a line and column of the YAML file); a
 //! program that fails on one document is a [`TransformError`] for that document only (the worker records it
@@ -14,6 +19,8 @@
 //! byte-exact path (no JSON re-serialisation).
 
 mod program;
+
+use std::time::{Duration, Instant};
 
 pub use program::{CompileError, Program};
 
@@ -52,6 +59,12 @@ pub enum TransformError {
         "transform {rule}: more than {MAX_OUTPUTS_PER_DOCUMENT} outputs for one document (does the program loop?)"
     )]
     TooManyOutputs { rule: usize },
+    /// The program ran longer than its rule's `timeout` on this document.
+    #[error(
+        "transform {rule}: still running after {} on this document (does the program loop? the rule's `timeout` sets the limit)",
+        humantime::format_duration(*.limit)
+    )]
+    Timeout { rule: usize, limit: Duration },
 }
 
 impl TransformError {
@@ -63,19 +76,28 @@ impl TransformError {
             TransformError::Output { .. } | TransformError::TooManyOutputs { .. } => {
                 "transform_invalid_output"
             }
+            TransformError::Timeout { .. } => "transform_timeout",
         }
     }
 }
 
 /// The programs that apply to one index, in `transforms:` order, each with its rule number (1-based, as the
-/// file lists them) for messages. Empty: the index is sent untouched.
+/// file lists them) for messages and its time limit per document. Empty: the index is sent untouched.
 #[derive(Debug, Clone, Default)]
 pub struct Chain {
-    programs: Vec<(usize, std::sync::Arc<Program>)>,
+    programs: Vec<Step>,
+}
+
+/// One program of a chain: its rule number, the program, how long it may run on one document.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub rule: usize,
+    pub program: std::sync::Arc<Program>,
+    pub timeout: Duration,
 }
 
 impl Chain {
-    pub fn new(programs: Vec<(usize, std::sync::Arc<Program>)>) -> Self {
+    pub fn new(programs: Vec<Step>) -> Self {
         Chain { programs }
     }
 
@@ -83,19 +105,39 @@ impl Chain {
         self.programs.is_empty()
     }
 
+    /// The time limit of rule `rule` (zero for a rule not in the chain).
+    pub fn timeout_of(&self, rule: usize) -> Duration {
+        self.programs
+            .iter()
+            .find(|s| s.rule == rule)
+            .map_or(Duration::ZERO, |s| s.timeout)
+    }
+
     /// Runs every program on `doc`: the documents to send (none when a program filtered it out).
     pub fn apply(&self, doc: &Document) -> Result<Vec<Document>, TransformError> {
+        self.apply_watched(doc, &mut |_, _| {})
+    }
+
+    /// [`Chain::apply`], telling `started` each time a program starts on a value, with its rule number and
+    /// the instant it must be done by: a watchdog can then name a program that never yields.
+    pub fn apply_watched(
+        &self,
+        doc: &Document,
+        started: &mut dyn FnMut(usize, Instant),
+    ) -> Result<Vec<Document>, TransformError> {
         let source = jaq_json::read::parse_single(doc.source.trim().as_bytes())
             .map_err(|e| TransformError::Source(e.to_string()))?;
         let mut values = vec![program::input(doc, source)];
         let mut last_rule = 0;
-        for (rule, program) in &self.programs {
-            last_rule = *rule;
+        for step in &self.programs {
+            last_rule = step.rule;
             let mut next = Vec::new();
             for value in values {
-                program
-                    .run(value, &mut next)
-                    .map_err(|e| e.at_rule(*rule))?;
+                let deadline = Instant::now() + step.timeout;
+                started(step.rule, deadline);
+                step.program
+                    .run(value, &mut next, deadline)
+                    .map_err(|e| e.at_rule(step.rule, step.timeout))?;
             }
             values = next;
         }

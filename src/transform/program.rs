@@ -5,6 +5,8 @@ use jaq_core::load::{Arena, File, Loader};
 use jaq_core::{Compiler, Ctx, Vars, data};
 use jaq_json::{Map, Val};
 
+use std::time::{Duration, Instant};
+
 use super::{Document, MAX_OUTPUTS_PER_DOCUMENT, TransformError};
 
 type Filter = jaq_core::Filter<data::JustLut<Val>>;
@@ -99,14 +101,25 @@ impl Program {
         Ok(Program { filter })
     }
 
-    /// Runs the program on `input`, appending its outputs to `out`. The error's rule number is 0: the caller
-    /// knows which rule ran ([`TransformError::at_rule`]).
-    pub(super) fn run(&self, input: Val, out: &mut Vec<Val>) -> Result<(), TransformError> {
+    /// Runs the program on `input`, appending its outputs to `out`, until `deadline` (checked between two
+    /// outputs). The error's rule number is 0: the caller knows which rule ran ([`TransformError::at_rule`]).
+    pub(super) fn run(
+        &self,
+        input: Val,
+        out: &mut Vec<Val>,
+        deadline: Instant,
+    ) -> Result<(), TransformError> {
         let ctx = Ctx::<data::JustLut<Val>>::new(&self.filter.lut, Vars::new([]));
         let start = out.len();
         for result in self.filter.id.run((ctx, input)) {
             if out.len() - start >= MAX_OUTPUTS_PER_DOCUMENT {
                 return Err(TransformError::TooManyOutputs { rule: 0 });
+            }
+            if Instant::now() > deadline {
+                return Err(TransformError::Timeout {
+                    rule: 0,
+                    limit: Duration::ZERO,
+                });
             }
             match result {
                 Ok(value) => out.push(value),
@@ -130,8 +143,8 @@ impl Program {
 }
 
 impl TransformError {
-    /// The same error, naming rule `rule` (1-based).
-    pub(super) fn at_rule(self, rule: usize) -> Self {
+    /// The same error, naming rule `rule` (1-based) and its time limit.
+    pub(super) fn at_rule(self, rule: usize, limit: Duration) -> Self {
         match self {
             TransformError::Jq { message, .. } => TransformError::Jq { rule, message },
             TransformError::Output {
@@ -142,6 +155,7 @@ impl TransformError {
                 problem,
             },
             TransformError::TooManyOutputs { .. } => TransformError::TooManyOutputs { rule },
+            TransformError::Timeout { .. } => TransformError::Timeout { rule, limit },
             other => other,
         }
     }

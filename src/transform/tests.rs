@@ -13,13 +13,64 @@ fn doc(source: &str) -> Document {
 }
 
 fn chain(programs: &[&str]) -> Chain {
+    timed_chain(programs, Duration::from_secs(60))
+}
+
+fn timed_chain(programs: &[&str], timeout: Duration) -> Chain {
     Chain::new(
         programs
             .iter()
             .enumerate()
-            .map(|(n, code)| (n + 1, Arc::new(Program::compile(code).expect("compiles"))))
+            .map(|(n, code)| Step {
+                rule: n + 1,
+                program: Arc::new(Program::compile(code).expect("compiles")),
+                timeout,
+            })
             .collect(),
     )
+}
+
+#[test]
+fn a_program_that_keeps_yielding_past_its_time_fails_the_document_naming_the_rule() {
+    // Yields a document now and then, far fewer than the output limit: stopped at the deadline.
+    let c = timed_chain(
+        &[
+            ".",
+            "range(100000) as $i | ([range(100000)] | length) as $n | .",
+        ],
+        Duration::from_millis(50),
+    );
+    let err = c.apply(&doc(r#"{"a":1}"#)).expect_err("runs too long");
+    assert_eq!(err.error_type(), "transform_timeout");
+    assert_eq!(
+        err,
+        TransformError::Timeout {
+            rule: 2,
+            limit: Duration::from_millis(50)
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "transform 2: still running after 50ms on this document (does the program loop? the rule's `timeout` sets the limit)"
+    );
+}
+
+#[test]
+fn the_watchdog_is_told_which_rule_runs_and_by_when() {
+    let c = timed_chain(&[".", ".source.b = 2"], Duration::from_secs(5));
+    let mut seen = Vec::new();
+    let before = Instant::now();
+    let out = c
+        .apply_watched(&doc(r#"{"a":1}"#), &mut |rule, deadline| {
+            seen.push((rule, deadline))
+        })
+        .expect("runs");
+    assert_eq!(out.len(), 1);
+    assert_eq!(seen.iter().map(|(r, _)| *r).collect::<Vec<_>>(), [1, 2]);
+    assert!(
+        seen.iter()
+            .all(|(_, d)| *d >= before + Duration::from_secs(5))
+    );
 }
 
 #[test]

@@ -17,7 +17,7 @@
 //! - a fatal error (bulk rejected for good, attempts exhausted, unreadable shard) → the same checkpoint, then
 //!   the error, so a failing shard still keeps its progress.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
@@ -28,13 +28,14 @@ use tokio::sync::{mpsc, watch};
 
 use super::bulk::{BodyPool, ItemFailure};
 use super::failed::FailedDocuments;
-use super::pipeline::AckTracker;
+use super::pipeline::{AckTracker, BatchCounts};
 use super::reader::{Read, ReadResult, joined, spawn_reader};
 use super::report::Reporter;
 use super::send::{BatchEnd, BatchResult, Sender};
 use super::types::{Source, WorkerError, WorkerOptions, WorkerStats};
 use crate::cluster::transport::JsonTransport;
 use crate::coordination::coordinator::Coordinator;
+use crate::coordination::item_counts::ItemCounts;
 use crate::coordination::lease::WorkItemId;
 use crate::time::{Clock, Timestamp};
 
@@ -79,18 +80,48 @@ enum Stop {
 /// a successor re-sends everything after the checkpoint, so later batches are not claimed twice).
 struct ItemState {
     tracker: AckTracker,
-    /// Documents of each type `source.type_mappings` leaves out, in acknowledged batches (logged once per item).
+    /// Documents the configuration leaves out, by why, in acknowledged batches (logged once per item).
     skipped: BTreeMap<String, u64>,
+    /// The target indices of acknowledged batches (only `targets` of it is used).
+    targets: ItemCounts,
 }
 
-/// Sends `read`'s documents (a batch of none is acknowledged at once); returns the result with the batch's
-/// unusable documents, which [`settle`] counts as rejected once the batch is acknowledged.
-async fn send_read<T: JsonTransport>(
-    sender: &Sender<'_, T>,
-    seq: u64,
-    read: Read,
-) -> (BatchResult, Vec<ItemFailure>, BTreeMap<String, u64>) {
-    let result = if read.batch.docs == 0 {
+impl ItemState {
+    /// What the item records: the acknowledged prefix's counts and the target indices written to.
+    fn counts(&self) -> ItemCounts {
+        let prefix = self.tracker.prefix_counts();
+        ItemCounts {
+            migrated: prefix.indexed,
+            failed: prefix.rejected,
+            skipped: prefix.skipped,
+            extra: prefix.extra,
+            targets: self.targets.targets.clone(),
+        }
+    }
+}
+
+/// One batch once sent: the target's answer, and what was read with it and not sent.
+struct Sent {
+    result: BatchResult,
+    /// The batch's documents that cannot be sent: rejected once the batch is acknowledged.
+    unusable: Vec<ItemFailure>,
+    skipped: BTreeMap<String, u64>,
+    extra: u64,
+    targets: BTreeSet<String>,
+}
+
+/// Sends `read`'s documents (a batch of none is acknowledged at once); [`settle`] counts what was read with
+/// them once the batch is acknowledged.
+async fn send_read<T: JsonTransport>(sender: &Sender<'_, T>, seq: u64, read: Read) -> Sent {
+    let Read {
+        batch,
+        unusable,
+        skipped,
+        extra,
+        targets,
+        ..
+    } = read;
+    let result = if batch.docs == 0 {
         BatchResult {
             seq,
             docs: 0,
@@ -101,19 +132,32 @@ async fn send_read<T: JsonTransport>(
             end: BatchEnd::Acked,
         }
     } else {
-        sender.send(seq, read.batch).await
+        sender.send(seq, batch).await
     };
-    (result, read.unusable, read.skipped)
+    Sent {
+        result,
+        unusable,
+        skipped,
+        extra,
+        targets,
+    }
 }
 
 /// Folds one finished batch in: what the target rejected and the documents that could not be sent are the
 /// batch's failed documents. `Some` when the item must stop.
 fn settle(
     id: &WorkItemId,
-    (result, unusable, skipped): (BatchResult, Vec<ItemFailure>, BTreeMap<String, u64>),
+    sent: Sent,
     state: &mut ItemState,
     out: &mut Outputs<'_, '_>,
 ) -> Option<Stop> {
+    let Sent {
+        result,
+        unusable,
+        skipped,
+        extra,
+        targets,
+    } = sent;
     out.stats.bulk_requests += result.requests;
     out.stats.retries += result.retries;
     match result.end {
@@ -153,14 +197,24 @@ fn settle(
                     first.reason
                 ));
             }
-            out.stats.skipped_by_configuration += skipped.values().sum::<u64>();
-            for (doc_type, n) in skipped {
-                *state.skipped.entry(doc_type).or_default() += n;
+            let skipped_count = skipped.values().sum::<u64>();
+            out.stats.skipped_by_configuration += skipped_count;
+            for (why, n) in skipped {
+                *state.skipped.entry(why).or_default() += n;
             }
+            targets.iter().for_each(|t| state.targets.add_target(t));
             out.stats.documents += indexed;
             out.stats.source_bytes += result.source_bytes;
             out.stats.failed_documents += rejected;
-            state.tracker.ack_counted(result.seq, indexed, rejected);
+            state.tracker.ack_counted(
+                result.seq,
+                BatchCounts {
+                    indexed,
+                    rejected,
+                    skipped: skipped_count,
+                    extra,
+                },
+            );
             None
         }
         BatchEnd::HandOff => Some(Stop::HandOff),
@@ -170,21 +224,22 @@ fn settle(
     }
 }
 
-/// Says how many documents of the item's acknowledged batches were not migrated because their type is left
-/// out by `source.type_mappings`: never silent, once per item (and in the worker's final counts).
+/// Says how many documents of the item's acknowledged batches were not migrated because the configuration
+/// leaves them out (`source.type_mappings`, `transforms`): never silent, once per item (and in the worker's
+/// final counts and the item's record).
 fn log_skipped(id: &WorkItemId, skipped: &BTreeMap<String, u64>, out: &mut Outputs<'_, '_>) {
     if skipped.is_empty() {
         return;
     }
-    let by_type: Vec<String> = skipped
+    let by_why: Vec<String> = skipped
         .iter()
-        .map(|(t, n)| format!("{n} of type {t}"))
+        .map(|(why, n)| format!("{n} {why}"))
         .collect();
     out.reporter.log(&format!(
-        "work item {}: {} document(s) not migrated, skipped by configuration (source.type_mappings leaves their type out): {}",
+        "work item {}: {} document(s) not migrated, skipped by configuration: {}",
         id.to_id(),
         skipped.values().sum::<u64>(),
-        by_type.join(", ")
+        by_why.join(", ")
     ));
 }
 
@@ -230,6 +285,7 @@ pub async fn migrate_item<T: JsonTransport>(
     let mut state = ItemState {
         tracker: AckTracker::new(id.starting_doc),
         skipped: BTreeMap::new(),
+        targets: ItemCounts::default(),
     };
     let mut inflight = FuturesUnordered::new();
     let mut shutdown = w.shutdown.clone();
@@ -281,12 +337,7 @@ pub async fn migrate_item<T: JsonTransport>(
             ));
         }
         w.coordinator
-            .complete(
-                id,
-                w.clock.now(),
-                state.tracker.prefix_counts().0,
-                state.tracker.prefix_counts().1,
-            )
+            .complete(id, w.clock.now(), &state.counts())
             .await?;
         out.stats.items_completed += 1;
         return Ok(ItemEnd::Completed);
@@ -352,13 +403,7 @@ async fn handoff<T: JsonTransport>(
     // Rejections must be durable before the item is completed; if they are not, let the lease lapse.
     out.failed.finish_item(id).await?;
     w.coordinator
-        .checkpoint(
-            id,
-            checkpoint,
-            w.clock.now(),
-            state.tracker.prefix_counts().0,
-            state.tracker.prefix_counts().1,
-        )
+        .checkpoint(id, checkpoint, w.clock.now(), &state.counts())
         .await?;
     out.stats.lease_handoffs += 1;
     Ok(())
@@ -430,17 +475,20 @@ mod tests {
         let mut state = ItemState {
             tracker: AckTracker::new(0),
             skipped: BTreeMap::new(),
+            targets: ItemCounts::default(),
         };
         state.tracker.verified_below(u64::MAX);
         let (first, second) = (state.tracker.dispatch(9), state.tracker.dispatch(19));
         // The second batch (docs 10..=19, one without source) could not be sent: nothing of it is recorded.
         let handed = settle(
             &id,
-            (
-                acked(second, 9, Vec::new(), BatchEnd::HandOff),
-                vec![sourceless(10)],
-                BTreeMap::new(),
-            ),
+            Sent {
+                result: acked(second, 9, Vec::new(), BatchEnd::HandOff),
+                unusable: vec![sourceless(10)],
+                skipped: BTreeMap::new(),
+                extra: 0,
+                targets: BTreeSet::from(["logs".to_string()]),
+            },
             &mut state,
             &mut out,
         );
@@ -457,11 +505,13 @@ mod tests {
         };
         let settled = settle(
             &id,
-            (
-                acked(first, 8, vec![target], BatchEnd::Acked),
-                vec![sourceless(0), sourceless(5)],
-                BTreeMap::from([("refund".to_string(), 2)]),
-            ),
+            Sent {
+                result: acked(first, 8, vec![target], BatchEnd::Acked),
+                unusable: vec![sourceless(0), sourceless(5)],
+                skipped: BTreeMap::from([("of type refund".to_string(), 2)]),
+                extra: 1,
+                targets: BTreeSet::from(["logs".to_string(), "logs-copy".to_string()]),
+            },
             &mut state,
             &mut out,
         );
@@ -476,7 +526,17 @@ mod tests {
             10,
             "the checkpoint passes the recorded documents"
         );
-        assert_eq!(state.tracker.prefix_counts(), (7, 3));
+        assert_eq!(
+            state.counts(),
+            ItemCounts {
+                migrated: 7,
+                failed: 3,
+                skipped: 2,
+                extra: 1,
+                targets: BTreeSet::from(["logs".to_string(), "logs-copy".to_string()]),
+            },
+            "what the item records: the acknowledged batch's counts and targets, not the handed-off one's"
+        );
         let text = std::fs::read_to_string(&path).expect("failed documents");
         let types: Vec<String> = text
             .lines()

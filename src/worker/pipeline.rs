@@ -9,13 +9,40 @@
 
 use std::collections::VecDeque;
 
-/// One dispatched batch: its sequence number, the document after it, and its (indexed, rejected) counts once
-/// acknowledged.
+/// What one acknowledged batch did with the documents read into it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchCounts {
+    pub indexed: u64,
+    pub rejected: u64,
+    /// Source documents the configuration leaves out (type mappings, transforms with no output).
+    pub skipped: u64,
+    /// Documents sent beyond one per source document.
+    pub extra: u64,
+}
+
+impl BatchCounts {
+    pub fn sent(indexed: u64, rejected: u64) -> Self {
+        BatchCounts {
+            indexed,
+            rejected,
+            ..Default::default()
+        }
+    }
+
+    fn add(&mut self, other: &BatchCounts) {
+        self.indexed += other.indexed;
+        self.rejected += other.rejected;
+        self.skipped += other.skipped;
+        self.extra += other.extra;
+    }
+}
+
+/// One dispatched batch: its sequence number, the document after it, and its counts once acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Dispatched {
     seq: u64,
     next_doc: u64,
-    counts: Option<(u64, u64)>,
+    counts: Option<BatchCounts>,
 }
 
 /// The in-flight window of one work item.
@@ -25,12 +52,11 @@ pub struct AckTracker {
     checkpoint: u64,
     /// Sequence number the next dispatched batch gets.
     next_seq: u64,
-    /// Dispatched batches not yet folded into the checkpoint, oldest first: (seq, doc after the batch, the
-    /// batch's (indexed, rejected) counts once acknowledged).
+    /// Dispatched batches not yet folded into the checkpoint, oldest first.
     window: VecDeque<Dispatched>,
-    /// Documents indexed / rejected in the acknowledged prefix: what a handed-off item may claim, since the
-    /// successor re-sends everything after the checkpoint.
-    prefix_counts: (u64, u64),
+    /// Counts of the acknowledged prefix: what a handed-off item may claim, since the successor re-sends
+    /// everything after the checkpoint.
+    prefix_counts: BatchCounts,
     /// Every document below this one was read from checksum-verified stored fields.
     verified_below: u64,
 }
@@ -42,7 +68,7 @@ impl AckTracker {
             checkpoint: starting_doc,
             next_seq: 0,
             window: VecDeque::new(),
-            prefix_counts: (0, 0),
+            prefix_counts: BatchCounts::default(),
             verified_below: starting_doc,
         }
     }
@@ -69,13 +95,13 @@ impl AckTracker {
     /// Records that batch `seq` was acknowledged by the target (every item indexed or rejected for good).
     /// Unknown or repeated sequence numbers are ignored.
     pub fn ack(&mut self, seq: u64) {
-        self.ack_counted(seq, 0, 0);
+        self.ack_counted(seq, BatchCounts::default());
     }
 
-    /// [`AckTracker::ack`] with the batch's indexed and rejected document counts.
-    pub fn ack_counted(&mut self, seq: u64, indexed: u64, rejected: u64) {
+    /// [`AckTracker::ack`] with the batch's document counts.
+    pub fn ack_counted(&mut self, seq: u64, counts: BatchCounts) {
         if let Some(entry) = self.window.iter_mut().find(|d| d.seq == seq) {
-            entry.counts.get_or_insert((indexed, rejected));
+            entry.counts.get_or_insert(counts);
         }
         self.fold();
     }
@@ -84,7 +110,7 @@ impl AckTracker {
     fn fold(&mut self) {
         while let Some(&Dispatched {
             next_doc,
-            counts: Some((indexed, rejected)),
+            counts: Some(counts),
             ..
         }) = self.window.front()
         {
@@ -92,14 +118,13 @@ impl AckTracker {
                 break;
             }
             self.checkpoint = next_doc;
-            self.prefix_counts.0 += indexed;
-            self.prefix_counts.1 += rejected;
+            self.prefix_counts.add(&counts);
             self.window.pop_front();
         }
     }
 
-    /// (indexed, rejected) documents of the acknowledged prefix.
-    pub fn prefix_counts(&self) -> (u64, u64) {
+    /// Counts of the acknowledged prefix.
+    pub fn prefix_counts(&self) -> BatchCounts {
         self.prefix_counts
     }
 
@@ -124,14 +149,14 @@ mod tests {
         t.verified_below(u64::MAX);
         let a = t.dispatch(99);
         let b = t.dispatch(199);
-        t.ack_counted(b, 100, 0);
+        t.ack_counted(b, BatchCounts::sent(100, 0));
         assert_eq!(
             t.prefix_counts(),
-            (0, 0),
+            BatchCounts::default(),
             "b is behind a, which is in flight"
         );
-        t.ack_counted(a, 98, 2);
-        assert_eq!(t.prefix_counts(), (198, 2));
+        t.ack_counted(a, BatchCounts::sent(98, 2));
+        assert_eq!(t.prefix_counts(), BatchCounts::sent(198, 2));
         assert_eq!(t.checkpoint(), 200);
     }
 
@@ -194,16 +219,22 @@ mod tests {
         let mut t = AckTracker::new(0);
         let a = t.dispatch(99);
         let b = t.dispatch(199);
-        t.ack_counted(a, 100, 0);
-        t.ack_counted(b, 100, 0);
+        t.ack_counted(a, BatchCounts::sent(100, 0));
+        t.ack_counted(b, BatchCounts::sent(100, 0));
         assert_eq!(
             (t.checkpoint(), t.prefix_counts()),
-            (0, (0, 0)),
+            (0, BatchCounts::sent(0, 0)),
             "acknowledged, but read before any checksum was checked"
         );
         t.verified_below(150);
-        assert_eq!((t.checkpoint(), t.prefix_counts()), (100, (100, 0)));
+        assert_eq!(
+            (t.checkpoint(), t.prefix_counts()),
+            (100, BatchCounts::sent(100, 0))
+        );
         t.verified_below(u64::MAX);
-        assert_eq!((t.checkpoint(), t.prefix_counts()), (200, (200, 0)));
+        assert_eq!(
+            (t.checkpoint(), t.prefix_counts()),
+            (200, BatchCounts::sent(200, 0))
+        );
     }
 }

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use super::bulk::ItemFailure;
 use crate::config::TransformRule;
 use crate::snapshot::SnapshotDocument;
-use crate::transform::{Chain, Document, Program};
+use std::time::Instant;
+
+use crate::transform::{Chain, Document, Program, Step, TransformError};
 
 /// Every rule of `transforms`, compiled.
 #[derive(Debug, Clone, Default)]
@@ -56,7 +58,11 @@ impl Transforms {
                 .iter()
                 .enumerate()
                 .filter(|(_, (rule, _))| rule.applies_to(index))
-                .map(|(n, (_, program))| (n + 1, program.clone()))
+                .map(|(n, (rule, program))| Step {
+                    rule: n + 1,
+                    program: program.clone(),
+                    timeout: rule.timeout,
+                })
                 .collect(),
         )
     }
@@ -68,6 +74,15 @@ pub fn transformed(
     chain: &Chain,
     doc: &SnapshotDocument,
 ) -> Result<Vec<SnapshotDocument>, ItemFailure> {
+    transformed_watched(chain, doc, &mut |_, _| {})
+}
+
+/// [`transformed`], telling `started` which rule starts and by when it must be done (the reader's watchdog).
+pub fn transformed_watched(
+    chain: &Chain,
+    doc: &SnapshotDocument,
+    started: &mut dyn FnMut(usize, Instant),
+) -> Result<Vec<SnapshotDocument>, ItemFailure> {
     let input = Document {
         index: doc.index.clone(),
         id: doc.id.clone(),
@@ -75,7 +90,7 @@ pub fn transformed(
         routing: doc.routing.clone(),
         source: doc.source.clone(),
     };
-    match chain.apply(&input) {
+    match chain.apply_watched(&input, started) {
         Ok(outputs) => Ok(outputs
             .into_iter()
             .map(|out| SnapshotDocument {
@@ -88,13 +103,24 @@ pub fn transformed(
                 source: out.source,
             })
             .collect()),
-        Err(e) => Err(ItemFailure {
-            index: doc.index.clone(),
-            id: doc.id.clone(),
-            status: 0,
-            error_type: e.error_type().to_string(),
-            reason: format!("document {} of shard {}: {e}", doc.global_doc, doc.shard),
-        }),
+        Err(e) => Err(failed(&doc.index, &doc.id, doc.global_doc, doc.shard, &e)),
+    }
+}
+
+/// Document `global_doc` of `shard` (`index`, `id`) as a failed document for `e` (`status` 0: never sent).
+pub fn failed(
+    index: &str,
+    id: &str,
+    global_doc: u64,
+    shard: u32,
+    e: &TransformError,
+) -> ItemFailure {
+    ItemFailure {
+        index: index.to_string(),
+        id: id.to_string(),
+        status: 0,
+        error_type: e.error_type().to_string(),
+        reason: format!("document {global_doc} of shard {shard}: {e}"),
     }
 }
 
@@ -106,6 +132,7 @@ mod tests {
         TransformRule {
             index_pattern: pattern.into(),
             jq: jq.into(),
+            timeout: crate::config::DEFAULT_TRANSFORM_TIMEOUT,
         }
     }
 

@@ -7,6 +7,7 @@ use crate::support;
 use std::collections::HashSet;
 
 use backfill::coordination::coordinator::{Acquired, Coordinator};
+use backfill::coordination::item_counts::ItemCounts;
 use backfill::coordination::lease::WorkItemId;
 use backfill::time::Timestamp;
 use rand::SeedableRng;
@@ -126,10 +127,12 @@ async fn an_expired_lease_is_retaken_with_twice_the_duration_and_completion_is_t
     assert_eq!((lease_until, exponent), (at(161 + 120), 2));
     // The old holder can no longer write.
     assert!(
-        a.complete(&id, at(170), 10, 0).await.is_err(),
+        a.complete(&id, at(170), &ItemCounts::sent(10, 0))
+            .await
+            .is_err(),
         "only the holder completes"
     );
-    b.complete(&id, at(170), 10, 0)
+    b.complete(&id, at(170), &ItemCounts::sent(10, 0))
         .await
         .expect("holder completes");
     assert_eq!(
@@ -150,7 +153,7 @@ async fn a_checkpoint_hands_the_rest_of_the_shard_to_a_successor() {
         panic!("item")
     };
     let successor = a
-        .checkpoint(&id, 4_096, at(150), 4_096, 0)
+        .checkpoint(&id, 4_096, at(150), &ItemCounts::sent(4_096, 0))
         .await
         .expect("checkpoint");
     assert_eq!(
@@ -169,7 +172,9 @@ async fn a_checkpoint_hands_the_rest_of_the_shard_to_a_successor() {
         next, successor,
         "the successor starts at the next unsent document"
     );
-    b.complete(&next, at(200), 100, 0).await.expect("complete");
+    b.complete(&next, at(200), &ItemCounts::sent(100, 0))
+        .await
+        .expect("complete");
     assert_eq!(b.remaining().await.expect("count"), 0);
 }
 
@@ -228,7 +233,7 @@ async fn a_handoff_interrupted_after_recording_its_successor_is_finished_by_the_
         (Some(1_000), Some(500), Some(2)),
         "completed with the counts recorded with the successor: {source}"
     );
-    b.complete(&next, at(1_100), 100, 0)
+    b.complete(&next, at(1_100), &ItemCounts::sent(100, 0))
         .await
         .expect("complete");
     assert_eq!(b.remaining().await.expect("count"), 0);

@@ -386,6 +386,32 @@ fn a_stored_fields_codec_the_reader_lacks_is_refused_at_plan_time_naming_it_and_
 }
 
 #[test]
+fn a_segment_with_synthetic_ids_is_refused_at_plan_time_and_by_the_worker_never_read_as_empty() {
+    let osmem = support::Osmem::start();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let shard = tmp.path().join("lucene-metrics-0");
+    let report = synthetic::write_synthetic_id_shard(&shard, 12);
+    assert_eq!(report["docs"], 12, "{report}");
+    let (dir, code, text) = plan_of_one_shard(tmp.path(), shard, &osmem.url);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains(
+            "problem: index logs, shard 0, file _0.fnm: unsupported `_id` storage `synthetic `_id` \
+             (SyntheticIdField.enabled: an Elasticsearch time_series index with synthetic ids stores no `_id`"
+        ),
+        "{text}"
+    );
+    dir.assert_apply_refuses();
+    // A worker run by hand never takes the documents for Lucene-internal ones (no stored id): it stops on the
+    // shard with the same cause, and nothing lands.
+    let out = dir.run(&["worker", "--id", "w1"]);
+    let text = stderr(&out);
+    assert_eq!(out.status.code(), Some(5), "{text}");
+    assert!(text.contains("SyntheticIdField.enabled"), "{text}");
+    assert_eq!(support::doc_count(&osmem.url, "logs"), 0);
+}
+
+#[test]
 fn a_dead_target_is_refused_and_a_silent_one_within_the_preflight_timeout() {
     let dir = Dir::new(&fixture(SINGLE), SINGLE_SNAPSHOT, &dead_target(), "");
     let (code, text) = dir.plan(&[]);

@@ -61,11 +61,12 @@ async fn deep_check_text_matches_the_console_line_by_line() {
     assert_eq!(lines[11], "Start time: 2026-07-21 14:02:11+00:00");
     assert_eq!(lines[12], "Documents migrated: unknown");
     assert_eq!(lines[13], "Failed documents: unknown");
-    assert_eq!(lines[14], "Status: Running");
+    assert_eq!(lines[14], "Documents skipped by configuration: unknown");
+    assert_eq!(lines[15], "Status: Running");
     assert!(
-        lines[15].starts_with("Reason: 1 worker running; 1 of 5 work items complete"),
+        lines[16].starts_with("Reason: 1 worker running; 1 of 5 work items complete"),
         "{}",
-        lines[15]
+        lines[16]
     );
 
     let doc = json_document(&report);

@@ -2,7 +2,8 @@
 //! synthetic snapshot into osmem-server, with three rules — one renames its index and adds a field, one filters
 //! documents out, one raises a jq error on some documents. The renamed documents land under the new name with
 //! the field, the filtered ones are absent, the erroring ones are failed documents with jq's message (the rest
-//! of their shard migrated), and `snapshot docs --transformed` previews the same documents.
+//! of their shard migrated), one never yields on some documents (failed documents past its `timeout`, the
+//! rest migrated), and `snapshot docs --transformed` previews the same documents.
 
 use std::collections::BTreeSet;
 
@@ -15,6 +16,13 @@ use crate::synthetic::{self, ExpectedDoc, SyntheticSnapshot};
 const RENAME: &str = r#".index = "app-" + .index | .source.migrated_by = "backfill""#;
 const FILTER: &str = r#"select(.id | test("[05]$") | not)"#;
 const ERROR: &str = r#"if (.id | endswith("7")) then error("no sevens: \(.id)") else . end"#;
+/// Never yields on the documents [`loops_on`] names (jaq cannot interrupt it: the reader's watchdog gives it
+/// up).
+const LOOP: &str = r#"if ((.id | explode | add) % 11 == 0) then (def f: f; f) else . end"#;
+
+fn loops_on(doc: &ExpectedDoc) -> bool {
+    doc.id.chars().map(|c| c as u32).sum::<u32>() % 11 == 0
+}
 
 fn write_config(m: &Migration, snap: &SyntheticSnapshot, target: &str) {
     // Single-quoted YAML: a `'` inside would be doubled; these programs have none.
@@ -22,7 +30,7 @@ fn write_config(m: &Migration, snap: &SyntheticSnapshot, target: &str) {
         "version: 1\nname: {}\nsource:\n  repository: {}\n  snapshot: {}\ntarget:\n  endpoint: {target}\n\
          backfill:\n  state: running\n  workers: 2\n  stop_timeout: 30s\n\
          worker:\n  lease: 1m\n  failed_documents: failed\n  batch:\n    max_docs: 50\n\
-         transforms:\n  - match: \"logs\"\n    jq: '{RENAME}'\n  - match: \"met*\"\n    jq: '{FILTER}'\n  - match: events\n    jq: '{ERROR}'\n",
+         transforms:\n  - match: \"logs\"\n    jq: '{RENAME}'\n  - match: \"met*\"\n    jq: '{FILTER}'\n  - match: events\n    jq: '{ERROR}'\n  - match: loops\n    timeout: 300ms\n    jq: '{LOOP}'\n",
         m.name,
         snap.repository.display(),
         snap.snapshot,
@@ -43,7 +51,12 @@ fn transforms_rename_filter_and_fail_documents_in_a_local_migration() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let snap = synthetic::build(
         tmp.path(),
-        &[("logs", 1, 120), ("metrics", 2, 100), ("events", 1, 150)],
+        &[
+            ("logs", 1, 120),
+            ("metrics", 2, 100),
+            ("events", 1, 150),
+            ("loops", 1, 30),
+        ],
     );
     let osmem = support::Osmem::start();
     let m = Migration::new("e2e-jq", &snap, &osmem.url);
@@ -146,6 +159,34 @@ fn transforms_rename_filter_and_fail_documents_in_a_local_migration() {
                 .map(|l| serde_json::from_str::<Value>(l).expect("line")),
         );
     }
+    // A program that never yields: its documents are failed documents past the rule's timeout, naming the
+    // rule, and the rest of the shard migrated.
+    let (looping, timed_out): (Vec<Value>, Vec<Value>) =
+        recorded.into_iter().partition(|l| l["index"] == "loops");
+    let loops: Vec<&ExpectedDoc> = snap.expected["loops"].iter().collect();
+    let (stuck, passed): (Vec<&ExpectedDoc>, Vec<&ExpectedDoc>) =
+        loops.iter().copied().partition(|d| loops_on(d));
+    assert!(
+        !stuck.is_empty() && !passed.is_empty(),
+        "some documents must loop"
+    );
+    assert_eq!(support::doc_count(target, "loops"), passed.len() as u64);
+    let looping_ids: BTreeSet<String> = looping
+        .iter()
+        .map(|l| l["id"].as_str().expect("id").to_string())
+        .collect();
+    assert_eq!(looping_ids, ids(&stuck));
+    for line in &looping {
+        assert_eq!(line["error_type"], "transform_timeout", "{line}");
+        assert!(
+            line["reason"]
+                .as_str()
+                .expect("reason")
+                .ends_with("transform 4: still running after 300ms on this document (does the program loop? the rule's `timeout` sets the limit)"),
+            "{line}"
+        );
+    }
+    let recorded = timed_out;
     let recorded_ids: BTreeSet<String> = recorded
         .iter()
         .map(|l| l["id"].as_str().expect("id").to_string())
@@ -163,5 +204,51 @@ fn transforms_rename_filter_and_fail_documents_in_a_local_migration() {
         );
     }
     let status = m.status();
-    assert_eq!(status["failed_documents"], failing.len(), "{status}");
+    assert_eq!(
+        status["failed_documents"],
+        failing.len() + stuck.len(),
+        "{status}"
+    );
+    assert_eq!(
+        status["skipped_documents"],
+        metrics.len() - kept.len(),
+        "the filtered documents are counted, never silent: {status}"
+    );
+
+    // compare: the renamed index is compared under its new name, the filtered documents are expected to be
+    // absent; the documents that failed are a real difference, and compare says so (exit 1).
+    let out = m.backfill(&["--json", "compare", "--refresh"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).expect("compare json");
+    let group = |name: &str| {
+        json["groups"]
+            .as_array()
+            .and_then(|g| g.iter().find(|g| g["sources"][0] == name))
+            .cloned()
+            .unwrap_or_else(|| panic!("group {name}: {json}"))
+    };
+    let (logs_group, metrics_group, events_group) =
+        (group("logs"), group("metrics"), group("events"));
+    assert_eq!(
+        logs_group["targets"],
+        serde_json::json!(["app-logs"]),
+        "{json}"
+    );
+    assert_eq!(logs_group["verdict"]["result"], "ok", "{json}");
+    assert_eq!(
+        (
+            &metrics_group["skipped"],
+            &metrics_group["verdict"]["result"]
+        ),
+        (&Value::from(metrics.len() - kept.len()), &Value::from("ok")),
+        "{json}"
+    );
+    assert_eq!(events_group["verdict"]["result"], "different", "{json}");
+    assert_eq!(group("loops")["verdict"]["result"], "different", "{json}");
+    assert_eq!(json["mismatches"], 2, "{json}");
 }

@@ -103,9 +103,9 @@ fn a_multi_type_index_is_split_by_type_mappings_and_the_type_left_out_is_counted
         "{text}"
     );
     assert!(
-        text.contains(
-            "not migrated, skipped by configuration (source.type_mappings leaves their type out)"
-        ) && text.contains(&format!(": {notes} of type note")),
+        text.contains(&format!(
+            "not migrated, skipped by configuration: {notes} of type note (source.type_mappings leaves the type out)"
+        )),
         "{text}"
     );
     assert!(text.contains("bulk actions carry no `_type`"), "{text}");
@@ -124,6 +124,83 @@ fn a_multi_type_index_is_split_by_type_mappings_and_the_type_left_out_is_counted
         !indices.to_string().contains("\"orders-note"),
         "no index for the type left out: {indices}"
     );
+}
+
+#[test]
+fn documents_skipped_by_configuration_reach_status_and_compare_without_a_false_mismatch() {
+    let osmem = support::Osmem::start();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (repository, counts) = multi_type_repository(tmp.path());
+    let notes = counts["note"].as_u64().expect("notes");
+    let sent_types =
+        counts["order"].as_u64().expect("orders") + counts["refund"].as_u64().expect("refunds");
+    // `note` is left out by the type mapping; the transform drops the documents whose id ends in 0 or 5.
+    let transforms =
+        "transforms:\n  - match: orders\n    jq: 'select(.id | test(\"[05]$\") | not)'\n";
+    let config = write_config(tmp.path(), &repository, &osmem.url, TYPE_MAPPINGS);
+    let yaml = std::fs::read_to_string(&config).expect("config") + transforms;
+    std::fs::write(&config, yaml).expect("config");
+
+    let out = backfill(&config, &["worker", "--id", "w1"]);
+    let text = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("filtered out by transforms (no output)"),
+        "{text}"
+    );
+    let _ = support::get_json(&format!("{}/_refresh", osmem.url));
+    let landed =
+        support::doc_count(&osmem.url, "orders") + support::doc_count(&osmem.url, "orders-refunds");
+    let filtered = sent_types - landed;
+    assert!(
+        filtered > 0 && landed > 0,
+        "the filter must keep some and drop some"
+    );
+
+    // status: Completed, and the difference explained.
+    let out = backfill(&config, &["status", "--deep-check", "--target", &osmem.url]);
+    // (It exits 1: the worker ran by hand, so there is no fleet to report.)
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &stderr(&out);
+    let skipped = notes + filtered;
+    assert!(
+        text.contains(&format!("Documents skipped by configuration: {skipped}"))
+            && text.contains(&format!("{skipped} documents skipped by configuration (types source.type_mappings leaves out, documents transforms filter out)")),
+        "{text}"
+    );
+    let out = backfill(&config, &["--json", "status", "--target", &osmem.url]);
+    let status: Value = serde_json::from_slice(&out.stdout).expect("status json");
+    assert_eq!(status["skipped_documents"], skipped, "{status}");
+    assert_eq!(status["failed_documents"], 0, "{status}");
+
+    // compare: one group, orders -> orders + orders-refunds, source - skipped = target: no mismatch.
+    let out = backfill(&config, &["compare", "--refresh"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("orders -> orders, orders-refunds"))
+        .unwrap_or_else(|| panic!("a row for the split index: {text}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    let total = notes + sent_types;
+    assert_eq!(
+        cells[cells.len() - 5..],
+        [
+            total.to_string(),
+            skipped.to_string(),
+            landed.to_string(),
+            landed.to_string(),
+            "ok".to_string()
+        ],
+        "{text}"
+    );
+    let out = backfill(&config, &["--json", "compare"]);
+    let json: Value = serde_json::from_slice(&out.stdout).expect("compare json");
+    assert_eq!(
+        (json["mismatches"].as_u64(), json["not_compared"].as_u64()),
+        (Some(0), Some(0)),
+        "{json}"
+    );
+    assert_eq!(json["groups"][0]["skipped"], skipped, "{json}");
 }
 
 #[test]

@@ -203,6 +203,13 @@ pub fn write_multi_type_shard(shard_dir: &Path, docs: usize) -> Value {
     run_lucene8_program("MultiTypeShard.java", shard_dir, &[docs.to_string()])
 }
 
+/// A shard whose `_id` is marked as Elasticsearch marks a synthetic `_id` (`support/java/SyntheticIdShard.java`,
+/// real Lucene: the attribute `SyntheticIdField.enabled` in `.fnm`, the id not stored), `docs` documents with
+/// `_source`. Returns the program's report.
+pub fn write_synthetic_id_shard(shard_dir: &Path, docs: usize) -> Value {
+    run_lucene8_program("SyntheticIdShard.java", shard_dir, &[docs.to_string()])
+}
+
 /// Runs `support/java/<program>` on Debian's Lucene 8 with the shard directory and `args`; its one JSON line.
 fn run_lucene8_program(program: &str, shard_dir: &Path, args: &[String]) -> Value {
     let source = Path::new(env!("CARGO_MANIFEST_DIR"))
