@@ -15,16 +15,16 @@ use super::error::{LuceneError, Result};
 use super::input::{Endian, Input};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldInfo {
-    pub name: String,
-    pub number: u32,
-    pub soft_deletes: bool,
-    pub doc_values_type: u8,
-    pub dv_gen: i64,
-    pub attributes: BTreeMap<String, String>,
+pub(crate) struct FieldInfo {
+    pub(crate) name: String,
+    pub(crate) number: u32,
+    pub(crate) soft_deletes: bool,
+    pub(crate) doc_values_type: u8,
+    pub(crate) dv_gen: i64,
+    pub(crate) attributes: BTreeMap<String, String>,
 }
 
-pub fn parse(file: &str, data: &[u8]) -> Result<Vec<FieldInfo>> {
+pub(crate) fn parse(file: &str, data: &[u8]) -> Result<Vec<FieldInfo>> {
     verify_footer(file, data)?;
     let end = data.len() - super::codec::FOOTER_LEN;
     let mut input = Input::new(file, &data[..end], Endian::Big);
