@@ -20,7 +20,7 @@ struct Dispatched {
 
 /// The in-flight window of one work item.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AckTracker {
+pub(crate) struct AckTracker {
     /// The first document after the acknowledged prefix (the item's starting document until one is acked).
     checkpoint: u64,
     /// Sequence number the next dispatched batch gets.
@@ -37,7 +37,7 @@ pub struct AckTracker {
 
 impl AckTracker {
     /// A tracker for an item that starts at global document `starting_doc`.
-    pub fn new(starting_doc: u64) -> Self {
+    pub(crate) fn new(starting_doc: u64) -> Self {
         AckTracker {
             checkpoint: starting_doc,
             next_seq: 0,
@@ -49,13 +49,13 @@ impl AckTracker {
 
     /// Records that every document below global doc `doc` was read from stored fields whose checksum
     /// matched: acknowledged batches up to there may now fold into the checkpoint.
-    pub fn verified_below(&mut self, doc: u64) {
+    pub(crate) fn verified_below(&mut self, doc: u64) {
         self.verified_below = self.verified_below.max(doc);
         self.fold();
     }
 
     /// Registers a batch about to be sent whose last document is `last_doc`; returns its sequence number.
-    pub fn dispatch(&mut self, last_doc: u64) -> u64 {
+    pub(crate) fn dispatch(&mut self, last_doc: u64) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.window.push_back(Dispatched {
@@ -66,14 +66,15 @@ impl AckTracker {
         seq
     }
 
-    /// Records that batch `seq` was acknowledged by the target (every item indexed or rejected for good).
-    /// Unknown or repeated sequence numbers are ignored.
-    pub fn ack(&mut self, seq: u64) {
+    /// [`AckTracker::ack_counted`] without counts.
+    #[cfg(test)]
+    pub(crate) fn ack(&mut self, seq: u64) {
         self.ack_counted(seq, 0, 0);
     }
 
-    /// [`AckTracker::ack`] with the batch's indexed and rejected document counts.
-    pub fn ack_counted(&mut self, seq: u64, indexed: u64, rejected: u64) {
+    /// Records that batch `seq` was acknowledged by the target (every item indexed or rejected for good), with
+    /// its indexed and rejected document counts. Unknown or repeated sequence numbers are ignored.
+    pub(crate) fn ack_counted(&mut self, seq: u64, indexed: u64, rejected: u64) {
         if let Some(entry) = self.window.iter_mut().find(|d| d.seq == seq) {
             entry.counts.get_or_insert((indexed, rejected));
         }
@@ -99,17 +100,18 @@ impl AckTracker {
     }
 
     /// (indexed, rejected) documents of the acknowledged prefix.
-    pub fn prefix_counts(&self) -> (u64, u64) {
+    pub(crate) fn prefix_counts(&self) -> (u64, u64) {
         self.prefix_counts
     }
 
     /// The first document not covered by the acknowledged prefix: where a successor must start.
-    pub fn checkpoint(&self) -> u64 {
+    pub(crate) fn checkpoint(&self) -> u64 {
         self.checkpoint
     }
 
     /// Batches dispatched and not yet folded into the checkpoint (in flight, or acked behind one in flight).
-    pub fn outstanding(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn outstanding(&self) -> usize {
         self.window.len()
     }
 }

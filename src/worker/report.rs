@@ -10,7 +10,7 @@ use super::types::WorkerStats;
 use crate::time::Clock;
 
 /// Receives the worker's output.
-pub trait Observer {
+pub(crate) trait Observer {
     /// One log message.
     fn log(&self, message: &str);
     /// One EMF metrics document.
@@ -18,10 +18,10 @@ pub trait Observer {
 }
 
 /// Metrics after every this much work.
-pub const METRICS_EVERY: Duration = Duration::from_secs(10);
+pub(crate) const METRICS_EVERY: Duration = Duration::from_secs(10);
 
 /// Log and metrics output of one run.
-pub struct Reporter<'a> {
+pub(crate) struct Reporter<'a> {
     observer: &'a dyn Observer,
     clock: &'a dyn Clock,
     migration: String,
@@ -29,7 +29,7 @@ pub struct Reporter<'a> {
 }
 
 impl<'a> Reporter<'a> {
-    pub fn new(observer: &'a dyn Observer, clock: &'a dyn Clock, migration: &str) -> Self {
+    pub(crate) fn new(observer: &'a dyn Observer, clock: &'a dyn Clock, migration: &str) -> Self {
         Reporter {
             observer,
             clock,
@@ -38,24 +38,24 @@ impl<'a> Reporter<'a> {
         }
     }
 
-    pub fn log(&self, message: &str) {
+    pub(crate) fn log(&self, message: &str) {
         self.observer.log(message);
     }
 
     /// How long until the next periodic line is due.
-    pub fn until_due(&self) -> Duration {
+    pub(crate) fn until_due(&self) -> Duration {
         self.periodic.until_due(self.clock.now())
     }
 
     /// Emits the counters line if it is due.
-    pub fn tick(&mut self, stats: &WorkerStats) {
+    pub(crate) fn tick(&mut self, stats: &WorkerStats) {
         if self.periodic.until_due(self.clock.now()).is_zero() {
             self.flush(stats);
         }
     }
 
     /// Emits the counters accumulated since the previous line (at the end of a run, whatever is left).
-    pub fn flush(&mut self, stats: &WorkerStats) {
+    pub(crate) fn flush(&mut self, stats: &WorkerStats) {
         let now = self.clock.now();
         let delta = self.periodic.take(&MetricValues::from_stats(stats), now);
         self.observer
@@ -63,7 +63,7 @@ impl<'a> Reporter<'a> {
     }
 
     /// Emits the shard gauges (and the duration of an item that just completed).
-    pub fn shards(&self, total: u64, completed: u64, item_duration_ms: Option<u64>) {
+    pub(crate) fn shards(&self, total: u64, completed: u64, item_duration_ms: Option<u64>) {
         self.observer.metrics(&metrics::shards_document(
             &self.migration,
             total,

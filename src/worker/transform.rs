@@ -22,9 +22,9 @@ pub struct Transforms {
 #[derive(Debug, thiserror::Error)]
 #[error("transform {rule} (match `{pattern}`) does not compile: {message}")]
 pub struct TransformsError {
-    pub rule: usize,
-    pub pattern: String,
-    pub message: String,
+    pub(crate) rule: usize,
+    pub(crate) pattern: String,
+    pub(crate) message: String,
 }
 
 impl Transforms {
@@ -43,10 +43,6 @@ impl Transforms {
             compiled.push((rule.clone(), Arc::new(program)));
         }
         Ok(Transforms { rules: compiled })
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.rules.is_empty()
     }
 
     /// The programs that apply to source index `index`, in order (empty: send its documents untouched).
