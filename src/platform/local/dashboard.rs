@@ -19,41 +19,41 @@ use crate::render::metrics as names;
 use crate::time::Timestamp;
 
 /// File in the log group where the supervisor samples the fleet (`{"timestamp": ms, "running": n}` lines).
-pub const FLEET_SAMPLES: &str = "fleet-samples.log";
+pub(crate) const FLEET_SAMPLES: &str = "fleet-samples.log";
 
 /// Aggregated series, keyed by bucket start (epoch ms).
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct Series {
-    pub bucket_ms: u64,
-    pub documents: BTreeMap<u64, f64>,
-    pub bytes: BTreeMap<u64, f64>,
-    pub items_completed: BTreeMap<u64, f64>,
-    pub failed: BTreeMap<u64, f64>,
-    pub retries: BTreeMap<u64, f64>,
-    pub running: BTreeMap<u64, f64>,
+pub(crate) struct Series {
+    pub(crate) bucket_ms: u64,
+    pub(crate) documents: BTreeMap<u64, f64>,
+    pub(crate) bytes: BTreeMap<u64, f64>,
+    pub(crate) items_completed: BTreeMap<u64, f64>,
+    pub(crate) failed: BTreeMap<u64, f64>,
+    pub(crate) retries: BTreeMap<u64, f64>,
+    pub(crate) running: BTreeMap<u64, f64>,
     /// The workers' shard gauges: the latest total, the highest completed count.
-    pub shards_total: Option<f64>,
-    pub shards_completed: Option<f64>,
+    pub(crate) shards_total: Option<f64>,
+    pub(crate) shards_completed: Option<f64>,
     /// First and last metric line (epoch ms).
-    pub span_ms: Option<(u64, u64)>,
+    pub(crate) span_ms: Option<(u64, u64)>,
 }
 
 /// The numbers above the charts.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Totals {
-    pub documents: f64,
-    pub failed: f64,
+pub(crate) struct Totals {
+    pub(crate) documents: f64,
+    pub(crate) failed: f64,
     /// Shards completed of total, in percent, when the workers reported them.
-    pub percent: Option<f64>,
+    pub(crate) percent: Option<f64>,
     /// Seconds to completion at the rate so far (0 when complete).
-    pub eta_seconds: Option<u64>,
+    pub(crate) eta_seconds: Option<u64>,
     /// Documents/s of the last bucket that is over (the newest one is still filling).
-    pub current_rate: f64,
+    pub(crate) current_rate: f64,
 }
 
 impl Series {
     /// The totals of the series.
-    pub fn totals(&self) -> Totals {
+    pub(crate) fn totals(&self) -> Totals {
         let sum = |m: &BTreeMap<u64, f64>| m.values().sum::<f64>();
         let percent = match (self.shards_completed, self.shards_total) {
             (Some(done), Some(total)) if total > 0.0 => Some((done / total * 100.0).min(100.0)),
@@ -96,7 +96,10 @@ impl Series {
     /// `min_bucket_ms`, wide enough that a chart never holds more than [`MAX_BUCKETS`] points. Rate series get
     /// explicit zeros for quiet buckets (a gap is "nothing migrated", not a straight line to the next point);
     /// running workers hold their last sample.
-    pub fn from_lines<'a>(lines: impl Iterator<Item = &'a str>, min_bucket_ms: u64) -> Series {
+    pub(crate) fn from_lines<'a>(
+        lines: impl Iterator<Item = &'a str>,
+        min_bucket_ms: u64,
+    ) -> Series {
         let samples: Vec<Sample> = lines
             .filter_map(|line| serde_json::from_str::<serde_json::Value>(line.trim()).ok())
             .filter_map(|v| {
@@ -190,7 +193,7 @@ impl Series {
 }
 
 /// Reads every `*.log` file in the log group and rewrites the page atomically.
-pub fn refresh(state: &StateDir, migration: &str) -> std::io::Result<()> {
+pub(crate) fn refresh(state: &StateDir, migration: &str) -> std::io::Result<()> {
     let mut text = String::new();
     if let Ok(entries) = std::fs::read_dir(state.logs_dir()) {
         for entry in entries.flatten() {
@@ -210,7 +213,7 @@ pub fn refresh(state: &StateDir, migration: &str) -> std::io::Result<()> {
 }
 
 /// The page for `series`, with the worker `failures` the supervisor recorded.
-pub fn render_page(migration: &str, s: &Series, failures: &[WorkerFailure]) -> String {
+pub(crate) fn render_page(migration: &str, s: &Series, failures: &[WorkerFailure]) -> String {
     let per_sec = |m: &BTreeMap<u64, f64>, scale: f64| -> BTreeMap<u64, f64> {
         m.iter()
             .map(|(k, v)| (*k, v / (s.bucket_ms as f64 / 1000.0) / scale))
@@ -408,7 +411,7 @@ fn html_escape(s: &str) -> String {
 }
 
 /// Appends one fleet sample to the log group (used by the supervisor).
-pub fn sample_fleet(logs: &Path, timestamp_ms: u64, running: u32, desired: u32) {
+pub(crate) fn sample_fleet(logs: &Path, timestamp_ms: u64, running: u32, desired: u32) {
     use std::io::Write;
     if let Ok(mut f) = std::fs::OpenOptions::new()
         .create(true)
