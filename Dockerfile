@@ -4,10 +4,11 @@
 #   docker build -t backfill:latest .
 #   docker run --rm -v "$PWD/migration.yaml:/migration.yaml" backfill:latest -c /migration.yaml worker
 #
-# Build stage: the pinned toolchain, the musl target, and the C toolchain aws-lc (rustls' crypto) needs.
+# Build stage: the pinned toolchain, the musl target, the C toolchain aws-lc (rustls' crypto) needs, and the
+# assembler and autotools ISA-L (the gzip of request bodies) is built with.
 FROM rust:1.95-bookworm AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends musl-tools cmake clang \
+ && apt-get install -y --no-install-recommends musl-tools cmake clang nasm autoconf automake libtool make \
  && rm -rf /var/lib/apt/lists/* \
  && rustup target add x86_64-unknown-linux-musl
 WORKDIR /src

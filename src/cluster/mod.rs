@@ -30,5 +30,7 @@ pub mod version;
 pub use auth::{Auth, Password};
 pub use client::Client;
 pub use error::ClusterError;
+/// The worker's gzip of request bodies, public for `benches/gzip.rs`.
+pub use request::gzip_bytes;
 pub use retry::RetryPolicy;
 pub use tls::{Timeouts, TlsSettings};

@@ -5,8 +5,6 @@
 //! messages never carry user info; 2xx and 404 are answers (empty body → `null`), anything else is
 //! [`classify`]'d.
 
-use std::io::Write;
-
 use bytes::Bytes;
 use reqwest::Url;
 
@@ -60,18 +58,21 @@ pub async fn prepare_off_thread(body: Body, gzip: bool) -> Result<PreparedBody, 
 /// The compressions that may run at once, process-wide: one per core.
 static GZIP_SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
 
-/// Gzip at the fast level: bulk bodies are repetitive JSON, so most of the gain comes cheaply.
-pub(crate) fn gzip_bytes(raw: &[u8]) -> Result<Vec<u8>, String> {
-    // Room for what the fast level leaves of bulk JSON (about half), so the output is allocated once, not
-    // grown through a chain of sizes that fragments the heap.
-    let mut encoder = flate2::write::GzEncoder::new(
-        Vec::with_capacity(raw.len() / 2 + 4096),
-        flate2::Compression::fast(),
-    );
-    encoder
-        .write_all(raw)
-        .and_then(|()| encoder.finish())
-        .map_err(|e| format!("gzip of the request body failed: {e}"))
+/// Gzip with ISA-L's igzip at level 1, in one stateless call over the whole body: on bulk bodies about twice
+/// as fast as zlib-rs at its fastest level, with a smaller output (README, "Deflate").
+pub fn gzip_bytes(raw: &[u8]) -> Result<Vec<u8>, String> {
+    // The output is allocated once, large enough for the worst case: input that does not compress at all is
+    // written as stored blocks (5 bytes of framing per 64 KiB), plus the gzip header and trailer.
+    let mut out = vec![0; raw.len() + raw.len() / 4096 + 1024];
+    let len = isal::compress_into(
+        raw,
+        &mut out,
+        isal::CompressionLevel::One,
+        isal::Codec::Gzip,
+    )
+    .map_err(|e| format!("gzip of the request body failed: {e}"))?;
+    out.truncate(len);
+    Ok(out)
 }
 
 /// Maps a final answer to the transport contract: 2xx/404 → the body as received, else [`classify`].
@@ -194,5 +195,24 @@ mod tests {
         assert_eq!(out, ndjson);
         let plain = prepare(Body::Json(serde_json::json!({"q": 1})), false).unwrap();
         assert_eq!(plain.bytes.as_ref(), br#"{"q":1}"#);
+    }
+
+    /// Any body is one valid gzip member that inflates to it: empty, and bytes that do not compress at all
+    /// (stored blocks, the largest output [`gzip_bytes`] allocates for), across several 64 KiB blocks.
+    #[test]
+    fn gzip_handles_empty_and_incompressible_bodies() {
+        let mut noise = vec![0u8; 300_000];
+        rand::Rng::fill(&mut rand::rng(), noise.as_mut_slice());
+        for raw in [Vec::new(), noise, b"a".repeat(1_000_000)] {
+            let gz = gzip_bytes(&raw).unwrap();
+            let mut decoder = flate2::bufread::GzDecoder::new(gz.as_slice());
+            let mut back = Vec::new();
+            decoder.read_to_end(&mut back).unwrap();
+            assert!(back == raw, "a gzip body inflates to its input");
+            assert!(
+                decoder.into_inner().is_empty(),
+                "one gzip member, nothing after it"
+            );
+        }
     }
 }

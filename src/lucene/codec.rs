@@ -9,21 +9,21 @@
 use super::error::{LuceneError, Result};
 use super::input::Input;
 
-pub const CODEC_MAGIC: u32 = 0x3FD7_6C17;
-pub const FOOTER_MAGIC: u32 = !CODEC_MAGIC;
-pub const FOOTER_LEN: usize = 16;
+pub(crate) const CODEC_MAGIC: u32 = 0x3FD7_6C17;
+pub(crate) const FOOTER_MAGIC: u32 = !CODEC_MAGIC;
+pub(crate) const FOOTER_LEN: usize = 16;
 
 /// A parsed codec header.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Header {
-    pub codec: String,
-    pub version: u32,
+pub(crate) struct Header {
+    pub(crate) codec: String,
+    pub(crate) version: u32,
     /// Segment or commit id (index headers only).
-    pub id: Option<[u8; 16]>,
-    pub suffix: String,
+    pub(crate) id: Option<[u8; 16]>,
+    pub(crate) suffix: String,
 }
 
-pub fn read_header(input: &mut Input) -> Result<Header> {
+pub(crate) fn read_header(input: &mut Input) -> Result<Header> {
     let at = input.offset();
     let magic = input.be_u32()?;
     if magic != CODEC_MAGIC {
@@ -43,7 +43,7 @@ pub fn read_header(input: &mut Input) -> Result<Header> {
     })
 }
 
-pub fn read_index_header(input: &mut Input) -> Result<Header> {
+pub(crate) fn read_index_header(input: &mut Input) -> Result<Header> {
     let mut header = read_header(input)?;
     let mut id = [0u8; 16];
     id.copy_from_slice(input.bytes(16)?);
@@ -57,7 +57,7 @@ pub fn read_index_header(input: &mut Input) -> Result<Header> {
 }
 
 /// Checks that the header names `expected` codec(s) and a version in range; returns the version.
-pub fn expect_codec(
+pub(crate) fn expect_codec(
     input: &Input,
     header: &Header,
     expected: &[&str],
@@ -77,7 +77,7 @@ pub fn expect_codec(
 }
 
 /// Verifies the footer of a whole file held in memory: magic, algorithm and CRC32 of everything before it.
-pub fn verify_footer(file: &str, data: &[u8]) -> Result<()> {
+pub(crate) fn verify_footer(file: &str, data: &[u8]) -> Result<()> {
     if data.len() < FOOTER_LEN {
         return Err(LuceneError::Truncated {
             file: file.to_string(),
@@ -95,7 +95,7 @@ pub fn verify_footer(file: &str, data: &[u8]) -> Result<()> {
 }
 
 /// Checks the 16 footer bytes at `offset` against a CRC computed by the caller (streamed files).
-pub fn check_footer_fields(file: &str, footer: &[u8], offset: u64, crc: u32) -> Result<()> {
+pub(crate) fn check_footer_fields(file: &str, footer: &[u8], offset: u64, crc: u32) -> Result<()> {
     let mut input = Input::with_base(file, footer, super::input::Endian::Big, offset);
     let magic = input.be_u32()?;
     if magic != FOOTER_MAGIC {
@@ -128,7 +128,7 @@ pub fn check_footer_fields(file: &str, footer: &[u8], offset: u64, crc: u32) -> 
 mod tests {
     use super::*;
 
-    pub fn framed(codec: &str, version: u32, body: &[u8]) -> Vec<u8> {
+    pub(crate) fn framed(codec: &str, version: u32, body: &[u8]) -> Vec<u8> {
         let mut out = CODEC_MAGIC.to_be_bytes().to_vec();
         out.push(codec.len() as u8);
         out.extend_from_slice(codec.as_bytes());

@@ -10,9 +10,14 @@ use super::error::{LuceneError, Result};
 use super::input::{Endian, Input};
 
 /// Sub-file name → (offset, length) inside the `.cfs`.
-pub type Entries = BTreeMap<String, (u64, u64)>;
+pub(crate) type Entries = BTreeMap<String, (u64, u64)>;
 
-pub fn parse_entries(file: &str, data: &[u8], segment: &str, cfs_len: u64) -> Result<Entries> {
+pub(crate) fn parse_entries(
+    file: &str,
+    data: &[u8],
+    segment: &str,
+    cfs_len: u64,
+) -> Result<Entries> {
     verify_footer(file, data)?;
     let mut input = Input::new(file, data, Endian::Big);
     let header = read_index_header(&mut input)?;

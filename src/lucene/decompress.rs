@@ -19,7 +19,7 @@ use super::lz4;
 use super::zstd;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     Lz4Raw,
     DeflateRaw,
     Lz4PresetDict,
@@ -32,7 +32,7 @@ pub enum Mode {
 const MAX_RATIO: usize = 1032;
 
 /// Decodes `total` bytes from `input` (positioned at the block) into `out` (cleared first).
-pub fn decompress(
+pub(crate) fn decompress(
     mode: Mode,
     input: &mut Input,
     total: usize,

@@ -62,7 +62,7 @@ impl Documents {
     /// yielded before the end of its file is reached (files are streamed), so a damaged byte may reach a
     /// yielded document before the checksum catches it; whoever makes yielded documents durable (the worker's
     /// checkpoint) must not move past this number. `u64::MAX` once the iteration ended without an error.
-    pub fn verified_below(&self) -> u64 {
+    pub(crate) fn verified_below(&self) -> u64 {
         self.verified_below
     }
 
@@ -103,7 +103,7 @@ impl Documents {
     /// Reads the rest of the open segment's stored-fields file without decoding it and checks its checksum,
     /// so the documents already yielded from it count as verified (a handoff calls this before it
     /// checkpoints). Nothing to do between segments.
-    pub fn verify_open_segment(&mut self) -> Result<()> {
+    pub(crate) fn verify_open_segment(&mut self) -> Result<()> {
         let Some(seg) = self.segments.get(self.segment) else {
             return Ok(());
         };

@@ -37,7 +37,7 @@ pub enum LuceneError {
 }
 
 impl LuceneError {
-    pub fn corrupt(file: &str, offset: u64, message: impl fmt::Display) -> Self {
+    pub(crate) fn corrupt(file: &str, offset: u64, message: impl fmt::Display) -> Self {
         LuceneError::Corrupt {
             file: file.to_string(),
             offset,
@@ -45,7 +45,7 @@ impl LuceneError {
         }
     }
 
-    pub fn unsupported(file: &str, what: &'static str, name: impl fmt::Display) -> Self {
+    pub(crate) fn unsupported(file: &str, what: &'static str, name: impl fmt::Display) -> Self {
         LuceneError::Unsupported {
             file: file.to_string(),
             what,
@@ -54,7 +54,7 @@ impl LuceneError {
     }
 
     /// The same error named after `file` (a caller that knows more context than the parser did).
-    pub fn in_file(mut self, name: String) -> Self {
+    pub(crate) fn in_file(mut self, name: String) -> Self {
         match &mut self {
             LuceneError::Corrupt { file, .. }
             | LuceneError::Truncated { file, .. }
@@ -65,7 +65,7 @@ impl LuceneError {
     }
 
     /// The file (with any context a caller added, as in `_0.fdt doc 41`) where reading failed.
-    pub fn file(&self) -> &str {
+    pub(crate) fn file(&self) -> &str {
         match self {
             LuceneError::Corrupt { file, .. }
             | LuceneError::Truncated { file, .. }
@@ -74,7 +74,7 @@ impl LuceneError {
         }
     }
 
-    pub fn io(file: &str, source: std::io::Error) -> Self {
+    pub(crate) fn io(file: &str, source: std::io::Error) -> Self {
         LuceneError::Io {
             file: file.to_string(),
             source,
@@ -82,7 +82,7 @@ impl LuceneError {
     }
 }
 
-pub type Result<T, E = LuceneError> = std::result::Result<T, E>;
+pub(crate) type Result<T, E = LuceneError> = std::result::Result<T, E>;
 
 #[cfg(test)]
 mod tests {

@@ -15,13 +15,13 @@ use super::error::{LuceneError, Result};
 use super::input::{Endian, Input};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldInfo {
-    pub name: String,
-    pub number: u32,
-    pub soft_deletes: bool,
-    pub doc_values_type: u8,
-    pub dv_gen: i64,
-    pub attributes: BTreeMap<String, String>,
+pub(crate) struct FieldInfo {
+    pub(crate) name: String,
+    pub(crate) number: u32,
+    pub(crate) soft_deletes: bool,
+    pub(crate) doc_values_type: u8,
+    pub(crate) dv_gen: i64,
+    pub(crate) attributes: BTreeMap<String, String>,
 }
 
 /// Field attribute Elasticsearch's `PerFieldStoredFieldsFormat` writes: which stored-fields format holds the
@@ -41,7 +41,7 @@ const SYNTHETIC_ID: &str = "SyntheticIdField.enabled";
 /// (`SyntheticIdField.enabled` on `_id`: rebuilt from `_tsid`, `@timestamp` and the routing hash, never
 /// stored; a bloom filter in `.sfbf`/`.sfbfm` by `ES93BloomFilterStoredFieldsFormat`, or doc values in later
 /// versions), or any per-field stored-fields format other than those that write the `.fdt`.
-pub fn check_stored_id(file: &str, fields: &[FieldInfo]) -> Result<()> {
+pub(crate) fn check_stored_id(file: &str, fields: &[FieldInfo]) -> Result<()> {
     let Some(id) = fields.iter().find(|f| f.name == "_id") else {
         return Ok(());
     };
@@ -71,7 +71,7 @@ pub fn check_stored_id(file: &str, fields: &[FieldInfo]) -> Result<()> {
     }
 }
 
-pub fn parse(file: &str, data: &[u8]) -> Result<Vec<FieldInfo>> {
+pub(crate) fn parse(file: &str, data: &[u8]) -> Result<Vec<FieldInfo>> {
     verify_footer(file, data)?;
     let end = data.len() - super::codec::FOOTER_LEN;
     let mut input = Input::new(file, &data[..end], Endian::Big);

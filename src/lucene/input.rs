@@ -8,24 +8,24 @@ use super::error::{LuceneError, Result};
 
 /// Byte order of fixed-width integers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endian {
+pub(crate) enum Endian {
     Big,
     Little,
 }
 
 /// A cursor over a byte slice, named after its file for errors.
 #[derive(Debug, Clone)]
-pub struct Input<'a> {
-    pub file: &'a str,
+pub(crate) struct Input<'a> {
+    pub(crate) file: &'a str,
     data: &'a [u8],
     pos: usize,
     /// Offset of `data[0]` within the file (for slices of compound files and streamed windows).
     base: u64,
-    pub endian: Endian,
+    pub(crate) endian: Endian,
 }
 
 impl<'a> Input<'a> {
-    pub fn new(file: &'a str, data: &'a [u8], endian: Endian) -> Self {
+    pub(crate) fn new(file: &'a str, data: &'a [u8], endian: Endian) -> Self {
         Input {
             file,
             data,
@@ -35,7 +35,7 @@ impl<'a> Input<'a> {
         }
     }
 
-    pub fn with_base(file: &'a str, data: &'a [u8], endian: Endian, base: u64) -> Self {
+    pub(crate) fn with_base(file: &'a str, data: &'a [u8], endian: Endian, base: u64) -> Self {
         Input {
             file,
             data,
@@ -45,20 +45,20 @@ impl<'a> Input<'a> {
         }
     }
 
-    pub fn pos(&self) -> usize {
+    pub(crate) fn pos(&self) -> usize {
         self.pos
     }
 
     /// Offset in the file, for messages.
-    pub fn offset(&self) -> u64 {
+    pub(crate) fn offset(&self) -> u64 {
         self.base + self.pos as u64
     }
 
-    pub fn remaining(&self) -> usize {
+    pub(crate) fn remaining(&self) -> usize {
         self.data.len() - self.pos
     }
 
-    pub fn seek(&mut self, pos: usize) -> Result<()> {
+    pub(crate) fn seek(&mut self, pos: usize) -> Result<()> {
         if pos > self.data.len() {
             return Err(self.truncated((pos - self.data.len()) as u64));
         }
@@ -66,12 +66,12 @@ impl<'a> Input<'a> {
         Ok(())
     }
 
-    pub fn corrupt(&self, message: impl std::fmt::Display) -> LuceneError {
+    pub(crate) fn corrupt(&self, message: impl std::fmt::Display) -> LuceneError {
         LuceneError::corrupt(self.file, self.offset(), message)
     }
 
     /// The input ends `needed` bytes too early.
-    pub fn truncated(&self, needed: u64) -> LuceneError {
+    pub(crate) fn truncated(&self, needed: u64) -> LuceneError {
         LuceneError::Truncated {
             file: self.file.to_string(),
             offset: self.offset(),
@@ -79,7 +79,7 @@ impl<'a> Input<'a> {
         }
     }
 
-    pub fn bytes(&mut self, n: usize) -> Result<&'a [u8]> {
+    pub(crate) fn bytes(&mut self, n: usize) -> Result<&'a [u8]> {
         if n > self.remaining() {
             return Err(self.truncated((n - self.remaining()) as u64));
         }
@@ -88,7 +88,7 @@ impl<'a> Input<'a> {
         Ok(out)
     }
 
-    pub fn u8(&mut self) -> Result<u8> {
+    pub(crate) fn u8(&mut self) -> Result<u8> {
         Ok(self.bytes(1)?[0])
     }
 
@@ -98,7 +98,7 @@ impl<'a> Input<'a> {
         Ok(out)
     }
 
-    pub fn u16(&mut self) -> Result<u16> {
+    pub(crate) fn u16(&mut self) -> Result<u16> {
         let b = self.array::<2>()?;
         Ok(match self.endian {
             Endian::Big => u16::from_be_bytes(b),
@@ -106,7 +106,7 @@ impl<'a> Input<'a> {
         })
     }
 
-    pub fn u32(&mut self) -> Result<u32> {
+    pub(crate) fn u32(&mut self) -> Result<u32> {
         let b = self.array::<4>()?;
         Ok(match self.endian {
             Endian::Big => u32::from_be_bytes(b),
@@ -114,11 +114,11 @@ impl<'a> Input<'a> {
         })
     }
 
-    pub fn i32(&mut self) -> Result<i32> {
+    pub(crate) fn i32(&mut self) -> Result<i32> {
         Ok(self.u32()? as i32)
     }
 
-    pub fn u64(&mut self) -> Result<u64> {
+    pub(crate) fn u64(&mut self) -> Result<u64> {
         let b = self.array::<8>()?;
         Ok(match self.endian {
             Endian::Big => u64::from_be_bytes(b),
@@ -126,24 +126,24 @@ impl<'a> Input<'a> {
         })
     }
 
-    pub fn i64(&mut self) -> Result<i64> {
+    pub(crate) fn i64(&mut self) -> Result<i64> {
         Ok(self.u64()? as i64)
     }
 
     /// Big-endian regardless of the file's order (CodecUtil headers, footers, segments_N fields).
-    pub fn be_u32(&mut self) -> Result<u32> {
+    pub(crate) fn be_u32(&mut self) -> Result<u32> {
         Ok(u32::from_be_bytes(self.array::<4>()?))
     }
 
-    pub fn be_i64(&mut self) -> Result<i64> {
+    pub(crate) fn be_i64(&mut self) -> Result<i64> {
         Ok(i64::from_be_bytes(self.array::<8>()?))
     }
 
-    pub fn be_i32(&mut self) -> Result<i32> {
+    pub(crate) fn be_i32(&mut self) -> Result<i32> {
         Ok(self.be_u32()? as i32)
     }
 
-    pub fn vint(&mut self) -> Result<u32> {
+    pub(crate) fn vint(&mut self) -> Result<u32> {
         let start = self.offset();
         let mut value: u32 = 0;
         for shift in (0..35).step_by(7) {
@@ -160,7 +160,7 @@ impl<'a> Input<'a> {
         ))
     }
 
-    pub fn vlong(&mut self) -> Result<u64> {
+    pub(crate) fn vlong(&mut self) -> Result<u64> {
         let start = self.offset();
         let mut value: u64 = 0;
         for shift in (0..70).step_by(7) {
@@ -177,14 +177,14 @@ impl<'a> Input<'a> {
         ))
     }
 
-    pub fn zint(&mut self) -> Result<i32> {
+    pub(crate) fn zint(&mut self) -> Result<i32> {
         let v = self.vint()?;
         Ok(((v >> 1) as i32) ^ -((v & 1) as i32))
     }
 
     /// A VInt used as a length or count of bytes that must follow: when they are not all here the input is
     /// truncated (a streaming caller fetches more and retries; a whole file is then reported as truncated).
-    pub fn len(&mut self) -> Result<usize> {
+    pub(crate) fn len(&mut self) -> Result<usize> {
         let n = self.vint()? as usize;
         if n > self.remaining() {
             return Err(self.truncated((n - self.remaining()) as u64));
@@ -192,7 +192,7 @@ impl<'a> Input<'a> {
         Ok(n)
     }
 
-    pub fn string(&mut self) -> Result<String> {
+    pub(crate) fn string(&mut self) -> Result<String> {
         let n = self.len()?;
         let start = self.offset();
         let bytes = self.bytes(n)?;
@@ -200,12 +200,12 @@ impl<'a> Input<'a> {
             .map_err(|_| LuceneError::corrupt(self.file, start, "string is not UTF-8"))
     }
 
-    pub fn string_set(&mut self) -> Result<Vec<String>> {
+    pub(crate) fn string_set(&mut self) -> Result<Vec<String>> {
         let n = self.len()?;
         (0..n).map(|_| self.string()).collect()
     }
 
-    pub fn string_map(&mut self) -> Result<BTreeMap<String, String>> {
+    pub(crate) fn string_map(&mut self) -> Result<BTreeMap<String, String>> {
         let n = self.len()?;
         let mut map = BTreeMap::new();
         for _ in 0..n {

@@ -14,18 +14,18 @@ use super::input::{Endian, Input};
 
 /// A set of documents of one segment, as a bitset of `max_doc` bits.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DocSet {
+pub(crate) struct DocSet {
     words: Vec<u64>,
 }
 
 impl DocSet {
-    pub fn empty(max_doc: u32) -> Self {
+    pub(crate) fn empty(max_doc: u32) -> Self {
         DocSet {
             words: vec![0; (max_doc as usize).div_ceil(64)],
         }
     }
 
-    pub fn full(max_doc: u32) -> Self {
+    pub(crate) fn full(max_doc: u32) -> Self {
         let mut words = vec![!0u64; (max_doc as usize).div_ceil(64)];
         if let Some(last) = words.last_mut()
             && !max_doc.is_multiple_of(64)
@@ -35,31 +35,36 @@ impl DocSet {
         DocSet { words }
     }
 
-    pub fn insert(&mut self, doc: u32) {
+    pub(crate) fn insert(&mut self, doc: u32) {
         if let Some(w) = self.words.get_mut((doc / 64) as usize) {
             *w |= 1 << (doc % 64);
         }
     }
 
-    pub fn remove(&mut self, doc: u32) {
+    pub(crate) fn remove(&mut self, doc: u32) {
         if let Some(w) = self.words.get_mut((doc / 64) as usize) {
             *w &= !(1 << (doc % 64));
         }
     }
 
-    pub fn contains(&self, doc: u32) -> bool {
+    pub(crate) fn contains(&self, doc: u32) -> bool {
         self.words
             .get((doc / 64) as usize)
             .is_some_and(|w| w & (1 << (doc % 64)) != 0)
     }
 
-    pub fn count(&self) -> u32 {
+    pub(crate) fn count(&self) -> u32 {
         self.words.iter().map(|w| w.count_ones()).sum()
     }
 }
 
 /// Parses a `.liv` file into the set of live docs, checking the count against the commit's delete count.
-pub fn parse_live_docs(file: &str, data: &[u8], max_doc: u32, del_count: u32) -> Result<DocSet> {
+pub(crate) fn parse_live_docs(
+    file: &str,
+    data: &[u8],
+    max_doc: u32,
+    del_count: u32,
+) -> Result<DocSet> {
     verify_footer(file, data)?;
     let mut input = Input::new(file, data, Endian::Big);
     let header = read_index_header(&mut input)?;
@@ -93,7 +98,7 @@ pub fn parse_live_docs(file: &str, data: &[u8], max_doc: u32, del_count: u32) ->
 
 /// Where the soft-deletes field's values are, as read from `.dvm`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DocsWithField {
+pub(crate) enum DocsWithField {
     None,
     All,
     Disi {
@@ -104,7 +109,7 @@ pub enum DocsWithField {
 }
 
 /// Reads `.dvm` entries until `field`'s NUMERIC entry.
-pub fn find_numeric_entry(file: &str, data: &[u8], field: u32) -> Result<DocsWithField> {
+pub(crate) fn find_numeric_entry(file: &str, data: &[u8], field: u32) -> Result<DocsWithField> {
     verify_footer(file, data)?;
     let mut input = Input::new(file, data, Endian::Big);
     let header = read_index_header(&mut input)?;
@@ -154,7 +159,7 @@ pub fn find_numeric_entry(file: &str, data: &[u8], field: u32) -> Result<DocsWit
 }
 
 /// Decodes an IndexedDISI into the set of docs it lists.
-pub fn read_disi(
+pub(crate) fn read_disi(
     file: &str,
     dvd: &[u8],
     endian: Endian,

@@ -14,7 +14,7 @@
 //! both to agree on every input (the same bytes, or the same error).
 
 /// The error for input that stops before the output is complete (a streaming caller may fetch more).
-pub const ENDS_EARLY: &str = "compressed data ends early";
+pub(crate) const ENDS_EARLY: &str = "compressed data ends early";
 const LITERALS_OVERRUN: &str = "literals overrun the expected length";
 const MATCH_OVERRUN: &str = "match overruns the expected length";
 const OUTSIDE_WINDOW: &str = "match offset points outside the window";
@@ -28,13 +28,17 @@ const FAST_OUTPUT: usize = 14 + 2 * WILD;
 /// Appends exactly `produce` bytes to `out`, decoding from `input`; returns the input bytes consumed.
 /// Matches may reference everything already in `out` (a dictionary) and the new bytes. On error `out` is
 /// left as it was.
-pub fn decompress(input: &[u8], out: &mut Vec<u8>, produce: usize) -> Result<usize, &'static str> {
+pub(crate) fn decompress(
+    input: &[u8],
+    out: &mut Vec<u8>,
+    produce: usize,
+) -> Result<usize, &'static str> {
     decompress_in_window(input, out, 0, produce)
 }
 
 /// [`decompress`] with the window starting at `out[window_start]`: matches may not reach before it (they
 /// are an error, as they would be in a buffer holding only `out[window_start..]`).
-pub fn decompress_in_window(
+pub(crate) fn decompress_in_window(
     input: &[u8],
     out: &mut Vec<u8>,
     window_start: usize,
@@ -212,7 +216,7 @@ fn extend_length(nibble: usize, input: &[u8], pos: &mut usize) -> Result<usize, 
 
 /// The same contract as [`decompress`], one byte at a time with every access checked: the specification the
 /// fast decoder is tested and fuzzed against.
-pub fn decompress_reference(
+pub(crate) fn decompress_reference(
     input: &[u8],
     out: &mut Vec<u8>,
     produce: usize,

@@ -10,7 +10,7 @@
 mod codec;
 mod compound;
 mod decompress;
-pub mod directory;
+mod directory;
 mod documents;
 mod error;
 mod field_infos;
@@ -69,7 +69,7 @@ impl ShardIndex {
 
     /// Reads every file of the directory in full and checks its checksum (streamed: memory stays bounded).
     /// Returns the number of files and bytes verified.
-    pub fn verify_files(&self) -> Result<(usize, u64), LuceneError> {
+    pub(crate) fn verify_files(&self) -> Result<(usize, u64), LuceneError> {
         let mut bytes = 0;
         let names = self.dir.file_names();
         for name in &names {

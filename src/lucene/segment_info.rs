@@ -16,17 +16,17 @@ use super::input::{Endian, Input};
 
 /// What the reader needs from a segment's `.si`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SegmentInfo {
-    pub max_doc: u32,
-    pub compound: bool,
-    pub files: Vec<String>,
-    pub attributes: BTreeMap<String, String>,
-    pub lucene_version: String,
+pub(crate) struct SegmentInfo {
+    pub(crate) max_doc: u32,
+    pub(crate) compound: bool,
+    pub(crate) files: Vec<String>,
+    pub(crate) attributes: BTreeMap<String, String>,
+    pub(crate) lucene_version: String,
     /// Fixed-width integer order of this segment's files.
-    pub endian: Endian,
+    pub(crate) endian: Endian,
 }
 
-pub fn parse(file: &str, data: &[u8], expected_id: &[u8; 16]) -> Result<SegmentInfo> {
+pub(crate) fn parse(file: &str, data: &[u8], expected_id: &[u8; 16]) -> Result<SegmentInfo> {
     verify_footer(file, data)?;
     let mut probe = Input::new(file, data, Endian::Big);
     let header = read_index_header(&mut probe)?;

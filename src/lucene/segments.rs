@@ -17,35 +17,35 @@ use super::input::{Endian, Input};
 
 /// One segment as the commit lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SegmentCommitInfo {
-    pub name: String,
-    pub id: [u8; 16],
-    pub codec: String,
-    pub del_gen: i64,
-    pub del_count: u32,
-    pub field_infos_gen: i64,
-    pub doc_values_gen: i64,
-    pub soft_del_count: u32,
+pub(crate) struct SegmentCommitInfo {
+    pub(crate) name: String,
+    pub(crate) id: [u8; 16],
+    pub(crate) codec: String,
+    pub(crate) del_gen: i64,
+    pub(crate) del_count: u32,
+    pub(crate) field_infos_gen: i64,
+    pub(crate) doc_values_gen: i64,
+    pub(crate) soft_del_count: u32,
     /// Doc-values update files per field number (written after the segment; never inside a .cfs).
-    pub dv_update_files: Vec<(i32, Vec<String>)>,
+    pub(crate) dv_update_files: Vec<(i32, Vec<String>)>,
 }
 
 /// A parsed commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SegmentInfos {
-    pub format: u32,
-    pub generation: u64,
-    pub index_created_major: Option<u32>,
-    pub segments: Vec<SegmentCommitInfo>,
+pub(crate) struct SegmentInfos {
+    pub(crate) format: u32,
+    pub(crate) generation: u64,
+    pub(crate) index_created_major: Option<u32>,
+    pub(crate) segments: Vec<SegmentCommitInfo>,
 }
 
 /// Generation `N` of a `segments_N` file name (base 36).
-pub fn generation(file_name: &str) -> Option<u64> {
+pub(crate) fn generation(file_name: &str) -> Option<u64> {
     let generation = file_name.strip_prefix("segments_")?;
     u64::from_str_radix(generation, 36).ok()
 }
 
-pub fn parse(file: &str, data: &[u8]) -> Result<SegmentInfos> {
+pub(crate) fn parse(file: &str, data: &[u8]) -> Result<SegmentInfos> {
     verify_footer(file, data)?;
     let mut input = Input::new(file, data, Endian::Big);
     let header = read_index_header(&mut input)?;

@@ -39,24 +39,24 @@ impl SegmentSummary {
 
 /// One open segment.
 pub(crate) struct Segment {
-    pub summary: SegmentSummary,
-    pub info: SegmentInfo,
+    pub(crate) summary: SegmentSummary,
+    pub(crate) info: SegmentInfo,
     /// Where the segment's own files are (the `.cfs` contents for compound segments).
-    pub files: Arc<dyn Directory>,
+    pub(crate) files: Arc<dyn Directory>,
     /// Live documents; `None` means all are live.
-    pub live: Option<DocSet>,
-    pub doc_base: u64,
+    pub(crate) live: Option<DocSet>,
+    pub(crate) doc_base: u64,
     /// Field numbers and names, sorted by number (looked up for every stored field of every document).
     field_names: Vec<(u32, Arc<str>)>,
 }
 
 impl Segment {
-    pub fn endian(&self) -> Endian {
+    pub(crate) fn endian(&self) -> Endian {
         self.info.endian
     }
 
     /// The name of field `number`, if the field infos have it.
-    pub fn field_name(&self, number: u32) -> Option<Arc<str>> {
+    pub(crate) fn field_name(&self, number: u32) -> Option<Arc<str>> {
         self.field_names
             .binary_search_by_key(&number, |(n, _)| *n)
             .ok()

@@ -44,14 +44,14 @@ pub struct StoredField {
 
 /// The format facts the chunk walk needs.
 #[derive(Debug, Clone, Copy)]
-pub struct Format {
-    pub mode: Mode,
+pub(crate) struct Format {
+    pub(crate) mode: Mode,
     /// Lucene90 layout (StoredFieldsInts, token >> 2).
-    pub lucene90: bool,
+    pub(crate) lucene90: bool,
     /// Token carries a dirty bit (v ≥ 4 and Lucene90).
-    pub token_shift: u32,
-    pub chunk_size: usize,
-    pub endian: Endian,
+    pub(crate) token_shift: u32,
+    pub(crate) chunk_size: usize,
+    pub(crate) endian: Endian,
 }
 
 /// The compression mode, layout and byte order of the `.fdt` format named `codec`, or `Unsupported` naming it.
@@ -79,13 +79,13 @@ fn format_of(file: &str, codec: &str) -> Result<(Mode, bool, Endian)> {
 
 /// Checks, from the first bytes of an `.fdt` (`head`), that its format is one this reader decodes: opening a
 /// shard calls it, so an unsupported stored-fields codec is known before any document is read (at plan time).
-pub fn check_header(file: &str, head: &[u8]) -> Result<()> {
+pub(crate) fn check_header(file: &str, head: &[u8]) -> Result<()> {
     let header = read_index_header(&mut Input::new(file, head, Endian::Big))?;
     format_of(file, &header.codec).map(|_| ())
 }
 
 /// Reads the `.fdt` header and works out the format; `fdm` is the `.fdm` content when it exists.
-pub fn open(stream: &mut FileStream, fdm: Option<(&str, &[u8])>) -> Result<Format> {
+pub(crate) fn open(stream: &mut FileStream, fdm: Option<(&str, &[u8])>) -> Result<Format> {
     stream.fill(4096)?;
     let label = stream.label.clone();
     let window = stream.window().to_vec();
@@ -136,19 +136,19 @@ pub fn open(stream: &mut FileStream, fdm: Option<(&str, &[u8])>) -> Result<Forma
 
 /// A decoded chunk: its first doc and the documents' stored bytes.
 #[derive(Debug, Default)]
-pub struct Chunk {
-    pub doc_base: u32,
-    pub docs: u32,
-    pub num_fields: Vec<u32>,
+pub(crate) struct Chunk {
+    pub(crate) doc_base: u32,
+    pub(crate) docs: u32,
+    pub(crate) num_fields: Vec<u32>,
     /// Offsets of each doc in `data` (docs + 1 entries).
-    pub offsets: Vec<usize>,
+    pub(crate) offsets: Vec<usize>,
     /// The decompressed documents; binary values are slices of it.
-    pub data: Bytes,
+    pub(crate) data: Bytes,
 }
 
 /// Reusable buffers for chunk decoding.
 #[derive(Default)]
-pub struct Buffers {
+pub(crate) struct Buffers {
     piece: Vec<u8>,
     scratch: Vec<u8>,
     lengths: Vec<u32>,
@@ -171,7 +171,7 @@ fn reclaim(data: Bytes) -> Vec<u8> {
 const MAX_CHUNK_DOCS: u32 = 1 << 17;
 
 /// Decodes the chunk at the start of `input`; returns how many bytes it took.
-pub fn read_chunk(
+pub(crate) fn read_chunk(
     input: &mut Input,
     format: &Format,
     chunk: &mut Chunk,
@@ -333,7 +333,7 @@ fn read_stored_ints(input: &mut Input, count: usize, out: &mut Vec<u32>) -> Resu
 }
 
 /// Decodes one document's stored fields; `names` maps field numbers to names.
-pub fn decode_document(
+pub(crate) fn decode_document(
     file: &str,
     data: &Bytes,
     num_fields: u32,

@@ -18,7 +18,7 @@ use super::directory::Directory;
 use super::error::{LuceneError, Result};
 
 /// Default read size: large sequential reads suit both disks and object stores.
-pub const DEFAULT_BLOCK: usize = 1 << 20;
+pub(crate) const DEFAULT_BLOCK: usize = 1 << 20;
 
 /// The largest read size taken; larger requests are clamped (each buffer is 1.5 blocks).
 const MAX_BLOCK: usize = 64 << 20;
@@ -27,9 +27,9 @@ const MAX_BLOCK: usize = 64 << 20;
 const MIN_READ_AHEAD_BLOCK: usize = 4096;
 
 /// A file read front to back through a window.
-pub struct FileStream {
+pub(crate) struct FileStream {
     /// The file's name (also used in messages).
-    pub label: String,
+    pub(crate) label: String,
     len: u64,
     /// Holds the window in `buf[pos..end]`.
     buf: Vec<u8>,
@@ -116,7 +116,7 @@ impl Reader {
 impl FileStream {
     /// Opens `name` (`len` bytes) for reading front to back, `block` bytes (1 B to 64 MiB) per read; files
     /// longer than one block (of at least 4 KiB) are read ahead on a background thread.
-    pub fn open(dir: Arc<dyn Directory>, name: &str, len: u64, block: usize) -> Self {
+    pub(crate) fn open(dir: Arc<dyn Directory>, name: &str, len: u64, block: usize) -> Self {
         let block = block.clamp(1, MAX_BLOCK);
         let reader = |dir| Reader {
             dir,
@@ -158,26 +158,26 @@ impl FileStream {
     }
 
     /// File offset of the read position.
-    pub fn offset(&self) -> u64 {
+    pub(crate) fn offset(&self) -> u64 {
         self.read_to - (self.end - self.pos) as u64
     }
 
     /// The unread bytes in the window.
-    pub fn window(&self) -> &[u8] {
+    pub(crate) fn window(&self) -> &[u8] {
         &self.buf[self.pos..self.end]
     }
 
-    pub fn consume(&mut self, n: usize) {
+    pub(crate) fn consume(&mut self, n: usize) {
         self.pos = (self.pos + n).min(self.end);
     }
 
     /// True when every byte up to the end of the file is in the window.
-    pub fn at_eof_window(&self) -> bool {
+    pub(crate) fn at_eof_window(&self) -> bool {
         self.read_to >= self.len
     }
 
     /// Makes at least `want` unread bytes available (or all that remain).
-    pub fn fill(&mut self, want: usize) -> Result<()> {
+    pub(crate) fn fill(&mut self, want: usize) -> Result<()> {
         while self.end - self.pos < want && !self.at_eof_window() {
             let block = self.next_block()?;
             let left = self.end - self.pos;
@@ -232,7 +232,7 @@ impl FileStream {
     }
 
     /// Reads the rest of the file and checks its footer against the CRC of everything before it.
-    pub fn verify_to_end(mut self) -> Result<()> {
+    pub(crate) fn verify_to_end(mut self) -> Result<()> {
         // Keep only the last FOOTER_LEN bytes seen; read until the end of the file.
         loop {
             let skip = self.window().len().saturating_sub(FOOTER_LEN);

@@ -24,7 +24,7 @@ use super::input::Input;
 
 /// The three layouts above.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Layout {
+pub(crate) enum Layout {
     /// Elasticsearch `ZstdStoredFields814`.
     Frame,
     /// custom-codecs `CustomStoredFieldsZstd`.
@@ -40,7 +40,7 @@ thread_local! {
 }
 
 /// Decodes `total` bytes laid out as `layout` from `input` into `out` (cleared first).
-pub fn decompress(
+pub(crate) fn decompress(
     layout: Layout,
     input: &mut Input,
     total: usize,

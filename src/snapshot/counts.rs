@@ -11,27 +11,27 @@ use super::{IndexInfo, Repository, SnapshotError, SnapshotInfo};
 
 /// How many index metadata blobs or shards are read at once by default: enough to hide S3 latency, few enough
 /// not to be throttled.
-pub const READ_CONCURRENCY: usize = 8;
+pub(crate) const READ_CONCURRENCY: usize = 8;
 
 /// One shard, from its metadata only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct ShardCounts {
+pub(crate) struct ShardCounts {
     /// Documents that are neither hard- nor soft-deleted.
-    pub live_documents: u64,
+    pub(crate) live_documents: u64,
     /// Bytes of the Lucene files the shard snapshot lists.
-    pub bytes: u64,
+    pub(crate) bytes: u64,
 }
 
 impl SnapshotInfo {
     /// The names of this snapshot's indices that `keep` accepts (a migration's selection), in snapshot order.
-    pub fn indices_where(&self, keep: impl Fn(&str) -> bool) -> Vec<String> {
+    pub(crate) fn indices_where(&self, keep: impl Fn(&str) -> bool) -> Vec<String> {
         self.indices.iter().filter(|n| keep(n)).cloned().collect()
     }
 }
 
 impl Repository {
     /// The metadata of the named indices of `snapshot`, read `concurrency` at a time.
-    pub fn read_indices(
+    pub(crate) fn read_indices(
         &self,
         snapshot: &SnapshotInfo,
         names: &[String],
@@ -42,7 +42,7 @@ impl Repository {
 
     /// Per index, per shard (`result[i][s]` for shard `s` of `indices[i]`): live documents and bytes, shards
     /// opened `concurrency` at a time.
-    pub fn count_shards(
+    pub(crate) fn count_shards(
         &self,
         snapshot: &SnapshotInfo,
         indices: &[IndexInfo],

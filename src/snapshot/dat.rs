@@ -10,16 +10,16 @@ use super::smile;
 
 #[derive(Debug, thiserror::Error)]
 #[error("{blob}: {message}")]
-pub struct DatError {
-    pub blob: String,
-    pub message: String,
+pub(crate) struct DatError {
+    pub(crate) blob: String,
+    pub(crate) message: String,
 }
 
 const CODEC_MAGIC: u32 = 0x3FD7_6C17;
 const FOOTER_MAGIC: u32 = !CODEC_MAGIC;
 
 /// Decodes a `.dat` blob, checking its codec name and CRC.
-pub fn decode(blob: &str, data: &[u8], codec: &str) -> Result<Value, DatError> {
+pub(crate) fn decode(blob: &str, data: &[u8], codec: &str) -> Result<Value, DatError> {
     let fail = |message: String| DatError {
         blob: blob.to_string(),
         message,

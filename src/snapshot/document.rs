@@ -35,7 +35,7 @@ pub struct SnapshotDocument {
 
 /// Why a document with an id cannot be sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Unusable {
+pub(crate) enum Unusable {
     /// No stored `_source`: nothing to send.
     NoSource,
     /// The stored `_id`/`_uid` cannot be decoded (the detail says how).
@@ -46,7 +46,7 @@ pub enum Unusable {
 
 impl Unusable {
     /// A short, stable name for the failed-documents output (`error_type`), like the target's exception names.
-    pub fn error_type(&self) -> &'static str {
+    pub(crate) fn error_type(&self) -> &'static str {
         match self {
             Unusable::NoSource => "source_missing",
             Unusable::UndecodableId(_) => "id_undecodable",
@@ -73,26 +73,30 @@ impl std::fmt::Display for Unusable {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("index {index}, shard {shard}, document {global_doc} (id {id}): {problem}")]
 pub struct UnusableDocument {
-    pub index: String,
-    pub shard: u32,
+    pub(crate) index: String,
+    pub(crate) shard: u32,
     /// Position in the shard's checkpoint order.
-    pub global_doc: u64,
+    pub(crate) global_doc: u64,
     /// The id, decoded; when the id itself is what cannot be decoded, its stored form (hex bytes, or the
     /// `_uid` text).
-    pub id: String,
-    pub problem: Unusable,
+    pub(crate) id: String,
+    pub(crate) problem: Unusable,
 }
 
 /// What a stored document is, when it is not a [`SnapshotDocument`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Skip {
+pub(crate) enum Skip {
     /// No stored `_id`/`_uid`: a nested document or a no-op tombstone, not a document of its own.
     NotADocument,
     /// A document that cannot be sent.
     Unusable(UnusableDocument),
 }
 
-pub fn from_stored(index: &str, shard: u32, doc: StoredDocument) -> Result<SnapshotDocument, Skip> {
+pub(crate) fn from_stored(
+    index: &str,
+    shard: u32,
+    doc: StoredDocument,
+) -> Result<SnapshotDocument, Skip> {
     // The id as read: decoded, or (its stored form, why it does not decode).
     let mut id: Option<Result<String, (String, String)>> = None;
     let mut doc_type = None;
@@ -152,7 +156,7 @@ pub fn from_stored(index: &str, shard: u32, doc: StoredDocument) -> Result<Snaps
 }
 
 /// Sniffs the content type like `XContentFactory.xContentType` and returns JSON text.
-pub fn source_to_json(bytes: &[u8]) -> Result<String, String> {
+fn source_to_json(bytes: &[u8]) -> Result<String, String> {
     let first = bytes.iter().copied().find(|b| !b.is_ascii_whitespace());
     if bytes.starts_with(b":)\n") {
         let value = super::smile::decode(bytes).map_err(|e| format!("SMILE _source: {e}"))?;

@@ -22,17 +22,20 @@ pub mod uid;
 use std::sync::Arc;
 
 pub use blob::{BlobSource, FsBlobSource};
-pub use counts::{READ_CONCURRENCY, ShardCounts};
-pub use document::{SnapshotDocument, Unusable, UnusableDocument, source_to_json};
-pub use repository::{FileInfo, IndexInfo, Repository, SnapshotInfo};
+pub(crate) use counts::{READ_CONCURRENCY, ShardCounts};
+pub use document::SnapshotDocument;
+#[cfg(test)]
+pub(crate) use document::Unusable;
+pub use document::UnusableDocument;
+pub use repository::{IndexInfo, Repository, SnapshotInfo};
 pub use s3::S3BlobSource;
-pub use shard_dir::ShardDirectory;
+pub(crate) use shard_dir::ShardDirectory;
 
 use crate::config::{AwsSettings, Location};
 use crate::lucene::{LuceneError, ShardIndex};
 
 /// Why a snapshot could not be read. Each variant names where: the repository, or the snapshot and index, the
-/// shard, and the file ([`SnapshotError::file`], [`SnapshotError::shard`] give them typed).
+/// shard, and the file, in its message.
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
     /// The repository as a whole: not reachable, not listable, not a snapshot repository.
@@ -94,7 +97,8 @@ fn in_file(file: Option<&str>, message: &str) -> String {
 impl SnapshotError {
     /// The file the failure is in, when one is known: a repository blob (`index-N`, a metadata `.dat`, a
     /// shard's file blob) or, failing that, the Lucene file.
-    pub fn file(&self) -> Option<&str> {
+    #[cfg(test)]
+    pub(crate) fn file(&self) -> Option<&str> {
         match self {
             SnapshotError::Repository { .. } | SnapshotError::NoSuchSnapshot { .. } => None,
             SnapshotError::RepositoryFile { file, .. } => Some(file),
@@ -108,7 +112,8 @@ impl SnapshotError {
     }
 
     /// The shard the failure is in, as (index name, shard number), when it is in one.
-    pub fn shard(&self) -> Option<(&str, u32)> {
+    #[cfg(test)]
+    pub(crate) fn shard(&self) -> Option<(&str, u32)> {
         match self {
             SnapshotError::Shard { index, shard, .. }
             | SnapshotError::Lucene { index, shard, .. } => Some((index, *shard)),
@@ -119,7 +124,7 @@ impl SnapshotError {
 
 /// Opens the blob source of the repository at `location`: a directory, or S3 with the SDK configuration of
 /// `aws` ([`crate::aws_sdk`]) in the bucket's `region` when given. Call from a blocking thread.
-pub fn blob_source(
+pub(crate) fn blob_source(
     location: &Location,
     aws: &AwsSettings,
     region: Option<&str>,
@@ -223,13 +228,13 @@ pub struct ShardDocuments<'a> {
 impl ShardDocuments<'_> {
     /// See [`crate::lucene::Documents::verified_below`]: documents below this global doc number came from
     /// stored fields whose checksum matched; `u64::MAX` once the shard was read to its end.
-    pub fn verified_below(&self) -> u64 {
+    pub(crate) fn verified_below(&self) -> u64 {
         self.lucene.verified_below()
     }
 
     /// Verifies the rest of the stored-fields file being read (see
     /// [`crate::lucene::Documents::verify_open_segment`]).
-    pub fn verify_open_segment(&mut self) -> Result<(), SnapshotError> {
+    pub(crate) fn verify_open_segment(&mut self) -> Result<(), SnapshotError> {
         let shard = self.shard;
         self.lucene
             .verify_open_segment()

@@ -12,7 +12,8 @@ use super::SnapshotError;
 use super::blob::BlobSource;
 use super::dat;
 use super::repository_data;
-pub use super::repository_data::{FileInfo, SnapshotInfo};
+pub(crate) use super::repository_data::FileInfo;
+pub use super::repository_data::SnapshotInfo;
 
 /// An index of a snapshot.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -87,7 +88,7 @@ impl Repository {
         Ok(Repository { source, data })
     }
 
-    pub fn location(&self) -> String {
+    pub(crate) fn location(&self) -> String {
         self.source.location()
     }
 
@@ -194,7 +195,7 @@ impl Repository {
     }
 
     /// The Lucene files of one shard in one snapshot.
-    pub fn shard_files(
+    pub(crate) fn shard_files(
         &self,
         snapshot: &SnapshotInfo,
         index: &IndexInfo,

@@ -18,15 +18,15 @@ pub struct SnapshotInfo {
 
 /// One Lucene file of a shard snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileInfo {
+pub(crate) struct FileInfo {
     /// Blob name (`__abc`, or `v__abc` for files whose content is in `meta_hash`).
-    pub blob: String,
+    pub(crate) blob: String,
     /// Lucene file name.
-    pub physical_name: String,
-    pub length: u64,
-    pub part_size: Option<u64>,
+    pub(crate) physical_name: String,
+    pub(crate) length: u64,
+    pub(crate) part_size: Option<u64>,
     /// Content of virtual (`v__`) files.
-    pub inline: Option<Vec<u8>>,
+    pub(crate) inline: Option<Vec<u8>>,
 }
 
 fn state_name(state: &Value) -> String {
@@ -42,7 +42,7 @@ fn state_name(state: &Value) -> String {
 }
 
 /// Every snapshot of the repository data, in repository order.
-pub fn snapshots(data: &Value) -> Vec<SnapshotInfo> {
+pub(crate) fn snapshots(data: &Value) -> Vec<SnapshotInfo> {
     let indices = data["indices"].as_object().cloned().unwrap_or_default();
     data["snapshots"]
         .as_array()
@@ -78,7 +78,7 @@ pub fn snapshots(data: &Value) -> Vec<SnapshotInfo> {
 
 /// The Lucene files a decoded shard snapshot (`snap-<uuid>.dat` of codec `snapshot`) lists; the caller
 /// names the blob in errors.
-pub fn shard_files(meta: &Value) -> Result<Vec<FileInfo>, String> {
+pub(crate) fn shard_files(meta: &Value) -> Result<Vec<FileInfo>, String> {
     let mut files = Vec::new();
     for f in meta["files"].as_array().into_iter().flatten() {
         let name = f["name"]

@@ -10,7 +10,7 @@ use super::blob::BlobSource;
 use super::repository::FileInfo;
 use crate::lucene::Directory;
 
-pub struct ShardDirectory {
+pub(crate) struct ShardDirectory {
     source: Arc<dyn BlobSource>,
     /// `indices/<id>/<shard>/`
     prefix: String,
@@ -20,7 +20,7 @@ pub struct ShardDirectory {
 }
 
 impl ShardDirectory {
-    pub fn new(
+    pub(crate) fn new(
         source: Arc<dyn BlobSource>,
         prefix: String,
         file_list: String,
@@ -38,7 +38,7 @@ impl ShardDirectory {
     }
 
     /// The commit file of this shard snapshot (exactly one `segments_N`).
-    pub fn segments_file(&self) -> Option<String> {
+    pub(crate) fn segments_file(&self) -> Option<String> {
         let mut names = self.files.keys().filter(|n| n.starts_with("segments_"));
         let first = names.next()?.clone();
         if names.next().is_some() {
@@ -52,7 +52,7 @@ impl ShardDirectory {
     /// after a space (`_0.fdt doc 41`, as Lucene errors name it); a sub-file of a compound segment (`_0.fdt`
     /// packed into `_0.cfs`) is in the `.cfs` blob, and a virtual file in the file list itself. `None` for a
     /// name that is not one of this shard's files.
-    pub fn blob_of(&self, file: &str) -> Option<String> {
+    pub(crate) fn blob_of(&self, file: &str) -> Option<String> {
         let name = file.split_whitespace().next()?;
         let info = self.files.get(name).or_else(|| {
             // Segment names are `_` + base 36; sub-file names continue with `.ext` or `_suffix`.

@@ -12,8 +12,8 @@ use serde_json::{Map, Number, Value};
 #[derive(Debug, thiserror::Error)]
 #[error("SMILE at byte {offset}: {message}")]
 pub struct SmileError {
-    pub offset: usize,
-    pub message: String,
+    pub(crate) offset: usize,
+    pub(crate) message: String,
 }
 
 struct Decoder<'a> {
@@ -45,7 +45,7 @@ pub fn decode(data: &[u8]) -> Result<Value, SmileError> {
 }
 
 /// The bytes of a raw binary value produced by [`decode`].
-pub fn bytes_of(value: &Value) -> Option<Vec<u8>> {
+pub(crate) fn bytes_of(value: &Value) -> Option<Vec<u8>> {
     let arr = value.get(BINARY_TAG)?.as_array()?;
     arr.iter()
         .map(|v| v.as_u64().and_then(|n| u8::try_from(n).ok()))

@@ -36,7 +36,7 @@ fn push_one_line(body: &mut Vec<u8>, source: &str) {
 }
 
 /// Appends one document's action and source lines to `body`.
-pub fn append_document(body: &mut Vec<u8>, doc: &SnapshotDocument, emit_type: bool) {
+pub(crate) fn append_document(body: &mut Vec<u8>, doc: &SnapshotDocument, emit_type: bool) {
     body.extend_from_slice(b"{\"index\":{\"_index\":");
     push_json_string(body, &doc.index);
     body.extend_from_slice(b",\"_id\":");
@@ -65,11 +65,11 @@ pub fn append_document(body: &mut Vec<u8>, doc: &SnapshotDocument, emit_type: bo
 pub struct Batch {
     pub body: Vec<u8>,
     pub docs: usize,
-    pub source_bytes: u64,
+    pub(crate) source_bytes: u64,
     /// Global doc number of the last document in the batch (the checkpoint moves past it once acknowledged).
-    pub last_doc: Option<u64>,
+    pub(crate) last_doc: Option<u64>,
     /// Byte offset in `body` where each document's action line starts (to resend a subset, to name an item).
-    pub starts: Vec<usize>,
+    pub(crate) starts: Vec<usize>,
 }
 
 impl Batch {
@@ -103,7 +103,7 @@ impl Batch {
     }
 
     /// The full body as shared bytes, with the offsets of its documents: what the sender sends.
-    pub fn into_body(self) -> BulkBody {
+    pub(crate) fn into_body(self) -> BulkBody {
         BulkBody {
             bytes: Bytes::from(self.body),
             starts: self.starts,
@@ -123,7 +123,7 @@ pub struct BodyPool {
 
 impl BodyPool {
     /// A pool that keeps at most `keep` unused buffers (about the batches a worker holds at once).
-    pub fn new(keep: usize) -> Self {
+    pub(crate) fn new(keep: usize) -> Self {
         BodyPool {
             free: Arc::default(),
             keep,
@@ -131,13 +131,13 @@ impl BodyPool {
     }
 
     /// An empty buffer: a returned one when there is one, else a new one.
-    pub fn get(&self) -> Vec<u8> {
+    pub(crate) fn get(&self) -> Vec<u8> {
         self.lock().pop().unwrap_or_default()
     }
 
     /// Takes a sent batch's body back, when nothing else holds it any more (a copy still held elsewhere, or a
     /// full pool, simply drops it).
-    pub fn put(&self, body: BulkBody) {
+    pub(crate) fn put(&self, body: BulkBody) {
         let Ok(bytes) = body.bytes.try_into_mut() else {
             return;
         };
@@ -159,14 +159,14 @@ impl BodyPool {
 
 /// A full batch's body, shared by every attempt (cloning it copies nothing).
 #[derive(Debug, Clone)]
-pub struct BulkBody {
+pub(crate) struct BulkBody {
     bytes: Bytes,
     starts: Vec<usize>,
 }
 
 impl BulkBody {
     /// Every document's lines.
-    pub fn all(&self) -> Bytes {
+    pub(crate) fn all(&self) -> Bytes {
         self.bytes.clone()
     }
 
@@ -183,7 +183,7 @@ impl BulkBody {
 
     /// The action and source lines of the documents at `positions` (in that order), for resending the items a
     /// bulk response rejected with 429/5xx. Out-of-range positions are skipped.
-    pub fn subset(&self, positions: &[usize]) -> Bytes {
+    pub(crate) fn subset(&self, positions: &[usize]) -> Bytes {
         let mut out = Vec::new();
         for &p in positions {
             out.extend_from_slice(self.lines(p).unwrap_or_default());
@@ -192,7 +192,7 @@ impl BulkBody {
     }
 
     /// `(index, id)` of the document at `position`, read back from its action line (to report a rejection).
-    pub fn key(&self, position: usize) -> Option<(String, String)> {
+    pub(crate) fn key(&self, position: usize) -> Option<(String, String)> {
         #[derive(serde::Deserialize)]
         struct Action {
             index: Meta,
@@ -212,17 +212,17 @@ impl BulkBody {
 /// One item the target did not accept.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ItemFailure {
-    pub index: String,
-    pub id: String,
-    pub status: u16,
+    pub(crate) index: String,
+    pub(crate) id: String,
+    pub(crate) status: u16,
     #[serde(rename = "type")]
-    pub error_type: String,
+    pub(crate) error_type: String,
     pub reason: String,
 }
 
 impl ItemFailure {
     /// 429 and 5xx are worth another try; mapping errors and other 4xx are not.
-    pub fn retryable(&self) -> bool {
+    pub(crate) fn retryable(&self) -> bool {
         self.status == 429 || self.status >= 500
     }
 }
@@ -231,7 +231,7 @@ impl ItemFailure {
 /// answer says `"errors": false`: its items (a few hundred bytes each, about a tenth of the request) are then
 /// only skipped over, never built into values; an empty answer has no failures; text that is not JSON is an
 /// error.
-pub fn failures_in(
+pub(crate) fn failures_in(
     response: &[u8],
     key: impl Fn(usize) -> Option<(String, String)>,
 ) -> Result<Vec<(usize, ItemFailure)>, serde_json::Error> {
@@ -251,7 +251,7 @@ pub fn failures_in(
 
 /// The failed items of a bulk response, by position (empty when `errors` is false); `key` names the item at a
 /// position (`(index, id)`), asked only for failed items.
-pub fn failures(
+pub(crate) fn failures(
     response: &Value,
     key: impl Fn(usize) -> Option<(String, String)>,
 ) -> Vec<(usize, ItemFailure)> {

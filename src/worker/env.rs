@@ -13,15 +13,15 @@ use crate::config::{
 use crate::render::worker_env::WorkerVar;
 
 /// The variable the ECS task sets from the target password's secret (basic auth).
-pub const PASSWORD_VAR: &str = WorkerVar::TargetPassword.name();
+pub(crate) const PASSWORD_VAR: &str = WorkerVar::TargetPassword.name();
 
 /// A variable with a value the worker cannot use.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("environment variable {name}={value:?}: expected {expected}")]
-pub struct EnvError {
-    pub name: &'static str,
-    pub value: String,
-    pub expected: &'static str,
+pub(crate) struct EnvError {
+    pub(crate) name: &'static str,
+    pub(crate) value: String,
+    pub(crate) expected: &'static str,
 }
 
 fn get(env: &dyn Env, var: WorkerVar) -> Option<String> {
@@ -69,7 +69,7 @@ fn location(env: &dyn Env, var: WorkerVar) -> Result<Option<Location>, EnvError>
 
 /// A minimal `migration.yaml` from the variables, for a worker started without a file; `None` unless the
 /// required ones (`BACKFILL_NAME`, `_SOURCE_REPOSITORY`, `_SOURCE_SNAPSHOT`, `_TARGET_ENDPOINT`) are all set.
-pub fn minimal_document(env: &dyn Env) -> Option<String> {
+pub(crate) fn minimal_document(env: &dyn Env) -> Option<String> {
     // JSON strings are YAML double-quoted scalars; `$` is doubled so `${…}` is never interpolated.
     let q =
         |var: WorkerVar| get(env, var).map(|v| serde_json::json!(v.replace('$', "$$")).to_string());
@@ -83,7 +83,7 @@ pub fn minimal_document(env: &dyn Env) -> Option<String> {
 }
 
 /// Applies every `BACKFILL_*` variable that is set (and not empty) over `m`.
-pub fn apply(m: &mut Migration, env: &dyn Env) -> Result<(), EnvError> {
+pub(crate) fn apply(m: &mut Migration, env: &dyn Env) -> Result<(), EnvError> {
     if let Some(v) = get(env, WorkerVar::Name) {
         m.name = v;
     }

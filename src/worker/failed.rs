@@ -27,7 +27,7 @@ use crate::config::{Location, S3Location};
 use crate::coordination::lease::WorkItemId;
 
 #[derive(Debug, thiserror::Error)]
-pub enum FailedDocumentsError {
+pub(crate) enum FailedDocumentsError {
     #[error("failed documents: cannot write {path}: {source}")]
     Local {
         path: PathBuf,
@@ -39,7 +39,7 @@ pub enum FailedDocumentsError {
 }
 
 /// One NDJSON line (with its newline) for a rejected document.
-pub fn ndjson_line(f: &ItemFailure) -> String {
+pub(crate) fn ndjson_line(f: &ItemFailure) -> String {
     let mut line = json!({
         "index": f.index,
         "id": f.id,
@@ -52,7 +52,7 @@ pub fn ndjson_line(f: &ItemFailure) -> String {
 }
 
 /// The sink for one worker run.
-pub enum FailedDocuments {
+pub(crate) enum FailedDocuments {
     Off,
     Directory {
         path: PathBuf,
@@ -69,7 +69,7 @@ pub enum FailedDocuments {
 
 impl FailedDocuments {
     /// Opens the sink for `destination` (`None`: off); an S3 client comes from `aws`.
-    pub async fn open(
+    pub(crate) async fn open(
         destination: Option<&Location>,
         worker_id: &str,
         run_started_ms: i64,
@@ -90,7 +90,7 @@ impl FailedDocuments {
     }
 
     /// Where the lines go, for log messages.
-    pub fn location(&self) -> Option<String> {
+    pub(crate) fn location(&self) -> Option<String> {
         match self {
             FailedDocuments::Off => None,
             FailedDocuments::Directory { path, .. } => Some(path.display().to_string()),
@@ -99,7 +99,7 @@ impl FailedDocuments {
     }
 
     /// Records one batch's rejections for `item` (a local file is appended and flushed now).
-    pub fn record(
+    pub(crate) fn record(
         &mut self,
         item: &WorkItemId,
         failures: &[ItemFailure],
@@ -136,7 +136,7 @@ impl FailedDocuments {
 
     /// Makes `item`'s lines durable before the working state records its completion or handoff: uploads its
     /// object to S3 (if it has any lines). Returns the object's location when one was written.
-    pub async fn finish_item(
+    pub(crate) async fn finish_item(
         &mut self,
         item: &WorkItemId,
     ) -> Result<Option<String>, FailedDocumentsError> {

@@ -46,25 +46,25 @@ const DRAIN_GRACE: Duration = Duration::from_secs(5);
 const VERIFY_GRACE: Duration = Duration::from_secs(60);
 
 /// What every item of a run shares.
-pub struct Work<'a, T: JsonTransport> {
-    pub transport: &'a T,
-    pub coordinator: &'a Coordinator<'a, T>,
-    pub source: &'a Source,
-    pub options: &'a WorkerOptions,
-    pub clock: &'a dyn Clock,
-    pub shutdown: watch::Receiver<bool>,
+pub(crate) struct Work<'a, T: JsonTransport> {
+    pub(crate) transport: &'a T,
+    pub(crate) coordinator: &'a Coordinator<'a, T>,
+    pub(crate) source: &'a Source,
+    pub(crate) options: &'a WorkerOptions,
+    pub(crate) clock: &'a dyn Clock,
+    pub(crate) shutdown: watch::Receiver<bool>,
 }
 
 /// Mutable outputs of a run.
-pub struct Outputs<'a, 'r> {
-    pub stats: &'a mut WorkerStats,
-    pub reporter: &'a mut Reporter<'r>,
-    pub failed: &'a mut FailedDocuments,
+pub(crate) struct Outputs<'a, 'r> {
+    pub(crate) stats: &'a mut WorkerStats,
+    pub(crate) reporter: &'a mut Reporter<'r>,
+    pub(crate) failed: &'a mut FailedDocuments,
 }
 
 /// How an item ended without error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ItemEnd {
+pub(crate) enum ItemEnd {
     Completed,
     /// Handed to a successor (or released without progress).
     HandedOff,
@@ -244,7 +244,7 @@ fn log_skipped(id: &WorkItemId, skipped: &BTreeMap<String, u64>, out: &mut Outpu
 }
 
 /// Migrates one held item until it completes or is handed off.
-pub async fn migrate_item<T: JsonTransport>(
+pub(crate) async fn migrate_item<T: JsonTransport>(
     w: &Work<'_, T>,
     id: &WorkItemId,
     deadline: Timestamp,

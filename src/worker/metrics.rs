@@ -24,19 +24,19 @@ use crate::time::Timestamp;
 
 /// Counter values: the totals of a run, or the deltas of one reporting period.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct MetricValues {
-    pub documents: u64,
-    pub source_bytes: u64,
-    pub bulk_requests: u64,
-    pub retries: u64,
-    pub failed_documents: u64,
-    pub items_completed: u64,
-    pub lease_handoffs: u64,
+pub(crate) struct MetricValues {
+    pub(crate) documents: u64,
+    pub(crate) source_bytes: u64,
+    pub(crate) bulk_requests: u64,
+    pub(crate) retries: u64,
+    pub(crate) failed_documents: u64,
+    pub(crate) items_completed: u64,
+    pub(crate) lease_handoffs: u64,
 }
 
 impl MetricValues {
     /// The totals of a worker run so far.
-    pub fn from_stats(stats: &WorkerStats) -> Self {
+    pub(crate) fn from_stats(stats: &WorkerStats) -> Self {
         MetricValues {
             documents: stats.documents,
             source_bytes: stats.source_bytes,
@@ -49,7 +49,7 @@ impl MetricValues {
     }
 
     /// `self − earlier`, field by field (never below zero).
-    pub fn since(&self, earlier: &MetricValues) -> MetricValues {
+    pub(crate) fn since(&self, earlier: &MetricValues) -> MetricValues {
         MetricValues {
             documents: self.documents.saturating_sub(earlier.documents),
             source_bytes: self.source_bytes.saturating_sub(earlier.source_bytes),
@@ -66,7 +66,7 @@ impl MetricValues {
 
 /// One EMF document declaring exactly `entries` (name, value, unit) for `migration` at `at` (EMF's
 /// `Timestamp` is epoch milliseconds).
-pub fn emf(migration: &str, entries: &[(&str, u64, &str)], at: Timestamp) -> Value {
+pub(crate) fn emf(migration: &str, entries: &[(&str, u64, &str)], at: Timestamp) -> Value {
     let mut doc = Map::new();
     doc.insert(
         "_aws".into(),
@@ -99,7 +99,7 @@ fn tag(mut doc: Value, item: Option<&WorkItemId>) -> Value {
 }
 
 /// The counters (totals or deltas) of the `period` ending at `at`, for `item` when they all belong to one.
-pub fn emf_document(
+pub(crate) fn emf_document(
     migration: &str,
     values: &MetricValues,
     period: Duration,
@@ -131,7 +131,7 @@ fn counters(migration: &str, values: &MetricValues, at: Timestamp) -> Value {
 }
 
 /// Shard gauges, with the duration of the item that just completed (and its index and shard) when there is one.
-pub fn shards_document(
+pub(crate) fn shards_document(
     migration: &str,
     total: u64,
     completed: u64,
@@ -153,14 +153,14 @@ pub fn shards_document(
 
 /// When the next counters line is due, and what it must subtract.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Periodic {
-    pub every: Duration,
+pub(crate) struct Periodic {
+    pub(crate) every: Duration,
     last_at: Timestamp,
     last: MetricValues,
 }
 
 impl Periodic {
-    pub fn new(every: Duration, start: Timestamp) -> Self {
+    pub(crate) fn new(every: Duration, start: Timestamp) -> Self {
         Periodic {
             every,
             last_at: start,
@@ -169,17 +169,21 @@ impl Periodic {
     }
 
     /// The totals the previous line recorded.
-    pub fn baseline(&self) -> MetricValues {
+    pub(crate) fn baseline(&self) -> MetricValues {
         self.last
     }
 
     /// How long until the next line is due (zero when due).
-    pub fn until_due(&self, now: Timestamp) -> Duration {
+    pub(crate) fn until_due(&self, now: Timestamp) -> Duration {
         (self.last_at + self.every).saturating_duration_since(now)
     }
 
     /// The deltas since the previous line and the time they cover, recording `totals` as the new baseline.
-    pub fn take(&mut self, totals: &MetricValues, now: Timestamp) -> (MetricValues, Duration) {
+    pub(crate) fn take(
+        &mut self,
+        totals: &MetricValues,
+        now: Timestamp,
+    ) -> (MetricValues, Duration) {
         let delta = totals.since(&self.last);
         let period = now.saturating_duration_since(self.last_at);
         self.last = *totals;

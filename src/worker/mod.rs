@@ -11,18 +11,18 @@
 //! `reader`/`send`/`report` → `metrics`, all onto `types` and the pure parts, never back.
 
 pub mod bulk;
-pub mod env;
-pub mod failed;
-pub mod item;
-pub mod metrics;
-pub mod pipeline;
-pub mod reader;
-pub mod report;
-pub mod retry;
-pub mod run;
-pub mod send;
-pub mod skew;
+pub(crate) mod env;
+pub(crate) mod failed;
+pub(crate) mod item;
+pub(crate) mod metrics;
+pub(crate) mod pipeline;
+pub(crate) mod reader;
+pub(crate) mod report;
+pub(crate) mod retry;
+pub(crate) mod run;
+pub(crate) mod send;
+pub(crate) mod skew;
 pub mod transform;
-pub mod types;
+pub(crate) mod types;
 
-pub use types::{Source, WorkerError, WorkerExit, WorkerOptions, WorkerStats};
+pub(crate) use types::{Source, WorkerError, WorkerExit, WorkerOptions, WorkerStats};

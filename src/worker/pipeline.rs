@@ -11,17 +11,18 @@ use std::collections::VecDeque;
 
 /// What one acknowledged batch did with the documents read into it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct BatchCounts {
-    pub indexed: u64,
-    pub rejected: u64,
+pub(crate) struct BatchCounts {
+    pub(crate) indexed: u64,
+    pub(crate) rejected: u64,
     /// Source documents the configuration leaves out (type mappings, transforms with no output).
-    pub skipped: u64,
+    pub(crate) skipped: u64,
     /// Documents sent beyond one per source document.
-    pub extra: u64,
+    pub(crate) extra: u64,
 }
 
 impl BatchCounts {
-    pub fn sent(indexed: u64, rejected: u64) -> Self {
+    #[cfg(test)]
+    pub(crate) fn sent(indexed: u64, rejected: u64) -> Self {
         BatchCounts {
             indexed,
             rejected,
@@ -47,7 +48,7 @@ struct Dispatched {
 
 /// The in-flight window of one work item.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AckTracker {
+pub(crate) struct AckTracker {
     /// The first document after the acknowledged prefix (the item's starting document until one is acked).
     checkpoint: u64,
     /// Sequence number the next dispatched batch gets.
@@ -63,7 +64,7 @@ pub struct AckTracker {
 
 impl AckTracker {
     /// A tracker for an item that starts at global document `starting_doc`.
-    pub fn new(starting_doc: u64) -> Self {
+    pub(crate) fn new(starting_doc: u64) -> Self {
         AckTracker {
             checkpoint: starting_doc,
             next_seq: 0,
@@ -75,13 +76,13 @@ impl AckTracker {
 
     /// Records that every document below global doc `doc` was read from stored fields whose checksum
     /// matched: acknowledged batches up to there may now fold into the checkpoint.
-    pub fn verified_below(&mut self, doc: u64) {
+    pub(crate) fn verified_below(&mut self, doc: u64) {
         self.verified_below = self.verified_below.max(doc);
         self.fold();
     }
 
     /// Registers a batch about to be sent whose last document is `last_doc`; returns its sequence number.
-    pub fn dispatch(&mut self, last_doc: u64) -> u64 {
+    pub(crate) fn dispatch(&mut self, last_doc: u64) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.window.push_back(Dispatched {
@@ -94,12 +95,13 @@ impl AckTracker {
 
     /// Records that batch `seq` was acknowledged by the target (every item indexed or rejected for good).
     /// Unknown or repeated sequence numbers are ignored.
-    pub fn ack(&mut self, seq: u64) {
+    #[cfg(test)]
+    pub(crate) fn ack(&mut self, seq: u64) {
         self.ack_counted(seq, BatchCounts::default());
     }
 
     /// [`AckTracker::ack`] with the batch's document counts.
-    pub fn ack_counted(&mut self, seq: u64, counts: BatchCounts) {
+    pub(crate) fn ack_counted(&mut self, seq: u64, counts: BatchCounts) {
         if let Some(entry) = self.window.iter_mut().find(|d| d.seq == seq) {
             entry.counts.get_or_insert(counts);
         }
@@ -124,17 +126,18 @@ impl AckTracker {
     }
 
     /// Counts of the acknowledged prefix.
-    pub fn prefix_counts(&self) -> BatchCounts {
+    pub(crate) fn prefix_counts(&self) -> BatchCounts {
         self.prefix_counts
     }
 
     /// The first document not covered by the acknowledged prefix: where a successor must start.
-    pub fn checkpoint(&self) -> u64 {
+    pub(crate) fn checkpoint(&self) -> u64 {
         self.checkpoint
     }
 
     /// Batches dispatched and not yet folded into the checkpoint (in flight, or acked behind one in flight).
-    pub fn outstanding(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn outstanding(&self) -> usize {
         self.window.len()
     }
 }

@@ -24,23 +24,23 @@ use crate::transform::{Chain, TransformError};
 /// What the reader thread reads between two checkpoints: the documents to send, and those read among them
 /// that cannot be sent.
 #[derive(Debug, Default)]
-pub struct Read {
-    pub batch: Batch,
+pub(crate) struct Read {
+    pub(crate) batch: Batch,
     /// Documents that cannot become bulk actions, as failures of this batch (`status` 0: never sent).
-    pub unusable: Vec<ItemFailure>,
+    pub(crate) unusable: Vec<ItemFailure>,
     /// Documents the configuration leaves out, by why (a type `source.type_mappings` leaves out, a transform
     /// with no output): read and not sent, never failed.
-    pub skipped: BTreeMap<String, u64>,
+    pub(crate) skipped: BTreeMap<String, u64>,
     /// Documents sent beyond one per source document (a transform with several outputs).
-    pub extra: u64,
+    pub(crate) extra: u64,
     /// The target indices of the documents in `batch`.
-    pub targets: BTreeSet<String>,
+    pub(crate) targets: BTreeSet<String>,
     /// Global doc number of the last document read into it, sent or not: the checkpoint moves past it once
     /// the batch is acknowledged (and its stored fields verified).
-    pub last_doc: Option<u64>,
+    pub(crate) last_doc: Option<u64>,
     /// Every document below this global doc number was read from stored fields whose checksum matched
     /// (`Shard::documents`' `verified_below`): the checkpoint never moves past a document above it.
-    pub verified_below: u64,
+    pub(crate) verified_below: u64,
 }
 
 /// Why documents a transform turns into no document are not sent.
@@ -121,7 +121,7 @@ impl Router {
 }
 
 /// An unusable document as a failed document of its batch.
-pub fn unusable_failure(doc: &UnusableDocument) -> ItemFailure {
+pub(crate) fn unusable_failure(doc: &UnusableDocument) -> ItemFailure {
     ItemFailure {
         index: doc.index.clone(),
         id: doc.id.clone(),
@@ -135,7 +135,7 @@ pub fn unusable_failure(doc: &UnusableDocument) -> ItemFailure {
 }
 
 /// What the reader thread sends: a full batch, or why the shard cannot be read (then it stops).
-pub type ReadResult = Result<Read, SnapshotError>;
+pub(crate) type ReadResult = Result<Read, SnapshotError>;
 
 /// Streams `id`'s documents of `index` into batches on a blocking thread. Every failure to read goes over the
 /// channel as a typed [`SnapshotError`]; a thread that dies without sending one is caught by [`joined`].
@@ -146,7 +146,7 @@ pub type ReadResult = Result<Read, SnapshotError>;
 /// With transforms, the reading runs on a thread of its own under a watchdog ([`watched`]): a program that
 /// never yields is found past its rule's `timeout`, its document becomes a failed document, and reading goes
 /// on after it on a new thread.
-pub fn spawn_reader(
+pub(crate) fn spawn_reader(
     source: &Source,
     options: &WorkerOptions,
     index: IndexInfo,
@@ -453,7 +453,7 @@ fn watched(reading: Arc<Reading>, from: u64, tx: mpsc::Sender<ReadResult>) {
 
 /// The reader's channel closed: `Ok` when the thread ended normally (the shard is exhausted), otherwise the
 /// shard cannot be read — a thread that panicked or was cancelled must never pass for a finished shard.
-pub async fn joined(
+pub(crate) async fn joined(
     reader: tokio::task::JoinHandle<()>,
     snapshot: &str,
     id: &WorkItemId,

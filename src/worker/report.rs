@@ -12,7 +12,7 @@ use crate::coordination::lease::WorkItemId;
 use crate::time::Clock;
 
 /// Receives the worker's output.
-pub trait Observer {
+pub(crate) trait Observer {
     /// One log message.
     fn log(&self, message: &str);
     /// One EMF metrics document.
@@ -20,10 +20,10 @@ pub trait Observer {
 }
 
 /// Metrics after every this much work.
-pub const METRICS_EVERY: Duration = Duration::from_secs(10);
+pub(crate) const METRICS_EVERY: Duration = Duration::from_secs(10);
 
 /// Log and metrics output of one run.
-pub struct Reporter<'a> {
+pub(crate) struct Reporter<'a> {
     observer: &'a dyn Observer,
     clock: &'a dyn Clock,
     migration: String,
@@ -33,7 +33,7 @@ pub struct Reporter<'a> {
 }
 
 impl<'a> Reporter<'a> {
-    pub fn new(observer: &'a dyn Observer, clock: &'a dyn Clock, migration: &str) -> Self {
+    pub(crate) fn new(observer: &'a dyn Observer, clock: &'a dyn Clock, migration: &str) -> Self {
         Reporter {
             observer,
             clock,
@@ -44,7 +44,7 @@ impl<'a> Reporter<'a> {
     }
 
     /// From now on the counters belong to `item` (what came before is flushed without it, if anything).
-    pub fn start_item(&mut self, item: &WorkItemId, stats: &WorkerStats) {
+    pub(crate) fn start_item(&mut self, item: &WorkItemId, stats: &WorkerStats) {
         if MetricValues::from_stats(stats) != self.periodic.baseline() {
             self.flush(stats);
         }
@@ -52,29 +52,29 @@ impl<'a> Reporter<'a> {
     }
 
     /// The item ended (completed or handed off): its last counters line, then lines carry no item.
-    pub fn finish_item(&mut self, stats: &WorkerStats) {
+    pub(crate) fn finish_item(&mut self, stats: &WorkerStats) {
         self.flush(stats);
         self.item = None;
     }
 
-    pub fn log(&self, message: &str) {
+    pub(crate) fn log(&self, message: &str) {
         self.observer.log(message);
     }
 
     /// How long until the next periodic line is due.
-    pub fn until_due(&self) -> Duration {
+    pub(crate) fn until_due(&self) -> Duration {
         self.periodic.until_due(self.clock.now())
     }
 
     /// Emits the counters line if it is due.
-    pub fn tick(&mut self, stats: &WorkerStats) {
+    pub(crate) fn tick(&mut self, stats: &WorkerStats) {
         if self.periodic.until_due(self.clock.now()).is_zero() {
             self.flush(stats);
         }
     }
 
     /// Emits the counters accumulated since the previous line (at the end of a run, whatever is left).
-    pub fn flush(&mut self, stats: &WorkerStats) {
+    pub(crate) fn flush(&mut self, stats: &WorkerStats) {
         let now = self.clock.now();
         let (delta, period) = self.periodic.take(&MetricValues::from_stats(stats), now);
         self.observer.metrics(&metrics::emf_document(
@@ -87,7 +87,12 @@ impl<'a> Reporter<'a> {
     }
 
     /// Emits the shard gauges (and the item that just completed, with its duration).
-    pub fn shards(&self, total: u64, completed: u64, completed_item: Option<(&WorkItemId, u64)>) {
+    pub(crate) fn shards(
+        &self,
+        total: u64,
+        completed: u64,
+        completed_item: Option<(&WorkItemId, u64)>,
+    ) {
         self.observer.metrics(&metrics::shards_document(
             &self.migration,
             total,

@@ -11,7 +11,7 @@ use crate::time::{Backoff, Jitter, Timestamp};
 
 /// What to do after a failed attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Next {
+pub(crate) enum Next {
     /// Wait this long, then send again.
     Retry(Duration),
     /// The wait would end past the checkpoint deadline: leave the batch unacknowledged and hand off.
@@ -23,9 +23,9 @@ pub enum Next {
 /// Backoff shape: `initial × 2^(attempt-1)` capped, with equal jitter (a wait is in `[d/2, d]`, as the upstream
 /// workers' Reactor backoff), and at most `max_attempts` attempts in total.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    pub backoff: Backoff,
-    pub max_attempts: u32,
+pub(crate) struct RetryPolicy {
+    pub(crate) backoff: Backoff,
+    pub(crate) max_attempts: u32,
 }
 
 impl Default for RetryPolicy {
@@ -45,7 +45,13 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// The decision after `attempts` failed attempts (1 after the first), at `now`, for a batch that must be
     /// acknowledged before `deadline`. `jitter` is a uniform sample in `[0, 1)`.
-    pub fn next(&self, attempts: u32, now: Timestamp, deadline: Timestamp, jitter: f64) -> Next {
+    pub(crate) fn next(
+        &self,
+        attempts: u32,
+        now: Timestamp,
+        deadline: Timestamp,
+        jitter: f64,
+    ) -> Next {
         if attempts >= self.max_attempts {
             return Next::GiveUp;
         }

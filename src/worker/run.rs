@@ -29,7 +29,7 @@ use crate::time::Clock;
 
 /// Runs until no work is left, the lease must be handed off, or everything left is leased elsewhere. Logs and
 /// metrics (periodic, per item, and a last line at the end, whatever the outcome) go to `observer`.
-pub async fn run<T: JsonTransport>(
+pub(crate) async fn run<T: JsonTransport>(
     transport: &T,
     source: &Source,
     options: &WorkerOptions,

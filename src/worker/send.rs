@@ -12,21 +12,21 @@ use crate::cluster::transport::{Body, JsonTransport, Method, TransportError};
 use crate::time::{Clock, Timestamp};
 
 /// What a batch's sending needs; shared by every batch of an item.
-pub struct Sender<'a, T: JsonTransport> {
-    pub transport: &'a T,
-    pub policy: RetryPolicy,
-    pub clock: &'a dyn Clock,
+pub(crate) struct Sender<'a, T: JsonTransport> {
+    pub(crate) transport: &'a T,
+    pub(crate) policy: RetryPolicy,
+    pub(crate) clock: &'a dyn Clock,
     /// When the worker must checkpoint: no retry wait ends after it.
-    pub deadline: Timestamp,
+    pub(crate) deadline: Timestamp,
     /// Set on SIGTERM: stop retrying at once.
-    pub shutdown: watch::Receiver<bool>,
+    pub(crate) shutdown: watch::Receiver<bool>,
     /// Where a sent batch's body goes back to, for the reader to fill again.
-    pub pool: BodyPool,
+    pub(crate) pool: BodyPool,
 }
 
 /// How a batch ended.
 #[derive(Debug, Clone)]
-pub enum BatchEnd {
+pub(crate) enum BatchEnd {
     /// Every document was indexed or rejected for good: the checkpoint may move past it.
     Acked,
     /// The deadline (or SIGTERM) came before the target accepted it: it stays unacknowledged.
@@ -40,15 +40,15 @@ pub enum BatchEnd {
 
 /// The outcome and counts of one batch.
 #[derive(Debug, Clone)]
-pub struct BatchResult {
-    pub seq: u64,
-    pub docs: usize,
-    pub source_bytes: u64,
-    pub requests: u64,
-    pub retries: u64,
+pub(crate) struct BatchResult {
+    pub(crate) seq: u64,
+    pub(crate) docs: usize,
+    pub(crate) source_bytes: u64,
+    pub(crate) requests: u64,
+    pub(crate) retries: u64,
     /// Items rejected for good (only meaningful when `Acked`).
-    pub rejected: Vec<ItemFailure>,
-    pub end: BatchEnd,
+    pub(crate) rejected: Vec<ItemFailure>,
+    pub(crate) end: BatchEnd,
 }
 
 fn retryable(err: &TransportError) -> bool {
@@ -64,7 +64,7 @@ fn retryable(err: &TransportError) -> bool {
 
 impl<T: JsonTransport> Sender<'_, T> {
     /// Sends `batch` (sequence number `seq`) until it is acknowledged, must be handed off, or fails.
-    pub async fn send(&self, seq: u64, batch: Batch) -> BatchResult {
+    pub(crate) async fn send(&self, seq: u64, batch: Batch) -> BatchResult {
         let mut result = BatchResult {
             seq,
             docs: batch.docs,

@@ -20,7 +20,7 @@ use crate::time::{Clock, Timestamp};
 
 /// The most skew tolerated for a lease of `lease_seconds`: a tenth of the lease, at least 5 s (the server
 /// reports whole seconds) and at most 30 s.
-pub fn max_skew(lease_seconds: u64) -> i64 {
+pub(crate) fn max_skew(lease_seconds: u64) -> i64 {
     i64::try_from(lease_seconds / 10)
         .unwrap_or(i64::MAX)
         .clamp(5, 30)
@@ -28,7 +28,7 @@ pub fn max_skew(lease_seconds: u64) -> i64 {
 
 /// What the comparison found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SkewCheck {
+pub(crate) enum SkewCheck {
     /// Within bounds; the measured skew in seconds (server − local, rounded).
     Ok { skew_s: i64 },
     /// Too far apart: refuse to take leases.
@@ -39,7 +39,7 @@ pub enum SkewCheck {
 
 /// Pure decision: `sent`/`received` are the local clock around the request, `server_epoch_s` the time the
 /// target reported (it was read at some instant in between).
-pub fn decide(
+pub(crate) fn decide(
     sent: Timestamp,
     received: Timestamp,
     server_epoch_s: i64,
@@ -66,7 +66,7 @@ pub fn decide(
 }
 
 /// The `epoch` of a `_cat/health?format=json` answer (a string on real clusters, maybe a number elsewhere).
-pub fn server_epoch(body: &Value) -> Option<i64> {
+pub(crate) fn server_epoch(body: &Value) -> Option<i64> {
     let epoch = &body.get(0)?["epoch"];
     epoch
         .as_i64()
@@ -75,7 +75,7 @@ pub fn server_epoch(body: &Value) -> Option<i64> {
 
 /// Asks the target for its time and decides. Transport failures other than "no such API" are errors: a target
 /// that cannot answer this cannot be migrated into either.
-pub async fn check<T: JsonTransport>(
+pub(crate) async fn check<T: JsonTransport>(
     transport: &T,
     clock: &dyn Clock,
     lease_seconds: u64,

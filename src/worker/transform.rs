@@ -24,9 +24,9 @@ pub struct Transforms {
 #[derive(Debug, thiserror::Error)]
 #[error("transform {rule} (match `{pattern}`) does not compile: {message}")]
 pub struct TransformsError {
-    pub rule: usize,
-    pub pattern: String,
-    pub message: String,
+    pub(crate) rule: usize,
+    pub(crate) pattern: String,
+    pub(crate) message: String,
 }
 
 impl Transforms {
@@ -45,10 +45,6 @@ impl Transforms {
             compiled.push((rule.clone(), Arc::new(program)));
         }
         Ok(Transforms { rules: compiled })
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.rules.is_empty()
     }
 
     /// The programs that apply to source index `index`, in order (empty: send its documents untouched).
@@ -78,7 +74,7 @@ pub fn transformed(
 }
 
 /// [`transformed`], telling `started` which rule starts and by when it must be done (the reader's watchdog).
-pub fn transformed_watched(
+pub(crate) fn transformed_watched(
     chain: &Chain,
     doc: &SnapshotDocument,
     started: &mut dyn FnMut(usize, Instant),
@@ -108,7 +104,7 @@ pub fn transformed_watched(
 }
 
 /// Document `global_doc` of `shard` (`index`, `id`) as a failed document for `e` (`status` 0: never sent).
-pub fn failed(
+pub(crate) fn failed(
     index: &str,
     id: &str,
     global_doc: u64,

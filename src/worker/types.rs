@@ -18,49 +18,49 @@ use crate::snapshot::{IndexInfo, Repository, SnapshotError, SnapshotInfo};
 
 /// How this worker runs.
 #[derive(Debug, Clone)]
-pub struct WorkerOptions {
-    pub worker_id: String,
+pub(crate) struct WorkerOptions {
+    pub(crate) worker_id: String,
     /// The migration's name (the metrics' `MigrationName` dimension).
-    pub migration: String,
+    pub(crate) migration: String,
     /// Working-state index name.
-    pub state_index: String,
+    pub(crate) state_index: String,
     /// The migration this worker serves: recorded in a working state it creates, compared with an existing
     /// one's record before anything is written (`coordination::ownership::claim`).
-    pub identity: Identity,
+    pub(crate) identity: Identity,
     /// `backfill.adopt_unrecorded_working_state`: a working state without a record may be used (and recorded).
-    pub adopt_unrecorded: bool,
+    pub(crate) adopt_unrecorded: bool,
     /// Initial lease in seconds (doubles on re-acquisition).
-    pub lease_seconds: u64,
-    pub batch_max_docs: usize,
-    pub batch_max_bytes: u64,
+    pub(crate) lease_seconds: u64,
+    pub(crate) batch_max_docs: usize,
+    pub(crate) batch_max_bytes: u64,
     /// Send `_type` in bulk actions (targets before Elasticsearch 7): the document's type, else `_doc`.
-    pub emit_type: bool,
+    pub(crate) emit_type: bool,
     /// `source.type_mappings`: the target index of each document's type, or none (not migrated).
-    pub type_mappings: TypeMappings,
+    pub(crate) type_mappings: TypeMappings,
     /// Hand off when this fraction of the lease is left (upstream: 25%).
-    pub handoff_fraction: f64,
+    pub(crate) handoff_fraction: f64,
     /// Bulk requests in flight at once.
-    pub max_connections: u32,
+    pub(crate) max_connections: u32,
     /// Backoff of bulk retries (always bounded by the checkpoint deadline).
-    pub retry: RetryPolicy,
+    pub(crate) retry: RetryPolicy,
     /// `worker.failed_documents`: a directory or an S3 key prefix; `None` writes nothing.
-    pub failed_documents: Option<Location>,
+    pub(crate) failed_documents: Option<Location>,
     /// `aws.profile` and `aws.region`, for an S3 failed-documents destination.
-    pub aws: AwsSettings,
+    pub(crate) aws: AwsSettings,
     /// `transforms`, compiled once for the run (none: every document keeps the byte-exact path).
-    pub transforms: Transforms,
+    pub(crate) transforms: Transforms,
 }
 
 /// The snapshot this worker reads.
-pub struct Source {
-    pub repository: Arc<Repository>,
-    pub snapshot: SnapshotInfo,
-    pub indices: Vec<IndexInfo>,
+pub(crate) struct Source {
+    pub(crate) repository: Arc<Repository>,
+    pub(crate) snapshot: SnapshotInfo,
+    pub(crate) indices: Vec<IndexInfo>,
 }
 
 /// How a worker run ended (mapped to the documented exit codes by the CLI).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WorkerExit {
+pub(crate) enum WorkerExit {
     /// Every work item is complete.
     NoWorkLeft,
     /// The lease ran short (or SIGTERM): the rest was handed to a successor.
@@ -71,24 +71,24 @@ pub enum WorkerExit {
 
 /// Totals of one run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct WorkerStats {
-    pub items_completed: u64,
-    pub documents: u64,
-    pub source_bytes: u64,
-    pub bulk_requests: u64,
-    pub retries: u64,
+pub(crate) struct WorkerStats {
+    pub(crate) items_completed: u64,
+    pub(crate) documents: u64,
+    pub(crate) source_bytes: u64,
+    pub(crate) bulk_requests: u64,
+    pub(crate) retries: u64,
     /// Failed documents: rejected by the target for good, or not sendable (no `_source`, undecodable).
-    pub failed_documents: u64,
+    pub(crate) failed_documents: u64,
     /// Documents of a type `source.type_mappings` leaves out: read, not sent, not failed.
-    pub skipped_by_configuration: u64,
-    pub lease_handoffs: u64,
+    pub(crate) skipped_by_configuration: u64,
+    pub(crate) lease_handoffs: u64,
 }
 
 /// Why a run stopped. [`WorkerError::Snapshot`] is every failure to read the snapshot, wherever it happened
 /// (opening the repository, index metadata, a shard's file list, a chunk mid-shard, a checksum, the reader
 /// thread itself); it keeps the file and shard typed up to the exit code (`exit::SNAPSHOT_UNREADABLE`).
 #[derive(Debug, thiserror::Error)]
-pub enum WorkerError {
+pub(crate) enum WorkerError {
     /// The cause (named file, shard) is the source, printed on the next line.
     #[error("the snapshot cannot be read")]
     Snapshot(#[from] SnapshotError),
@@ -127,7 +127,7 @@ pub enum WorkerError {
 impl WorkerError {
     /// The target refused the worker's credentials (HTTP 401/403) on any request: a restart cannot fix it
     /// (exit code `exit::TARGET_REFUSED`).
-    pub fn is_refused_credentials(&self) -> bool {
+    pub(crate) fn is_refused_credentials(&self) -> bool {
         let transport = match self {
             WorkerError::Coordination(CoordinationError::Transport(e)) => e,
             WorkerError::Bulk { source, .. }

@@ -15,18 +15,18 @@ use crate::converge::ports::{Fleet, FleetObservation, PlatformError, WorkerFailu
 
 /// How to start the supervisor of one migration.
 #[derive(Debug, Clone)]
-pub struct SupervisorLaunch {
-    pub state: StateDir,
+pub(crate) struct SupervisorLaunch {
+    pub(crate) state: StateDir,
     /// The `backfill` executable.
-    pub exe: PathBuf,
+    pub(crate) exe: PathBuf,
     /// The migration file (absolute).
-    pub config_path: PathBuf,
+    pub(crate) config_path: PathBuf,
     /// How long stopping may take before the process group is killed.
-    pub stop_timeout: Duration,
+    pub(crate) stop_timeout: Duration,
 }
 
 /// The supervisor runs (holds its lock).
-pub fn supervisor_running(state: &StateDir) -> Result<bool, StateError> {
+pub(crate) fn supervisor_running(state: &StateDir) -> Result<bool, StateError> {
     // Looking must not create anything: no lock file, no supervisor (and `destroy` leaves nothing behind).
     if !state.root().join("supervisor.lock").exists() {
         return Ok(false);
@@ -39,7 +39,7 @@ pub fn supervisor_running(state: &StateDir) -> Result<bool, StateError> {
 }
 
 /// Starts the detached supervisor unless one runs; waits (bounded) until it holds its lock.
-pub fn start_supervisor(launch: &SupervisorLaunch) -> Result<(), PlatformError> {
+pub(crate) fn start_supervisor(launch: &SupervisorLaunch) -> Result<(), PlatformError> {
     let api = |message: String| PlatformError::Api {
         resource: "worker service (local)".into(),
         message,
@@ -98,7 +98,7 @@ pub fn start_supervisor(launch: &SupervisorLaunch) -> Result<(), PlatformError> 
 
 /// Stops the supervisor and its workers: SIGTERM (workers checkpoint), then SIGKILL of the whole process group
 /// after the stop bound. Returns once no supervisor holds the lock. Not running is success.
-pub fn stop_supervisor(launch: &SupervisorLaunch) -> Result<(), PlatformError> {
+pub(crate) fn stop_supervisor(launch: &SupervisorLaunch) -> Result<(), PlatformError> {
     let api = |message: String| PlatformError::Api {
         resource: "worker service (local)".into(),
         message,
@@ -146,15 +146,15 @@ pub fn stop_supervisor(launch: &SupervisorLaunch) -> Result<(), PlatformError> {
 }
 
 /// The supervisor's last report, if any.
-pub fn read_report(state: &StateDir) -> Option<FleetReport> {
+pub(crate) fn read_report(state: &StateDir) -> Option<FleetReport> {
     let bytes = std::fs::read(state.fleet_path()).ok()?;
     serde_json::from_slice(&bytes).ok()
 }
 
 /// The local worker service behind the converge loop's [`Fleet`] trait.
 #[derive(Debug, Clone)]
-pub struct LocalFleet {
-    pub launch: SupervisorLaunch,
+pub(crate) struct LocalFleet {
+    pub(crate) launch: SupervisorLaunch,
 }
 
 impl LocalFleet {

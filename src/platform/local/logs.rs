@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 /// Deletes `*.log` files in `dir` last modified more than `retention_days` ago. Errors are ignored: retention
 /// is housekeeping and must never stop the fleet.
-pub fn apply_retention(dir: &Path, retention_days: u32, now: SystemTime) {
+pub(crate) fn apply_retention(dir: &Path, retention_days: u32, now: SystemTime) {
     let Some(cutoff) = now.checked_sub(Duration::from_secs(u64::from(retention_days) * 86_400))
     else {
         return;
@@ -34,7 +34,7 @@ pub fn apply_retention(dir: &Path, retention_days: u32, now: SystemTime) {
 /// How much of a log's end is read for its last error.
 const TAIL_BYTES: u64 = 16 * 1024;
 /// The last error of the worker log at `path` ([`crate::platform::worker_log::last_error`] of its end); empty when it cannot be read.
-pub fn last_error_of(path: &Path) -> String {
+pub(crate) fn last_error_of(path: &Path) -> String {
     let read = || -> std::io::Result<String> {
         let mut file = std::fs::File::open(path)?;
         let len = file.metadata()?.len();

@@ -7,24 +7,24 @@
 //! - [`fleet`]: the converge loop's view of it (observe / scale), and starting/stopping the supervisor;
 //! - [`logs`]: the log group's retention; [`dashboard`]: the HTML page charting the workers' metrics.
 
-pub mod dashboard;
-pub mod fleet;
-pub mod logs;
-pub mod slots;
-pub mod spec;
-pub mod stacks;
-pub mod state;
-pub mod supervisor;
+pub(crate) mod dashboard;
+pub(crate) mod fleet;
+pub(crate) mod logs;
+pub(crate) mod slots;
+pub(crate) mod spec;
+pub(crate) mod stacks;
+pub(crate) mod state;
+pub(crate) mod supervisor;
 
-pub use fleet::{LocalFleet, SupervisorLaunch};
-pub use stacks::LocalStacks;
+pub(crate) use fleet::{LocalFleet, SupervisorLaunch};
+pub(crate) use stacks::LocalStacks;
 
 use std::path::PathBuf;
 
 use crate::config::Migration;
 
 /// The local platform of one migration: its stacks and its fleet, sharing one state directory.
-pub fn for_migration(
+pub(crate) fn for_migration(
     m: &Migration,
     config_path: PathBuf,
     exe: PathBuf,

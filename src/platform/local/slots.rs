@@ -25,11 +25,11 @@ use crate::exit::Outcome;
 use crate::time::{Backoff, Jitter, Timestamp};
 
 /// Delay before restarting a worker that found every item leased elsewhere.
-pub const ALL_LEASED_DELAY: Duration = Duration::from_secs(5);
+pub(crate) const ALL_LEASED_DELAY: Duration = Duration::from_secs(5);
 /// A worker that ran this long resets its slot's crash backoff.
-pub const HEALTHY_AFTER: Duration = Duration::from_secs(30);
+pub(crate) const HEALTHY_AFTER: Duration = Duration::from_secs(30);
 /// Delay before restarting a crashed worker, by consecutive crashes: 1 s, 2 s, 4 s … 60 s, no jitter.
-pub const CRASH_BACKOFF: Backoff = Backoff::new(
+pub(crate) const CRASH_BACKOFF: Backoff = Backoff::new(
     Duration::from_secs(1),
     Duration::from_secs(60),
     Jitter::None,
@@ -37,7 +37,7 @@ pub const CRASH_BACKOFF: Backoff = Backoff::new(
 
 /// One slot's state; instants are on the supervisor's monotonic clock.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SlotState {
+pub(crate) enum SlotState {
     /// A worker process runs (pid), started at `since`.
     Running { pid: u32, since: Instant },
     /// Being stopped (SIGTERM sent at `since`); still counts as running until it exits.
@@ -50,17 +50,17 @@ pub enum SlotState {
 
 /// One worker slot.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Slot {
-    pub state: SlotState,
+pub(crate) struct Slot {
+    pub(crate) state: SlotState,
     /// Consecutive crashes (drives the backoff).
-    pub crashes: u32,
+    pub(crate) crashes: u32,
     /// Processes started in this slot (names the worker id and log file).
-    pub generation: u32,
+    pub(crate) generation: u32,
 }
 
 /// Something the supervisor must do.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SlotAction {
+pub(crate) enum SlotAction {
     /// Start a worker in slot `index`.
     Start { index: usize },
     /// Send SIGTERM to `pid` (slot beyond desired).
@@ -71,34 +71,34 @@ pub enum SlotAction {
 
 /// The worker that ended, as [`Slots::exited`] found it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ExitedWorker {
+pub(crate) struct ExitedWorker {
     /// Its slot.
-    pub index: usize,
+    pub(crate) index: usize,
     /// Its generation in the slot (with the slot, its name and log file).
-    pub generation: u32,
+    pub(crate) generation: u32,
     /// It had been told to stop: however it ended, that is no failure.
-    pub stopping: bool,
+    pub(crate) stopping: bool,
 }
 
 /// Counts in ECS's terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct SlotCounts {
-    pub running: u32,
-    pub pending: u32,
-    pub finished: u32,
+pub(crate) struct SlotCounts {
+    pub(crate) running: u32,
+    pub(crate) pending: u32,
+    pub(crate) finished: u32,
 }
 
 /// All slots of one supervisor.
 #[derive(Debug, Clone, Default)]
-pub struct Slots {
-    pub slots: Vec<Slot>,
+pub(crate) struct Slots {
+    pub(crate) slots: Vec<Slot>,
     desired: u32,
 }
 
 impl Slots {
     /// Brings the slot table to `desired` at `now` and says what to do. `stop_after` bounds how long a
     /// terminated worker may take before it is killed.
-    pub fn reconcile(
+    pub(crate) fn reconcile(
         &mut self,
         desired: u32,
         now: Instant,
@@ -152,7 +152,7 @@ impl Slots {
     }
 
     /// Records that the worker of slot `index` started as `pid`.
-    pub fn started(&mut self, index: usize, pid: u32, now: Instant) {
+    pub(crate) fn started(&mut self, index: usize, pid: u32, now: Instant) {
         if let Some(slot) = self.slots.get_mut(index) {
             slot.state = SlotState::Running { pid, since: now };
             slot.generation += 1;
@@ -160,7 +160,7 @@ impl Slots {
     }
 
     /// Records that starting slot `index` failed: retried with backoff like a crash.
-    pub fn start_failed(&mut self, index: usize, now: Instant) {
+    pub(crate) fn start_failed(&mut self, index: usize, now: Instant) {
         if let Some(slot) = self.slots.get_mut(index) {
             slot.crashes += 1;
             slot.state = SlotState::Waiting {
@@ -171,7 +171,7 @@ impl Slots {
 
     /// Records that `pid` ended with `outcome` (`None`: an error exit, a crash or a signal). Returns which slot's
     /// worker it was, or `None` for a pid no slot holds.
-    pub fn exited(
+    pub(crate) fn exited(
         &mut self,
         pid: u32,
         outcome: Option<Outcome>,
@@ -210,7 +210,7 @@ impl Slots {
     }
 
     /// Running / pending / finished, as the fleet reports them.
-    pub fn counts(&self) -> SlotCounts {
+    pub(crate) fn counts(&self) -> SlotCounts {
         let mut counts = SlotCounts::default();
         for (index, slot) in self.slots.iter().enumerate() {
             match slot.state {
@@ -225,7 +225,7 @@ impl Slots {
 
     /// Pids of every live worker.
     #[cfg(test)]
-    pub fn pids(&self) -> Vec<u32> {
+    pub(crate) fn pids(&self) -> Vec<u32> {
         self.slots
             .iter()
             .filter_map(|s| match s.state {
@@ -237,11 +237,11 @@ impl Slots {
 }
 
 /// At most this many failures are kept (the newest).
-pub const FAILURES_KEPT: usize = 20;
+pub(crate) const FAILURES_KEPT: usize = 20;
 
 /// The failures of the fleet's current run, newest last: bounded in number and by the policy's window.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FailureLog {
+pub(crate) struct FailureLog {
     failures: Vec<WorkerFailure>,
     desired: u32,
 }
@@ -249,7 +249,7 @@ pub struct FailureLog {
 impl FailureLog {
     /// Follows the desired count: a fleet started again from 0 (a resume, an `apply` after a fix) starts a
     /// clean log; a scale up or down keeps it.
-    pub fn desired(&mut self, desired: u32) {
+    pub(crate) fn desired(&mut self, desired: u32) {
         if self.desired == 0 && desired > 0 {
             self.failures.clear();
         }
@@ -257,7 +257,7 @@ impl FailureLog {
     }
 
     /// Records one failure at `now`, forgetting those that left the window.
-    pub fn record(&mut self, failure: WorkerFailure, now: Timestamp) {
+    pub(crate) fn record(&mut self, failure: WorkerFailure, now: Timestamp) {
         self.failures.push(failure);
         let from = now - CRASH_LOOP.window;
         self.failures.retain(|f| f.stopped_at >= from);
@@ -266,12 +266,12 @@ impl FailureLog {
     }
 
     /// The failures kept, newest last.
-    pub fn failures(&self) -> &[WorkerFailure] {
+    pub(crate) fn failures(&self) -> &[WorkerFailure] {
         &self.failures
     }
 
     /// `Some` when restarts must stop (with why), by the converge loop's policy.
-    pub fn stop_restarts(&self, now: Timestamp) -> Option<FailureAssessment> {
+    pub(crate) fn stop_restarts(&self, now: Timestamp) -> Option<FailureAssessment> {
         CRASH_LOOP
             .assess(&self.failures, None, now)
             .filter(|a| a.stop_restarts)

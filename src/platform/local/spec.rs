@@ -11,58 +11,58 @@ use std::path::PathBuf;
 
 /// The minimal inputs the local platform needs from the migration (until `config::Migration` is wired in).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LocalSpec {
+pub(crate) struct LocalSpec {
     /// Migration name; one state directory and one supervisor per name.
-    pub name: String,
+    pub(crate) name: String,
     /// State directory (default `.backfill/<name>/`).
-    pub state_dir: PathBuf,
+    pub(crate) state_dir: PathBuf,
     /// The `migration.yaml` the workers are started with.
-    pub config_path: PathBuf,
+    pub(crate) config_path: PathBuf,
     /// Log retention in days.
-    pub retention_days: u32,
+    pub(crate) retention_days: u32,
 }
 
 /// The worker service: the supervisor and what it starts.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct WorkerService {
+pub(crate) struct WorkerService {
     /// The `migration.yaml` passed to `backfill worker --config`.
-    pub config_path: PathBuf,
+    pub(crate) config_path: PathBuf,
 }
 
 /// The log group: a directory of per-worker log files.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct LogGroup {
+pub(crate) struct LogGroup {
     /// Files older than this many days are deleted.
-    pub retention_days: u32,
+    pub(crate) retention_days: u32,
 }
 
 /// The dashboard: a self-contained HTML page in the state directory.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Dashboard {
+pub(crate) struct Dashboard {
     /// File name inside the state directory.
-    pub file: String,
+    pub(crate) file: String,
 }
 
 /// Everything `apply` creates for one migration. `None` = not created.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-pub struct LocalResources {
+pub(crate) struct LocalResources {
     /// Migration name the resources belong to.
-    pub name: String,
-    pub log_group: Option<LogGroup>,
-    pub worker_service: Option<WorkerService>,
-    pub dashboard: Option<Dashboard>,
+    pub(crate) name: String,
+    pub(crate) log_group: Option<LogGroup>,
+    pub(crate) worker_service: Option<WorkerService>,
+    pub(crate) dashboard: Option<Dashboard>,
     /// Bumped on every recorded apply (like Terraform's state serial): a saved plan made before an
     /// intervening apply sees a different serial and is refused as stale.
     #[serde(default)]
-    pub serial: u64,
+    pub(crate) serial: u64,
 }
 
 /// File name of the dashboard page inside the state directory.
-pub const DASHBOARD_FILE: &str = "dashboard.html";
+pub(crate) const DASHBOARD_FILE: &str = "dashboard.html";
 
 impl LocalResources {
     /// The resources a migration wants: all three.
-    pub fn desired(spec: &LocalSpec) -> Self {
+    pub(crate) fn desired(spec: &LocalSpec) -> Self {
         Self {
             name: spec.name.clone(),
             log_group: Some(LogGroup {
@@ -82,7 +82,7 @@ impl LocalResources {
 /// Which logical resource a change concerns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum ResourceKind {
+pub(crate) enum ResourceKind {
     LogGroup,
     WorkerService,
     Dashboard,
@@ -90,7 +90,7 @@ pub enum ResourceKind {
 
 impl ResourceKind {
     /// The name the plan view shows, e.g. `worker service (local)`.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             ResourceKind::LogGroup => "log group (local)",
             ResourceKind::WorkerService => "worker service (local)",
@@ -102,7 +102,7 @@ impl ResourceKind {
 /// One difference between the applied and the desired resources.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
-pub enum ResourceChange {
+pub(crate) enum ResourceChange {
     /// `+ worker service (local)`
     Add { resource: ResourceKind },
     /// `- dashboard (local)`
@@ -129,7 +129,7 @@ impl std::fmt::Display for ResourceChange {
 }
 
 /// The changes that take `applied` (what the state directory records) to `desired`, in a stable order.
-pub fn diff(applied: &LocalResources, desired: &LocalResources) -> Vec<ResourceChange> {
+pub(crate) fn diff(applied: &LocalResources, desired: &LocalResources) -> Vec<ResourceChange> {
     let mut changes = Vec::new();
     presence(
         &mut changes,

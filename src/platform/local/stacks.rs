@@ -22,11 +22,11 @@ use crate::time::{Clock, SystemClock};
 
 /// The local platform's stacks for one migration.
 #[derive(Debug, Clone)]
-pub struct LocalStacks {
-    pub spec: LocalSpec,
-    pub launch: SupervisorLaunch,
+pub(crate) struct LocalStacks {
+    pub(crate) spec: LocalSpec,
+    pub(crate) launch: SupervisorLaunch,
     /// `[logs, workers, dashboard]` stack names.
-    pub stack_names: [String; 3],
+    pub(crate) stack_names: [String; 3],
 }
 
 const KINDS: [ResourceKind; 3] = [

@@ -20,7 +20,7 @@ use super::spec::LocalResources;
 
 /// Errors of the state directory, with the file they concern.
 #[derive(Debug, thiserror::Error)]
-pub enum StateError {
+pub(crate) enum StateError {
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
     #[error("{path}: not valid state ({source})")]
@@ -43,55 +43,55 @@ fn io_at(path: &Path) -> impl FnOnce(io::Error) -> StateError + '_ {
 
 /// One migration's state directory.
 #[derive(Debug, Clone)]
-pub struct StateDir {
+pub(crate) struct StateDir {
     root: PathBuf,
 }
 
 /// An exclusive `flock` on a lock file; released when dropped (or when the process dies).
 #[derive(Debug)]
-pub struct StateLock {
+pub(crate) struct StateLock {
     _file: File,
 }
 
 impl StateDir {
-    pub fn new(root: impl Into<PathBuf>) -> Self {
+    pub(crate) fn new(root: impl Into<PathBuf>) -> Self {
         Self { root: root.into() }
     }
 
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         &self.root
     }
 
-    pub fn resources_path(&self) -> PathBuf {
+    pub(crate) fn resources_path(&self) -> PathBuf {
         self.root.join("resources.json")
     }
 
     /// The supervisor's report (`FleetReport`), rewritten every few seconds while it runs.
-    pub fn fleet_path(&self) -> PathBuf {
+    pub(crate) fn fleet_path(&self) -> PathBuf {
         self.root.join("fleet.json")
     }
 
     /// The local log group: one file per worker process.
-    pub fn logs_dir(&self) -> PathBuf {
+    pub(crate) fn logs_dir(&self) -> PathBuf {
         self.root.join("logs")
     }
 
     /// The dashboard page.
-    pub fn dashboard_path(&self) -> PathBuf {
+    pub(crate) fn dashboard_path(&self) -> PathBuf {
         self.root.join(super::spec::DASHBOARD_FILE)
     }
 
-    pub fn desired_path(&self) -> PathBuf {
+    pub(crate) fn desired_path(&self) -> PathBuf {
         self.root.join("desired")
     }
 
     /// Creates the directory if missing.
-    pub fn ensure(&self) -> Result<(), StateError> {
+    pub(crate) fn ensure(&self) -> Result<(), StateError> {
         fs::create_dir_all(&self.root).map_err(io_at(&self.root))
     }
 
     /// Takes the exclusive lock named `name` (`apply` or `supervisor`) without waiting.
-    pub fn try_lock(&self, name: &str) -> Result<StateLock, StateError> {
+    pub(crate) fn try_lock(&self, name: &str) -> Result<StateLock, StateError> {
         self.ensure()?;
         let path = self.root.join(format!("{name}.lock"));
         let file = OpenOptions::new()
@@ -114,7 +114,7 @@ impl StateDir {
     }
 
     /// The applied resources; empty (nothing applied) when the directory or file is absent.
-    pub fn applied(&self) -> Result<LocalResources, StateError> {
+    pub(crate) fn applied(&self) -> Result<LocalResources, StateError> {
         let path = self.resources_path();
         match fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes)
@@ -125,7 +125,7 @@ impl StateDir {
     }
 
     /// Records what `apply` realised (atomically).
-    pub fn record_applied(&self, resources: &LocalResources) -> Result<(), StateError> {
+    pub(crate) fn record_applied(&self, resources: &LocalResources) -> Result<(), StateError> {
         let path = self.resources_path();
         let bytes = serde_json::to_vec_pretty(resources).map_err(|source| StateError::Corrupt {
             path: path.clone(),
@@ -135,7 +135,7 @@ impl StateDir {
     }
 
     /// The desired worker count; 0 when never scaled.
-    pub fn desired(&self) -> Result<u32, StateError> {
+    pub(crate) fn desired(&self) -> Result<u32, StateError> {
         let path = self.desired_path();
         match fs::read_to_string(&path) {
             Ok(text) => text
@@ -148,12 +148,12 @@ impl StateDir {
     }
 
     /// Sets the desired worker count (atomically; idempotent).
-    pub fn set_desired(&self, desired: u32) -> Result<(), StateError> {
+    pub(crate) fn set_desired(&self, desired: u32) -> Result<(), StateError> {
         write_atomic(&self.desired_path(), format!("{desired}\n").as_bytes())
     }
 
     /// Removes the whole directory (destroy). Absent is success.
-    pub fn remove(&self) -> Result<(), StateError> {
+    pub(crate) fn remove(&self) -> Result<(), StateError> {
         match fs::remove_dir_all(&self.root) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(StateError::Io {
                 path: self.root.clone(),
@@ -165,7 +165,7 @@ impl StateDir {
 }
 
 /// Writes `bytes` to a temporary sibling of `path`, syncs it and renames it over `path`.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent).map_err(io_at(parent))?;
     }

@@ -27,36 +27,36 @@ use crate::time::{Clock, SystemClock};
 
 /// What `fleet.json` holds: the supervisor's report, read by `LocalFleet::observe`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct FleetReport {
-    pub pid: u32,
-    pub desired: u32,
-    pub running: u32,
-    pub pending: u32,
+pub(crate) struct FleetReport {
+    pub(crate) pid: u32,
+    pub(crate) desired: u32,
+    pub(crate) running: u32,
+    pub(crate) pending: u32,
     /// Workers that exited with "no work left" and are not restarted.
-    pub finished: u32,
+    pub(crate) finished: u32,
     /// Worker processes started so far (restarts included).
-    pub started_total: u64,
+    pub(crate) started_total: u64,
     /// Epoch milliseconds of the last write (a heartbeat).
-    pub updated_ms: u64,
+    pub(crate) updated_ms: u64,
     /// Workers that failed in the current run (since `desired` last rose from 0), newest last.
     #[serde(default)]
-    pub failures: Vec<WorkerFailure>,
+    pub(crate) failures: Vec<WorkerFailure>,
 }
 
 /// How the supervisor runs its workers.
 #[derive(Debug, Clone)]
-pub struct SupervisorOptions {
-    pub state: StateDir,
+pub(crate) struct SupervisorOptions {
+    pub(crate) state: StateDir,
     /// The `backfill` executable to run workers with.
-    pub exe: PathBuf,
+    pub(crate) exe: PathBuf,
     /// The migration file passed to `backfill worker --config`.
-    pub config_path: PathBuf,
+    pub(crate) config_path: PathBuf,
     /// Migration name (worker ids are `<name>-<slot>-<generation>`).
-    pub name: String,
+    pub(crate) name: String,
     /// How long a stopping worker may take before SIGKILL.
-    pub stop_timeout: Duration,
+    pub(crate) stop_timeout: Duration,
     /// Log files older than this many days are deleted.
-    pub retention_days: u32,
+    pub(crate) retention_days: u32,
 }
 
 static TERMINATE: AtomicBool = AtomicBool::new(false);
@@ -67,7 +67,7 @@ extern "C" fn on_terminate(_: libc::c_int) {
 
 /// Runs the supervisor until SIGTERM/SIGINT. Returns `Locked` when another supervisor already runs. Problems
 /// that do not stop it (a worker that cannot start, a report that cannot be written) go to `notice`.
-pub fn run(options: &SupervisorOptions, notice: &dyn Fn(&str)) -> Result<(), StateError> {
+pub(crate) fn run(options: &SupervisorOptions, notice: &dyn Fn(&str)) -> Result<(), StateError> {
     let _lock = lock_with_patience(&options.state)?;
     // SAFETY: installs an async-signal-safe handler that only stores to an atomic.
     unsafe {
