@@ -223,6 +223,59 @@ async fn from_nothing_every_resource_is_added_then_a_second_plan_changes_nothing
     }
 }
 
+/// `engine: rfs` (Migration Assistant's worker with its OpenTelemetry collector beside it): CloudFormation creates
+/// the two-container task definition, the collector's EMF permissions and the dashboard, and a second plan
+/// changes nothing.
+#[tokio::test]
+async fn the_rfs_engine_with_its_collector_is_created_and_a_second_plan_changes_nothing() {
+    let moto = support::Moto::start();
+    let cfn = platform(&moto).await;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/aws/migration-rfs-basic.yaml");
+    let text = std::fs::read_to_string(&path).expect("rfs example");
+    let m = backfill::config::parse(&text, &path, &MapEnv::default(), LoadOptions::default())
+        .expect("the rfs example is valid");
+    let stacks = rendered(&m);
+    let workers = stacks
+        .stacks
+        .iter()
+        .find(|s| s.stack_name.ends_with("-workers"))
+        .expect("a workers stack");
+    assert!(
+        workers.template_body.contains("otel-collector"),
+        "the rfs task runs the collector"
+    );
+
+    // The example runs in an existing cluster (`worker.cluster`), which the account has before the stacks.
+    aws_sdk_ecs::Client::new(&sdk_config(&moto).await)
+        .create_cluster()
+        .cluster_name(
+            m.aws
+                .cluster
+                .as_deref()
+                .expect("the example names its cluster"),
+        )
+        .send()
+        .await
+        .expect("create the existing cluster");
+
+    let events = plan_and_apply(&cfn, &stacks).await;
+    let finished = finished_stacks(&events);
+    assert_eq!(finished.len(), stacks.stacks.len(), "{finished:?}");
+    assert!(
+        finished
+            .iter()
+            .all(|(_, status, ok)| *ok && *status == "CREATE_COMPLETE"),
+        "{finished:?}"
+    );
+    let again = cfn.plan(&stacks).await.expect("second plan");
+    assert!(
+        again
+            .iter()
+            .all(|p| p.action == StackAction::NoChange && p.resources.is_empty()),
+        "{again:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_retention_change_is_one_modify_with_before_and_after() {
     let moto = support::Moto::start();
