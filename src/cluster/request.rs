@@ -23,7 +23,7 @@ pub(crate) fn prepare(body: Body, gzip: bool) -> Result<PreparedBody, String> {
         Body::Json(v) => ("application/json", Bytes::from(v.to_string())),
         Body::Ndjson(b) => ("application/x-ndjson", b),
     };
-    let bytes = if gzip { gzip_bytes(&raw)?.into() } else { raw };
+    let bytes = if gzip { gzip_pooled(&raw)? } else { raw };
     Ok(PreparedBody {
         content_type,
         bytes,
@@ -43,9 +43,7 @@ pub async fn prepare_off_thread(body: Body, gzip: bool) -> Result<PreparedBody, 
     if !(gzip && large) {
         return prepare(body, gzip);
     }
-    let slots = GZIP_SLOTS.get_or_init(|| {
-        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
-    });
+    let slots = GZIP_SLOTS.get_or_init(|| tokio::sync::Semaphore::new(cores()));
     let _slot = slots
         .acquire()
         .await
@@ -58,21 +56,78 @@ pub async fn prepare_off_thread(body: Body, gzip: bool) -> Result<PreparedBody, 
 /// The compressions that may run at once, process-wide: one per core.
 static GZIP_SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
 
+/// The machine's cores (asked once: the answer takes system calls).
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+}
+
 /// Gzip with ISA-L's igzip at level 1, in one stateless call over the whole body: on bulk bodies about twice
 /// as fast as zlib-rs at its fastest level, with a smaller output (README, "Deflate").
 pub fn gzip_bytes(raw: &[u8]) -> Result<Vec<u8>, String> {
-    // The output is allocated once, large enough for the worst case: input that does not compress at all is
-    // written as stored blocks (5 bytes of framing per 64 KiB), plus the gzip header and trailer.
-    let mut out = vec![0; raw.len() + raw.len() / 4096 + 1024];
-    let len = isal::compress_into(
-        raw,
-        &mut out,
-        isal::CompressionLevel::One,
-        isal::Codec::Gzip,
-    )
-    .map_err(|e| format!("gzip of the request body failed: {e}"))?;
+    let mut out = Vec::new();
+    let len = gzip_into(raw, &mut out)?;
     out.truncate(len);
     Ok(out)
+}
+
+/// [`gzip_bytes`] into a buffer of [`GZIP_BUFFERS`]: the body is shared by every attempt as usual and its
+/// buffer goes back to the pool when the last of them is done with it, so steady bulk traffic neither
+/// allocates nor zero-fills an output buffer per body.
+fn gzip_pooled(raw: &[u8]) -> Result<Bytes, String> {
+    let mut buffer = GzipBuffer {
+        bytes: lock_gzip_buffers().pop().unwrap_or_default(),
+        len: 0,
+    };
+    buffer.len = gzip_into(raw, &mut buffer.bytes)?;
+    Ok(Bytes::from_owner(buffer))
+}
+
+/// Gzips `raw` into the front of `out`, growing it (and zero-filling only the growth) to the worst case first:
+/// input that does not compress at all is written as stored blocks (5 bytes of framing per 64 KiB), plus the
+/// gzip header and trailer. Returns the gzip's length; `out` keeps its length, so its bytes past the gzip stay
+/// initialised for the next body.
+fn gzip_into(raw: &[u8], out: &mut Vec<u8>) -> Result<usize, String> {
+    let worst = raw.len() + raw.len() / 4096 + 1024;
+    if out.len() < worst {
+        out.resize(worst, 0);
+    }
+    isal::compress_into(raw, out, isal::CompressionLevel::One, isal::Codec::Gzip)
+        .map_err(|e| format!("gzip of the request body failed: {e}"))
+}
+
+/// Output buffers of earlier gzipped bodies, for the next ones: at most one per compression slot and one per
+/// request in flight (about two per core); any more are freed.
+static GZIP_BUFFERS: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+
+fn lock_gzip_buffers() -> std::sync::MutexGuard<'static, Vec<Vec<u8>>> {
+    // The list stays valid whatever a panicking holder did, so a poisoned lock is used as it is.
+    GZIP_BUFFERS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A gzipped body in a pooled buffer (its first `len` bytes); the owner of the body's `Bytes`, so it is
+/// dropped, and its buffer returned to [`GZIP_BUFFERS`], once no copy of the body is left.
+struct GzipBuffer {
+    bytes: Vec<u8>,
+    len: usize,
+}
+
+impl AsRef<[u8]> for GzipBuffer {
+    fn as_ref(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
+}
+
+impl Drop for GzipBuffer {
+    fn drop(&mut self) {
+        let keep = 2 * cores();
+        let mut free = lock_gzip_buffers();
+        if free.len() < keep {
+            free.push(std::mem::take(&mut self.bytes));
+        }
+    }
 }
 
 /// Maps a final answer to the transport contract: 2xx/404 → the body as received, else [`classify`].
@@ -195,6 +250,43 @@ mod tests {
         assert_eq!(out, ndjson);
         let plain = prepare(Body::Json(serde_json::json!({"q": 1})), false).unwrap();
         assert_eq!(plain.bytes.as_ref(), br#"{"q":1}"#);
+    }
+
+    /// Pooled buffers come back holding an earlier, larger body's bytes: every body still inflates to exactly
+    /// its input, whether its buffer is reused while another body is alive or after it is gone.
+    #[test]
+    fn pooled_gzip_bodies_do_not_carry_earlier_bytes() {
+        let inflate = |gz: &[u8]| {
+            let mut back = Vec::new();
+            flate2::bufread::GzDecoder::new(gz)
+                .read_to_end(&mut back)
+                .unwrap();
+            back
+        };
+        let mut noise = vec![0u8; 200_000];
+        rand::Rng::fill(&mut rand::rng(), noise.as_mut_slice());
+        let bodies = [
+            noise.clone(),
+            b"small".to_vec(),
+            Vec::new(),
+            noise,
+            b"b".repeat(50_000),
+        ];
+        let mut alive = Vec::new();
+        for (i, raw) in bodies.iter().enumerate() {
+            let gz = gzip_pooled(raw).unwrap();
+            assert_eq!(&inflate(&gz), raw, "body {i}");
+            if i % 2 == 0 {
+                alive.push((gz, raw));
+            }
+        }
+        for (gz, raw) in alive {
+            assert_eq!(
+                &inflate(&gz),
+                raw,
+                "a body kept while later ones were gzipped"
+            );
+        }
     }
 
     /// Any body is one valid gzip member that inflates to it: empty, and bytes that do not compress at all
