@@ -114,9 +114,57 @@ pub(crate) fn emf_statement() -> Value {
     })
 }
 
+/// The first Migration Assistant release whose worker takes `--otel-metrics-collector-endpoint` (commit
+/// e6ea2443a); earlier workers refuse the flag, so their tasks would fail at start.
+const FIRST_RELEASE_WITH_METRICS_FLAG: (u32, u32, u32) = (3, 3, 4);
+
+/// Whether the rfs worker `image` takes `--otel-metrics-collector-endpoint`: yes unless its tag is a release
+/// number before [`FIRST_RELEASE_WITH_METRICS_FLAG`] (`:3.3.3`, `:v2.1.0`); `latest`, digests and other tags
+/// are taken to be current.
+pub(crate) fn takes_metrics_flag(image: &str) -> bool {
+    let name = image.rsplit('/').next().unwrap_or(image);
+    let Some((_, tag)) = name.split_once(':') else {
+        return true;
+    };
+    let tag = tag.split('@').next().unwrap_or(tag);
+    let mut parts = tag
+        .trim_start_matches('v')
+        .split('.')
+        .map(str::parse::<u32>);
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(Ok(major)), Some(Ok(minor)), Some(Ok(patch))) => {
+            (major, minor, patch) >= FIRST_RELEASE_WITH_METRICS_FLAG
+        }
+        _ => true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn releases_before_3_3_4_are_not_given_the_metrics_flag() {
+        let repo = "public.ecr.aws/opensearchproject/opensearch-migrations-reindex-from-snapshot";
+        for (tag, takes) in [
+            ("", true),
+            (":latest", true),
+            (":3.3.4", true),
+            (":3.4.0", true),
+            (":v4.0.1", true),
+            (":3.3.3", false),
+            (":2.6.0", false),
+            (":v3.0.0", false),
+            (":3.3.3@sha256:abc", false),
+        ] {
+            assert_eq!(takes_metrics_flag(&format!("{repo}{tag}")), takes, "{tag}");
+        }
+        assert!(
+            takes_metrics_flag("registry.local:5000/rfs"),
+            "a port is not a tag"
+        );
+        assert!(!takes_metrics_flag("registry.local:5000/rfs:3.2.1"));
+    }
 
     #[test]
     fn the_config_is_migration_assistants_metrics_pipeline() {

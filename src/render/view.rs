@@ -178,11 +178,14 @@ pub(crate) fn rfs_command(m: &Migration) -> String {
     if m.target.tls.insecure_skip_verify {
         args.push("--target-insecure".to_string());
     }
-    // Metrics over OTLP to the collector sidecar (traces stay off, as in Migration Assistant's default).
-    args.push(format!(
-        "--otel-metrics-collector-endpoint {}",
-        q(otel::COLLECTOR_ENDPOINT)
-    ));
+    // Metrics over OTLP to the collector sidecar (traces stay off, as in Migration Assistant's default). A
+    // worker released before the flag would refuse it and never start: it runs without metrics instead.
+    if otel::takes_metrics_flag(&m.worker.image) {
+        args.push(format!(
+            "--otel-metrics-collector-endpoint {}",
+            q(otel::COLLECTOR_ENDPOINT)
+        ));
+    }
     if let Some(session) = &m.backfill.session {
         args.push(format!("--session-name {}", q(session)));
     }
@@ -369,5 +372,8 @@ mod tests {
         let policy = task_policy(&rfs).to_string();
         assert!(policy.contains("CollectorWritesEmfMetrics"), "{policy}");
         assert!(!policy.contains("\"Resource\":\"*\""), "{policy}");
+        // A worker released before the flag would refuse it and never start.
+        rfs.worker.image = "opensearch-migrations-reindex-from-snapshot:3.3.3".into();
+        assert!(!rfs_command(&rfs).contains("--otel-metrics-collector-endpoint"));
     }
 }
