@@ -16,7 +16,7 @@ use super::observe::{
 use super::{Preflight, evaluate, working_state};
 use crate::aws_sdk::AwsSdk;
 use crate::cluster::transport::{JsonTransport, Method};
-use crate::cluster::{Client, RetryPolicy};
+use crate::cluster::{Client, ClusterError, RetryPolicy};
 use crate::config::{
     AwsSettings, DesiredState, Env, IndexSelection, Location, Migration, Sigv4Service, TargetAuth,
 };
@@ -100,8 +100,8 @@ async fn read_owner_only(m: &Migration, env: &dyn Env, options: &Options) -> Own
         return OwnerRead::Skipped("--offline".into());
     }
     let read = async {
-        match Client::from_target(&m.target, env, &AwsSdk::new(&m.aws)).await {
-            Ok(client) => read_owner(&client.with_retry_policy(RetryPolicy::none()), m).await,
+        match preflight_client(m, env).await {
+            Ok(client) => read_owner(&client, m).await,
             Err(err) => OwnerRead::Failed(err.to_string()),
         }
     };
@@ -113,6 +113,14 @@ async fn read_owner_only(m: &Migration, env: &dyn Env, options: &Options) -> Own
                 options.target_timeout.as_secs()
             ))
         })
+}
+
+/// The target client the preflight asks through: each request sent once (a preflight reports, the worker
+/// retries).
+async fn preflight_client(m: &Migration, env: &dyn Env) -> Result<Client, ClusterError> {
+    Ok(Client::from_target(&m.target, env, &AwsSdk::new(&m.aws))
+        .await?
+        .with_retry_policy(RetryPolicy::none()))
 }
 
 async fn read_owner(client: &Client, m: &Migration) -> OwnerRead {
@@ -278,8 +286,8 @@ async fn observe_target(
     let unasked = || OwnerRead::Skipped("the target did not answer".into());
     let ask = async {
         // The deadline below bounds every request; the client's own timeouts are longer.
-        let client = match Client::from_target(&m.target, env, &AwsSdk::new(&m.aws)).await {
-            Ok(client) => client.with_retry_policy(RetryPolicy::none()),
+        let client = match preflight_client(m, env).await {
+            Ok(client) => client,
             Err(err) => {
                 return (
                     TargetObservation::NoClient {
