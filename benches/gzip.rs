@@ -1,10 +1,11 @@
 //! Gzip of real bulk bodies: the worker's compressor (`backfill::cluster::gzip_bytes`: ISA-L's igzip at
-//! level 1, whatever `--levels` says) against `zlib-rs` (through `flate2`, the worker's compressor before) and
-//! `libdeflate` (through `libdeflater`) at each of `--levels`, side by side in one run. The bodies are built by
-//! the worker's own batch code from the first shard of a snapshot index (batches closed as the worker's
-//! defaults close them: 1000 documents or 10 MiB); each library compresses every body on one thread, its
-//! passes one after another, and the best pass of each is reported: MB/s of input (10^6 bytes),
-//! compressed/input ratio. Every output is inflated once and compared with its input.
+//! level 1, whatever `--levels` says) against ISA-L at each of `--levels` it has (0, 1, 3), `zlib-rs` (through
+//! `flate2`, the worker's compressor before) and `libdeflate` (through `libdeflater`), side by side in one run.
+//! The bodies are built by the worker's own batch code from the first shard of a snapshot index (batches
+//! closed as the worker's defaults close them: 1000 documents or 10 MiB); each library compresses every body
+//! on one thread, its passes one after another, and the best pass of each is reported: MB/s of input (10^6
+//! bytes), compressed/input ratio, and the MB/s at which ISA-L inflates that output (the null sink's inflate:
+//! what the receiving side pays). Every output is inflated once and compared with its input.
 //!
 //! `cargo run --release --example gzip -- REPO SNAPSHOT INDEX [--docs N] [--iters N] [--levels 1,6]`
 
@@ -47,6 +48,29 @@ fn zlib_rs(level: u32, raw: &[u8]) -> Vec<u8> {
     encoder.finish().expect("gzip")
 }
 
+fn isal_gzip(level: isal::CompressionLevel, raw: &[u8]) -> Vec<u8> {
+    let mut out = vec![0; raw.len() + raw.len() / 4096 + 1024];
+    let n = isal::compress_into(raw, &mut out, level, isal::Codec::Gzip).expect("gzip");
+    out.truncate(n);
+    out
+}
+
+/// ISA-L's inflate (the null sink's) over every output, best of `iters` passes: MB/s of inflated bytes.
+fn inflate_speed(outputs: &[Vec<u8>], input: usize, iters: usize) -> f64 {
+    let mut back = Vec::new();
+    let mut best = f64::MAX;
+    for _ in 0..iters {
+        let t = Instant::now();
+        for gz in outputs {
+            let size = u32::from_le_bytes(gz[gz.len() - 4..].try_into().expect("trailer")) as usize;
+            back.resize(size, 0);
+            isal::decompress_into(gz, &mut back, isal::Codec::Gzip).expect("gunzip");
+        }
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    input as f64 / 1e6 / best
+}
+
 fn libdeflate(compressor: &mut libdeflater::Compressor, raw: &[u8]) -> Vec<u8> {
     let mut out = vec![0; compressor.gzip_compress_bound(raw.len())];
     let n = compressor.gzip_compress(raw, &mut out).expect("gzip");
@@ -87,17 +111,27 @@ fn main() {
         input as f64 / 1e6 / bodies.len() as f64
     );
     println!(
-        "{:<12} {:>5} {:>9} {:>7}",
-        "library", "level", "MB/s", "ratio"
+        "{:<12} {:>5} {:>9} {:>7} {:>12}",
+        "library", "level", "MB/s", "ratio", "inflate MB/s"
     );
     for &level in &levels {
         let mut compressor = libdeflater::Compressor::new(
             libdeflater::CompressionLvl::new(level as i32).expect("libdeflate level"),
         );
-        let mut compressors: [(&str, Compressor); 3] = [
+        let isal_level = match level {
+            0 => Some(isal::CompressionLevel::Zero),
+            1 => Some(isal::CompressionLevel::One),
+            3 => Some(isal::CompressionLevel::Three),
+            _ => None,
+        };
+        let mut compressors: [(&str, Compressor); 4] = [
             (
                 "worker",
                 Box::new(|b| backfill::cluster::gzip_bytes(b).expect("gzip")),
+            ),
+            (
+                "isal",
+                Box::new(move |b| isal_gzip(isal_level.unwrap_or(isal::CompressionLevel::One), b)),
             ),
             ("zlib-rs", Box::new(|b| zlib_rs(level, b))),
             ("libdeflate", Box::new(|b| libdeflate(&mut compressor, b))),
@@ -106,12 +140,17 @@ fn main() {
             if *name == "worker" && level != levels[0] {
                 continue; // its level is fixed: measured once
             }
-            let (mut best, mut out) = (f64::MAX, 0);
+            if *name == "isal" && isal_level.is_none() {
+                continue; // ISA-L has levels 0, 1 and 3
+            }
+            let (mut best, mut outputs) = (f64::MAX, Vec::new());
             for _ in 0..iters {
                 let t = Instant::now();
-                out = bodies.iter().map(|b| compress(b).len()).sum::<usize>();
+                outputs = bodies.iter().map(|b| compress(b)).collect::<Vec<_>>();
                 best = best.min(t.elapsed().as_secs_f64());
             }
+            let out: usize = outputs.iter().map(Vec::len).sum();
+            let inflate = inflate_speed(&outputs, input, iters);
             for body in &bodies {
                 let mut back = Vec::new();
                 flate2::read::GzDecoder::new(compress(body).as_slice())
@@ -121,7 +160,7 @@ fn main() {
             }
             let level = if *name == "worker" { 1 } else { level };
             println!(
-                "{name:<12} {level:>5} {:>9.1} {:>7.3}",
+                "{name:<12} {level:>5} {:>9.1} {:>7.3} {inflate:>12.1}",
                 input as f64 / 1e6 / best,
                 out as f64 / input as f64
             );

@@ -60,7 +60,7 @@ fn document(n: usize, padding: usize) -> SnapshotDocument {
         id: format!("doc-{n:08}"),
         doc_type: None,
         routing: None,
-        source,
+        source: source.into(),
     }
 }
 

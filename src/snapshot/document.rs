@@ -13,6 +13,7 @@
 //!   source), or its id or source cannot be decoded. It cannot become a bulk action, and it must never
 //!   vanish either: the worker records it as a failed document with its reason.
 
+use bytestring::ByteString;
 use serde_json::Value;
 
 use super::uid::decode_id;
@@ -29,8 +30,9 @@ pub struct SnapshotDocument {
     #[serde(rename = "type")]
     pub doc_type: Option<String>,
     pub routing: Option<String>,
-    /// The source as JSON text (as stored, when it was stored as JSON).
-    pub source: String,
+    /// The source as JSON text (as stored, when it was stored as JSON): for a JSON source, the stored bytes
+    /// themselves (a view into the decompressed block, checked once to be UTF-8, never copied).
+    pub source: ByteString,
 }
 
 /// Why a document with an id cannot be sent.
@@ -156,27 +158,30 @@ pub(crate) fn from_stored(
 }
 
 /// Sniffs the content type like `XContentFactory.xContentType` and returns JSON text.
-fn source_to_json(bytes: &[u8]) -> Result<String, String> {
+fn source_to_json(bytes: &bytes::Bytes) -> Result<ByteString, String> {
     let first = bytes.iter().copied().find(|b| !b.is_ascii_whitespace());
     if bytes.starts_with(b":)\n") {
         let value = super::smile::decode(bytes).map_err(|e| format!("SMILE _source: {e}"))?;
-        return Ok(value.to_string());
+        return Ok(value.to_string().into());
     }
     if bytes.starts_with(&[0xD9, 0xD9, 0xF7]) || matches!(bytes.first(), Some(0xA0..=0xBF)) {
         let value: Value =
-            ciborium::from_reader(bytes).map_err(|e| format!("CBOR _source: {e}"))?;
-        return Ok(value.to_string());
+            ciborium::from_reader(bytes.as_ref()).map_err(|e| format!("CBOR _source: {e}"))?;
+        return Ok(value.to_string().into());
     }
     if bytes.starts_with(b"---") {
         let text =
             std::str::from_utf8(bytes).map_err(|_| "YAML _source is not UTF-8".to_string())?;
         let value: Value =
             serde_saphyr::from_str(text).map_err(|e| format!("YAML _source: {e}"))?;
-        return Ok(value.to_string());
+        return Ok(value.to_string().into());
     }
     match first {
         Some(b'{') | Some(b'[') => {
-            String::from_utf8(bytes.to_vec()).map_err(|_| "JSON _source is not UTF-8".to_string())
+            simdutf8::basic::from_utf8(bytes)
+                .map_err(|_| "JSON _source is not UTF-8".to_string())?;
+            // SAFETY: the bytes were just checked to be UTF-8, and `Bytes` never changes its contents.
+            Ok(unsafe { ByteString::from_bytes_unchecked(bytes.clone()) })
         }
         _ => Err("_source is neither JSON, SMILE, CBOR nor YAML".to_string()),
     }
@@ -294,23 +299,28 @@ mod tests {
             ),
             ("x#y", Some("post"), Some("r"))
         );
-        assert_eq!((doc.global_doc, doc.source.as_str()), (5, "{\"a\":1}"));
+        assert_eq!((doc.global_doc, &*doc.source), (5, "{\"a\":1}"));
+    }
+
+    fn to_json(bytes: &[u8]) -> Result<ByteString, String> {
+        source_to_json(&bytes::Bytes::copy_from_slice(bytes))
     }
 
     #[test]
     fn json_sources_are_kept_byte_for_byte_and_others_converted() {
-        assert_eq!(
-            source_to_json(b"\n\n{\"a\": 1}\n").unwrap(),
-            "\n\n{\"a\": 1}\n"
-        );
+        assert_eq!(to_json(b"\n\n{\"a\": 1}\n").unwrap(), "\n\n{\"a\": 1}\n");
         let mut cbor = Vec::new();
         ciborium::into_writer(&serde_json::json!({"a": [1, "x"]}), &mut cbor).unwrap();
-        assert_eq!(source_to_json(&cbor).unwrap(), r#"{"a":[1,"x"]}"#);
-        assert_eq!(source_to_json(b"---\na: 1\n").unwrap(), r#"{"a":1}"#);
+        assert_eq!(to_json(&cbor).unwrap(), r#"{"a":[1,"x"]}"#);
+        assert_eq!(to_json(b"---\na: 1\n").unwrap(), r#"{"a":1}"#);
         assert_eq!(
-            source_to_json(&[b':', b')', b'\n', 0, 0xFA, 0x80, b'a', 0xC2, 0xFB]).unwrap(),
+            to_json(&[b':', b')', b'\n', 0, 0xFA, 0x80, b'a', 0xC2, 0xFB]).unwrap(),
             r#"{"a":1}"#
         );
-        assert!(source_to_json(b"plain text").is_err());
+        assert!(to_json(b"plain text").is_err());
+        assert_eq!(
+            to_json(b"{\"a\": \"\xFF\"}"),
+            Err("JSON _source is not UTF-8".to_string())
+        );
     }
 }

@@ -116,7 +116,7 @@ proptest! {
         source in "[ \t\r\n\u{a0}\u{2003}]{0,3}\\{[a-z\"\\\\\r\n é漢🦀\u{0}-\u{1f}]{0,40}\\}[ \t\r\n\u{85}]{0,3}",
         emit_type in any::<bool>(),
     ) {
-        let d = SnapshotDocument { index, shard: 1, global_doc: 3, id, doc_type, routing, source };
+        let d = SnapshotDocument { index, shard: 1, global_doc: 3, id, doc_type, routing, source: source.into() };
         prop_assert_eq!(body_of(&d, emit_type), reference_body(&d, emit_type));
     }
 }

@@ -84,7 +84,7 @@ pub(crate) fn transformed_watched(
         id: doc.id.clone(),
         doc_type: doc.doc_type.clone(),
         routing: doc.routing.clone(),
-        source: doc.source.clone(),
+        source: doc.source.to_string(),
     };
     match chain.apply_watched(&input, started) {
         Ok(outputs) => Ok(outputs
@@ -96,7 +96,7 @@ pub(crate) fn transformed_watched(
                 id: out.id,
                 doc_type: out.doc_type,
                 routing: out.routing,
-                source: out.source,
+                source: out.source.into(),
             })
             .collect()),
         Err(e) => Err(failed(&doc.index, &doc.id, doc.global_doc, doc.shard, &e)),
