@@ -1,7 +1,8 @@
 //! A null-sink target for the worker benchmark (`scripts/bench-worker`): it answers the worker's `_bulk`
 //! requests for data indices itself — counting the action lines and answering one `items` entry per action,
 //! shaped like OpenSearch's (`_index`, `_id`, `_version`, `result`, `_shards`, `_seq_no`, `_primary_term`,
-//! `status`) so the worker parses an answer of realistic size — and forwards every other request (the working
+//! `status`) so the worker parses an answer of realistic size, or, for a request with a `filter_path` (the
+//! worker's), only each item's status as a target then answers — and forwards every other request (the working
 //! state, the clock check, the gzip probe) to a real target, osmem-server. It stores nothing, so the worker,
 //! not the target, sets the pace.
 //!
@@ -100,11 +101,24 @@ fn push_item(out: &mut Vec<u8>, action: &[u8]) {
     }
 }
 
-/// Answers a bulk body: one item per action line (an action other than `delete` is followed by its source).
-/// Lines are found with `memchr`, so the sink's own cost stays small beside the worker's.
-fn bulk_answer(body: &[u8]) -> (u64, Vec<u8>) {
+/// One `items` entry for `action` as a target answers under the worker's `filter_path` (`errors`, and per
+/// item its status and error): `{"<verb>":{"status":201}}`.
+fn push_filtered_item(out: &mut Vec<u8>, action: &[u8]) {
+    out.extend_from_slice(b"{\"");
+    out.extend_from_slice(verb(action.trim_ascii()));
+    out.extend_from_slice(b"\":{\"status\":201}}");
+}
+
+/// Answers a bulk body: one item per action line (an action other than `delete` is followed by its source),
+/// in full or, for a request with a `filter_path`, as the worker's filter leaves it (the sink knows only that
+/// filter). Lines are found with `memchr`, so the sink's own cost stays small beside the worker's.
+fn bulk_answer(body: &[u8], filtered: bool) -> (u64, Vec<u8>) {
     let mut out = Vec::with_capacity(body.len() / 8);
-    out.extend_from_slice(b"{\"took\":1,\"errors\":false,\"items\":[");
+    out.extend_from_slice(if filtered {
+        b"{\"errors\":false,\"items\":[".as_slice()
+    } else {
+        b"{\"took\":1,\"errors\":false,\"items\":[".as_slice()
+    });
     let mut start = 0;
     let mut lines = memchr::memchr_iter(b'\n', body)
         .chain(std::iter::once(body.len()))
@@ -119,7 +133,11 @@ fn bulk_answer(body: &[u8]) -> (u64, Vec<u8>) {
         if actions > 0 {
             out.push(b',');
         }
-        push_item(&mut out, action);
+        if filtered {
+            push_filtered_item(&mut out, action);
+        } else {
+            push_item(&mut out, action);
+        }
         actions += 1;
         if verb(action) != b"delete" {
             lines.next();
@@ -211,7 +229,11 @@ impl Sink {
                 && path.ends_with("/_bulk")
                 && is_data_bulk(&path, body)
             {
-                let (actions, out) = bulk_answer(body);
+                let filtered = parts
+                    .uri
+                    .query()
+                    .is_some_and(|q| q.split('&').any(|kv| kv.starts_with("filter_path=")));
+                let (actions, out) = bulk_answer(body, filtered);
                 let mut s = self.stats.borrow_mut();
                 s.bulk_requests += 1;
                 s.actions += actions;

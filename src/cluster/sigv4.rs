@@ -244,6 +244,46 @@ mod tests {
         assert_eq!(header(&headers, "authorization"), Some(BOTO_AUTHORIZATION));
     }
 
+    /// The worker's bulk path carries `filter_path=errors,items.*.status,items.*.error` with `,` and `*`
+    /// percent-encoded, as the canonical query has them; the URL keeps them so (sent as signed). Vector from
+    /// botocore's `SigV4Auth` for the same URL; botocore given the raw `,` and `*` signs them raw, which Amazon
+    /// OpenSearch Service (it canonicalises `*` as `%2A`) would refuse. (The path is the worker's
+    /// `bulk::BULK_PATH`, written out here because the cluster layer does not depend on the worker;
+    /// `bulk_tests` checks the two agree.)
+    #[test]
+    fn a_bulk_post_with_the_workers_filter_path_matches_a_botocore_vector() {
+        let body = b"{\"index\":{\"_index\":\"i\",\"_id\":\"1\"}}\n{\"a\":1}\n";
+        let url = reqwest::Url::parse(
+            "https://search-x.us-east-1.es.amazonaws.com/_bulk?filter_path=errors,items.*.status,items.*.error",
+        )
+        .unwrap();
+        assert!(
+            url.as_str()
+                .ends_with("filter_path=errors,items.*.status,items.*.error")
+        );
+        let headers = sign_headers(
+            &fixed_credentials(None),
+            Sigv4Service::Es,
+            "us-east-1",
+            fixed_time(),
+            RequestParts {
+                method: "POST",
+                url: url.as_str(),
+                headers: &[("content-type", "application/x-ndjson")],
+                body,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            header(&headers, "authorization"),
+            Some(
+                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/es/aws4_request, \
+                 SignedHeaders=content-type;host;x-amz-content-sha256;x-amz-date, \
+                 Signature=50835a5c3d3663b596aac3fe01967483a8e29ba51dddfe33e84688b953d39e26"
+            )
+        );
+    }
+
     const BOTO_BODY_SHA256: &str =
         "f0d5a5a445df02d89d40a2838e1541a8d3d81e54240825290032767705a8877a";
     const BOTO_AUTHORIZATION: &str = "AWS4-HMAC-SHA256 \

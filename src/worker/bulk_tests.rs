@@ -222,20 +222,51 @@ fn a_bulk_answer_is_read_in_full_only_when_it_reports_errors() {
     let key = |i: usize| Some(("i".to_string(), i.to_string()));
     let ok =
         br#"{"took":3,"errors":false,"items":[{"index":{"_index":"i","_id":"0","status":201}}]}"#;
-    assert!(failures_in(ok, key).unwrap().is_empty());
-    assert!(failures_in(b"", key).unwrap().is_empty());
-    assert!(failures_in(br#"{"items":[]}"#, key).unwrap().is_empty());
-    assert!(failures_in(b"<html>", key).is_err());
+    assert!(failures_in(ok, 1, key).unwrap().is_empty());
+    // As a target answers under the worker's `filter_path`.
+    let filtered =
+        br#"{"errors":false,"items":[{"index":{"status":201}},{"index":{"status":200}}]}"#;
+    assert!(failures_in(filtered, 2, key).unwrap().is_empty());
     let bad = json!({"took": 3, "errors": true, "items": [
         {"index": {"status": 201}},
         {"create": {"status": 409, "error": {"type": "version_conflict_engine_exception", "reason": "exists"}}},
     ]});
     let text = serde_json::to_vec(&bad).unwrap();
-    let found = failures_in(&text, key).unwrap();
+    let found = failures_in(&text, 2, key).unwrap();
     assert_eq!(found, failures(&bad, key));
     assert_eq!(
         (found[0].0, found[0].1.id.as_str(), found[0].1.status),
         (1, "1", 409)
+    );
+}
+
+#[test]
+fn the_bulk_path_is_the_one_whose_sigv4_signature_is_checked_against_botocore() {
+    // cluster::sigv4::tests::a_bulk_post_with_the_workers_filter_path_matches_a_botocore_vector signs this path.
+    assert_eq!(
+        BULK_PATH,
+        "/_bulk?filter_path=errors%2Citems.%2A.status%2Citems.%2A.error"
+    );
+}
+
+#[test]
+fn an_answer_that_is_not_one_item_per_action_is_never_taken_as_acknowledged() {
+    let key = |i: usize| Some(("i".to_string(), i.to_string()));
+    let error = |body: &[u8], actions| failures_in(body, actions, key).unwrap_err().to_string();
+    assert!(error(b"", 1).contains("EOF"), "{}", error(b"", 1));
+    assert!(error(b"<html>", 1).contains("expected value"));
+    // A proxy's or gateway's JSON error, even with a 2xx or 404 status, is no bulk answer.
+    assert!(error(br#"{"message":"Not Found"}"#, 1).contains("not a bulk answer"));
+    assert!(error(br#"{"items":[]}"#, 0).contains("not a bulk answer"));
+    assert!(error(br#"{"errors":false}"#, 1).contains("not a bulk answer"));
+    assert!(error(br#"{"errors":"no","items":[]}"#, 0).contains("invalid type"));
+    assert_eq!(
+        error(br#"{"errors":false,"items":[{"index":{"status":201}}]}"#, 2),
+        "the bulk answer has 1 item(s) for 2 action(s)"
+    );
+    assert_eq!(
+        error(br#"{"errors":true,"items":[]}"#, 1),
+        "the bulk answer has 0 item(s) for 1 action(s)"
     );
 }
 

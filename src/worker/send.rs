@@ -97,11 +97,11 @@ impl<T: JsonTransport> Sender<'_, T> {
             };
             let error = match self
                 .transport
-                .send_raw(Method::Post, "/_bulk", Some(Body::Ndjson(bytes)))
+                .send_raw(Method::Post, bulk::BULK_PATH, Some(Body::Ndjson(bytes)))
                 .await
             {
                 Ok(resp) => {
-                    let failures = match bulk::failures_in(&resp.body, |i| {
+                    let failures = match bulk::failures_in(&resp.body, pending.len(), |i| {
                         pending.get(i).and_then(|&p| body.key(p))
                     }) {
                         Ok(failures) => failures,
@@ -109,7 +109,7 @@ impl<T: JsonTransport> Sender<'_, T> {
                             let source = TransportError::Decode {
                                 url: self.transport.url().to_string(),
                                 path: "/_bulk".into(),
-                                message: e.to_string(),
+                                message: format!("HTTP {}: {e}", resp.status),
                             };
                             return BatchEnd::Failed { attempts, source };
                         }

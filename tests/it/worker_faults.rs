@@ -1,7 +1,8 @@
 //! The worker under target faults: a fault-injecting proxy in front of a real `osmem-server` answers some `_bulk`
 //! requests with 429 (never forwarded), and forwards others but drops the connection before the response (the
 //! documents landed; the worker cannot know). The worker must retry both and leave the target holding exactly
-//! every expected document — no loss, and no duplicate (bulk is index-by-id).
+//! every expected document — no loss, and no duplicate (bulk is index-by-id). A gateway answering `_bulk` with
+//! its own JSON 404 must fail the work item, not complete it.
 
 use crate::support;
 use crate::synthetic;
@@ -154,4 +155,80 @@ fn throttled_and_dropped_bulk_requests_are_retried_and_every_document_lands_once
         let want: Value = serde_json::from_str(&doc.source).expect("json");
         assert_eq!(got["_source"], want, "{}", doc.id);
     }
+}
+
+/// Starts a proxy that answers every data `_bulk` as an API gateway in front of a wrong path would — HTTP 404
+/// with `{"message":"Not Found"}` — and forwards everything else (the working state) to `upstream`.
+fn start_gateway_proxy(upstream: String) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let upstream = upstream.clone();
+            std::thread::spawn(move || {
+                let mut writer = stream.try_clone().expect("clone");
+                let mut reader = BufReader::new(stream);
+                if let Some((line, headers, body)) = read_request(&mut reader) {
+                    if line.starts_with("POST /_bulk") {
+                        let body = r#"{"message":"Not Found"}"#;
+                        let _ = write!(
+                            writer,
+                            "HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                            body.len()
+                        );
+                        return;
+                    }
+                    let resp = forward(&upstream, &line, &headers, &body);
+                    let _ = writer.write_all(&resp);
+                }
+            });
+        }
+    });
+    url
+}
+
+/// Before, any 2xx or 404 answer without `"errors": true` counted as every document acknowledged: a gateway's
+/// JSON 404 completed the work items with nothing written. Now such an answer fails the item, with the cause.
+#[test]
+fn a_bulk_answer_that_is_not_one_is_never_counted_as_migrated_documents() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let snap = synthetic::build(tmp.path(), &[("gateway", 1, 30)]);
+    let osmem = support::Osmem::start();
+    let proxy = start_gateway_proxy(osmem.url.trim_start_matches("http://").to_string());
+    let config = tmp.path().join("migration.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "version: 1\nname: gateway\nsource:\n  repository: {}\n  snapshot: {}\ntarget:\n  endpoint: {proxy}\n",
+            snap.repository.display(),
+            snap.snapshot
+        ),
+    )
+    .expect("config");
+    let out = std::process::Command::new(support::backfill_bin())
+        .args(["-c", config.to_str().expect("utf8"), "worker", "--id", "w1"])
+        .output()
+        .expect("run worker");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("HTTP 404: not a bulk answer"),
+        "the cause is named: {stderr}"
+    );
+    let _ = support::get_json(&format!("{}/.migrations_working_state/_refresh", osmem.url));
+    let items = support::get_json(&format!(
+        "{}/.migrations_working_state/_search?size=100",
+        osmem.url
+    ));
+    let work: Vec<&Value> = items["hits"]["hits"]
+        .as_array()
+        .expect("hits")
+        .iter()
+        .filter(|h| h["_id"] != "shard_setup")
+        .collect();
+    assert!(!work.is_empty());
+    assert!(
+        work.iter().all(|h| h["_source"]["completedAt"].is_null()),
+        "no work item is completed: {work:?}"
+    );
 }
