@@ -245,43 +245,38 @@ mod tests {
     }
 
     /// The worker's bulk path carries `filter_path=errors,items.*.status,items.*.error` with `,` and `*`
-    /// percent-encoded, as the canonical query has them; the URL keeps them so (sent as signed). Vector from
-    /// botocore's `SigV4Auth` for the same URL; botocore given the raw `,` and `*` signs them raw, which Amazon
-    /// OpenSearch Service (it canonicalises `*` as `%2A`) would refuse. (The path is the worker's
-    /// `bulk::BULK_PATH`, written out here because the cluster layer does not depend on the worker;
-    /// `bulk_tests` checks the two agree.)
+    /// percent-encoded, as the canonical query has them, so the URL is sent as signed. Vector from botocore's
+    /// `SigV4Auth` for that URL. The same query with raw `,` and `*` signs the same here (the signer
+    /// canonicalises it as Amazon OpenSearch Service does: `*` as `%2A`), whereas botocore would sign the raw
+    /// characters and be refused. (The path is the worker's `bulk::BULK_PATH`, written out here because the
+    /// cluster layer does not depend on the worker; `bulk_tests` checks the two agree.)
     #[test]
     fn a_bulk_post_with_the_workers_filter_path_matches_a_botocore_vector() {
         let body = b"{\"index\":{\"_index\":\"i\",\"_id\":\"1\"}}\n{\"a\":1}\n";
-        let url = reqwest::Url::parse(
-            "https://search-x.us-east-1.es.amazonaws.com/_bulk?filter_path=errors,items.*.status,items.*.error",
-        )
-        .unwrap();
-        assert!(
-            url.as_str()
-                .ends_with("filter_path=errors,items.*.status,items.*.error")
-        );
-        let headers = sign_headers(
-            &fixed_credentials(None),
-            Sigv4Service::Es,
-            "us-east-1",
-            fixed_time(),
-            RequestParts {
-                method: "POST",
-                url: url.as_str(),
-                headers: &[("content-type", "application/x-ndjson")],
-                body,
-            },
-        )
-        .unwrap();
-        assert_eq!(
-            header(&headers, "authorization"),
-            Some(
-                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/es/aws4_request, \
-                 SignedHeaders=content-type;host;x-amz-content-sha256;x-amz-date, \
-                 Signature=50835a5c3d3663b596aac3fe01967483a8e29ba51dddfe33e84688b953d39e26"
+        let sign = |url: &str| {
+            let url = reqwest::Url::parse(url).unwrap();
+            let headers = sign_headers(
+                &fixed_credentials(None),
+                Sigv4Service::Es,
+                "us-east-1",
+                fixed_time(),
+                RequestParts {
+                    method: "POST",
+                    url: url.as_str(),
+                    headers: &[("content-type", "application/x-ndjson")],
+                    body,
+                },
             )
-        );
+            .unwrap();
+            header(&headers, "authorization").map(str::to_string)
+        };
+        let encoded = "https://search-x.us-east-1.es.amazonaws.com/_bulk?filter_path=errors%2Citems.%2A.status%2Citems.%2A.error";
+        let botocore = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/es/aws4_request, \
+             SignedHeaders=content-type;host;x-amz-content-sha256;x-amz-date, \
+             Signature=50835a5c3d3663b596aac3fe01967483a8e29ba51dddfe33e84688b953d39e26";
+        assert_eq!(sign(encoded).as_deref(), Some(botocore));
+        let raw = "https://search-x.us-east-1.es.amazonaws.com/_bulk?filter_path=errors,items.*.status,items.*.error";
+        assert_eq!(sign(raw).as_deref(), Some(botocore));
     }
 
     const BOTO_BODY_SHA256: &str =
