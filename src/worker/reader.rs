@@ -373,8 +373,10 @@ fn watched(reading: Arc<Reading>, from: u64, tx: mpsc::Sender<ReadResult>) {
         let (inner_tx, inner_rx) = std::sync::mpsc::sync_channel::<ReadResult>(1);
         let thread = {
             let (reading, watch) = (reading.clone(), watch.clone());
+            // The name is what Rust's stack overflow message shows (`thread 'jq-transform-reader' (…) has
+            // overflowed its stack`): the one failure of a transform that aborts the process names its cause.
             std::thread::Builder::new()
-                .name("backfill-reader".into())
+                .name("jq-transform-reader".into())
                 .spawn(move || {
                     let mut router = reading.router.clone();
                     reading.run(from, floor, &Out::Watched(inner_tx), &watch, &mut router)

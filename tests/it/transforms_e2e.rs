@@ -252,3 +252,52 @@ fn transforms_rename_filter_and_fail_documents_in_a_local_migration() {
     assert_eq!(group("loops")["verdict"]["result"], "different", "{json}");
     assert_eq!(json["mismatches"], 2, "{json}");
 }
+
+/// The one transform failure that cannot become a failed document: non-tail recursion without end overflows
+/// the reading thread's stack, and Rust aborts the process. It must be loud — a non-zero exit naming the
+/// transform thread, and no work item completed — never a shard reported migrated.
+#[test]
+fn a_transform_that_recurses_without_end_stops_the_worker_loudly() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let snap = synthetic::build(tmp.path(), &[("deep", 1, 20)]);
+    let osmem = support::Osmem::start();
+    let config = tmp.path().join("migration.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "version: 1\nname: deep\nsource:\n  repository: {}\n  snapshot: {}\ntarget:\n  endpoint: {}\n\
+             transforms:\n  - jq: 'def f: 1 + f; .source.depth = f'\n",
+            snap.repository.display(),
+            snap.snapshot,
+            osmem.url
+        ),
+    )
+    .expect("config");
+    let out = std::process::Command::new(support::backfill_bin())
+        .args(["-c", config.to_str().expect("utf8"), "worker", "--id", "w1"])
+        .output()
+        .expect("run worker");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    // `thread 'jq-transform-reader' (<tid>) has overflowed its stack`
+    assert!(
+        stderr.contains("thread 'jq-transform-reader'")
+            && stderr.contains("has overflowed its stack"),
+        "{stderr}"
+    );
+    let _ = support::get_json(&format!("{}/.migrations_working_state/_refresh", osmem.url));
+    let items = support::get_json(&format!(
+        "{}/.migrations_working_state/_search?size=100",
+        osmem.url
+    ));
+    let hits = items["hits"]["hits"].as_array().expect("hits");
+    assert!(
+        hits.iter()
+            .filter(|h| h["_id"] != "shard_setup")
+            .all(|h| h["_source"]["completedAt"].is_null()),
+        "no work item is completed: {hits:?}"
+    );
+    let _ = support::get_json(&format!("{}/deep/_refresh", osmem.url));
+    let count = support::get_json(&format!("{}/deep/_count", osmem.url));
+    assert_ne!(count["count"].as_u64(), Some(20), "{count}");
+}
