@@ -273,30 +273,14 @@ fn a_transform_that_recurses_without_end_stops_the_worker_loudly() {
         ),
     )
     .expect("config");
-    let out = std::process::Command::new(support::backfill_bin())
-        .args(["-c", config.to_str().expect("utf8"), "worker", "--id", "w1"])
-        .output()
-        .expect("run worker");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    let stderr = support::run_worker_expecting_failure(&config);
     // `thread 'jq-transform-reader' (<tid>) has overflowed its stack`
     assert!(
         stderr.contains("thread 'jq-transform-reader'")
             && stderr.contains("has overflowed its stack"),
         "{stderr}"
     );
-    let _ = support::get_json(&format!("{}/.migrations_working_state/_refresh", osmem.url));
-    let items = support::get_json(&format!(
-        "{}/.migrations_working_state/_search?size=100",
-        osmem.url
-    ));
-    let hits = items["hits"]["hits"].as_array().expect("hits");
-    assert!(
-        hits.iter()
-            .filter(|h| h["_id"] != "shard_setup")
-            .all(|h| h["_source"]["completedAt"].is_null()),
-        "no work item is completed: {hits:?}"
-    );
+    support::assert_no_work_item_completed(&osmem.url);
     let _ = support::get_json(&format!("{}/deep/_refresh", osmem.url));
     let count = support::get_json(&format!("{}/deep/_count", osmem.url));
     assert_ne!(count["count"].as_u64(), Some(20), "{count}");

@@ -68,44 +68,73 @@ fn forward(upstream: &str, line: &str, headers: &[String], body: &[u8]) -> Vec<u
     resp
 }
 
-/// Starts the proxy; every 3rd `_bulk` is throttled, every 5th is applied but its response is dropped.
-fn start_proxy(upstream: String, faults: Arc<Faults>) -> String {
+/// What the proxy does with one request instead of forwarding it and relaying the answer.
+enum Fault {
+    /// Forward and relay, as a plain proxy.
+    None,
+    /// Answer this instead (status line and JSON body); the request is not forwarded.
+    Answer(&'static str, &'static str),
+    /// Forward, then close the connection without relaying the answer.
+    DropAnswer,
+}
+
+/// Starts a proxy in front of `upstream` (host:port) that asks `fault` what to do with each request line; one
+/// request per connection (the upstream answers `connection: close`, and so does the proxy).
+fn serve(upstream: String, fault: impl Fn(&str) -> Fault + Send + Sync + 'static) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let fault = Arc::new(fault);
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            let upstream = upstream.clone();
-            let faults = faults.clone();
+            let (upstream, fault) = (upstream.clone(), fault.clone());
             std::thread::spawn(move || {
                 let mut writer = stream.try_clone().expect("clone");
                 let mut reader = BufReader::new(stream);
-                // One request per connection: the upstream answers `connection: close`, and so does the proxy.
-                if let Some((line, headers, body)) = read_request(&mut reader) {
-                    if line.contains("/_bulk") {
-                        let n = faults.bulks.fetch_add(1, Ordering::SeqCst) + 1;
-                        if n.is_multiple_of(3) {
-                            faults.throttled.fetch_add(1, Ordering::SeqCst);
-                            let body = r#"{"error":{"type":"es_rejected_execution_exception"},"status":429}"#;
-                            let _ = write!(
-                                writer,
-                                "HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                                body.len()
-                            );
-                            return;
-                        }
-                        if n.is_multiple_of(5) {
-                            let _ = forward(&upstream, &line, &headers, &body);
-                            faults.dropped.fetch_add(1, Ordering::SeqCst);
-                            return; // the connection closes without a response
-                        }
+                let Some((line, headers, body)) = read_request(&mut reader) else {
+                    return;
+                };
+                match fault(&line) {
+                    Fault::Answer(status, body) => {
+                        let _ = write!(
+                            writer,
+                            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                            body.len()
+                        );
                     }
-                    let resp = forward(&upstream, &line, &headers, &body);
-                    let _ = writer.write_all(&resp);
+                    Fault::DropAnswer => {
+                        let _ = forward(&upstream, &line, &headers, &body);
+                    }
+                    Fault::None => {
+                        let resp = forward(&upstream, &line, &headers, &body);
+                        let _ = writer.write_all(&resp);
+                    }
                 }
             });
         }
     });
     url
+}
+
+/// Starts the proxy; every 3rd `_bulk` is throttled, every 5th is applied but its response is dropped.
+fn start_proxy(upstream: String, faults: Arc<Faults>) -> String {
+    serve(upstream, move |line| {
+        if !line.contains("/_bulk") {
+            return Fault::None;
+        }
+        let n = faults.bulks.fetch_add(1, Ordering::SeqCst) + 1;
+        if n.is_multiple_of(3) {
+            faults.throttled.fetch_add(1, Ordering::SeqCst);
+            Fault::Answer(
+                "429 Too Many Requests",
+                r#"{"error":{"type":"es_rejected_execution_exception"},"status":429}"#,
+            )
+        } else if n.is_multiple_of(5) {
+            faults.dropped.fetch_add(1, Ordering::SeqCst);
+            Fault::DropAnswer
+        } else {
+            Fault::None
+        }
+    })
 }
 
 #[test]
@@ -160,31 +189,13 @@ fn throttled_and_dropped_bulk_requests_are_retried_and_every_document_lands_once
 /// Starts a proxy that answers every data `_bulk` as an API gateway in front of a wrong path would — HTTP 404
 /// with `{"message":"Not Found"}` — and forwards everything else (the working state) to `upstream`.
 fn start_gateway_proxy(upstream: String) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let upstream = upstream.clone();
-            std::thread::spawn(move || {
-                let mut writer = stream.try_clone().expect("clone");
-                let mut reader = BufReader::new(stream);
-                if let Some((line, headers, body)) = read_request(&mut reader) {
-                    if line.starts_with("POST /_bulk") {
-                        let body = r#"{"message":"Not Found"}"#;
-                        let _ = write!(
-                            writer,
-                            "HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                            body.len()
-                        );
-                        return;
-                    }
-                    let resp = forward(&upstream, &line, &headers, &body);
-                    let _ = writer.write_all(&resp);
-                }
-            });
+    serve(upstream, |line| {
+        if line.starts_with("POST /_bulk") {
+            Fault::Answer("404 Not Found", r#"{"message":"Not Found"}"#)
+        } else {
+            Fault::None
         }
-    });
-    url
+    })
 }
 
 /// Before, any 2xx or 404 answer without `"errors": true` counted as every document acknowledged: a gateway's
@@ -205,30 +216,10 @@ fn a_bulk_answer_that_is_not_one_is_never_counted_as_migrated_documents() {
         ),
     )
     .expect("config");
-    let out = std::process::Command::new(support::backfill_bin())
-        .args(["-c", config.to_str().expect("utf8"), "worker", "--id", "w1"])
-        .output()
-        .expect("run worker");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    let stderr = support::run_worker_expecting_failure(&config);
     assert!(
         stderr.contains("HTTP 404: not a bulk answer"),
         "the cause is named: {stderr}"
     );
-    let _ = support::get_json(&format!("{}/.migrations_working_state/_refresh", osmem.url));
-    let items = support::get_json(&format!(
-        "{}/.migrations_working_state/_search?size=100",
-        osmem.url
-    ));
-    let work: Vec<&Value> = items["hits"]["hits"]
-        .as_array()
-        .expect("hits")
-        .iter()
-        .filter(|h| h["_id"] != "shard_setup")
-        .collect();
-    assert!(!work.is_empty());
-    assert!(
-        work.iter().all(|h| h["_source"]["completedAt"].is_null()),
-        "no work item is completed: {work:?}"
-    );
+    support::assert_no_work_item_completed(&osmem.url);
 }

@@ -266,6 +266,36 @@ pub fn run_worker_json(config_args: &[&str], envs: &[(&str, &str)]) -> String {
 }
 
 /// `GET url` as JSON (`Null` when the answer is not JSON): the tests' view of the target.
+/// Runs `backfill -c CONFIG worker --id w1`, which must fail: returns its standard error.
+pub fn run_worker_expecting_failure(config: &Path) -> String {
+    let out = std::process::Command::new(backfill_bin())
+        .args(["-c", config.to_str().expect("utf8"), "worker", "--id", "w1"])
+        .output()
+        .expect("run worker");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_ne!(out.status.code(), Some(0), "the worker must fail: {stderr}");
+    stderr
+}
+
+/// Asserts that the working state on `target` has work items and that none of them is completed.
+pub fn assert_no_work_item_completed(target: &str) {
+    let _ = get_json(&format!("{target}/.migrations_working_state/_refresh"));
+    let found = get_json(&format!(
+        "{target}/.migrations_working_state/_search?size=1000"
+    ));
+    let items: Vec<&serde_json::Value> = found["hits"]["hits"]
+        .as_array()
+        .expect("hits")
+        .iter()
+        .filter(|h| h["_id"] != "shard_setup")
+        .collect();
+    assert!(!items.is_empty(), "work items were created");
+    assert!(
+        items.iter().all(|h| h["_source"]["completedAt"].is_null()),
+        "no work item is completed: {items:?}"
+    );
+}
+
 pub fn get_json(url: &str) -> serde_json::Value {
     let out = Command::new("curl")
         .args(["-s", url])
